@@ -1,0 +1,185 @@
+"""Secret redaction for everything that leaves the process: audit records and command output.
+
+``redact`` rewrites free text, replacing secret values with ``***`` while keeping the key, scheme
+or user name so the line still tells a reader what was there. It errs towards hiding too much:
+a false positive costs a little clarity, a false negative leaks a credential into a log that
+outlives the incident.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+MASK = "***"
+
+# Key names whose values are secret, in free text (JSON, YAML, logfmt, env, query strings).
+_SECRET_WORDS = (
+    r"token|passw(?:or)?d|secret|api[_-]?key|private[_-]?key|access[_-]?key"
+    r"|client-key-data|client-certificate-data"
+)
+_KEY = rf"[\w.-]*(?:{_SECRET_WORDS})[\w.-]*"
+# A quoted value (kept quoted), or an unquoted run that stops at separators. A value opening a
+# nested object or list is left alone (its members are judged by their own keys), and so is a
+# bare YAML block indicator (`|`, `>-`), whose value is on the following lines.
+_VALUE = (
+    r"""(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|(?![{\[])(?![|>][-+0-9]*[ \t]*(?:\n|\Z))[^\s"',;&}\]]+)"""
+)
+_SCHEME = r"(?:(?:bearer|basic|token|digest|negotiate)[ \t]+)"
+
+_PEM_PRIVATE_KEY = re.compile(
+    r"(-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----).*?(-----END \2PRIVATE KEY-----)", re.DOTALL
+)
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#:@]*):([^\s/?#]+)@")
+_AUTHORIZATION = re.compile(
+    rf"""(?i)\b((?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?{_SCHEME}?)([^\s"',;]+)"""
+)
+_COOKIE = re.compile(r"(?im)^([ \t]*(?:set-)?cookie[ \t]*:[ \t]*)(\S.*?)[ \t]*$")
+_BEARER = re.compile(r"(?i)\b(bearer[ \t]+)([A-Za-z0-9\-._~+/]+=*)")
+_BASIC = re.compile(r"(?i)\b(basic[ \t]+)([A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])")
+# A YAML mapping line: the whole rest of the line is the value, spaces included.
+_YAML_LINE = re.compile(
+    rf"""(?im)^([ \t]*(?:-[ \t]+)?["']?{_KEY}["']?[ \t]*:[ \t]+)(?![|>{{\[#"'])(\S[^\n]*?)[ \t]*$"""
+)
+# A YAML block scalar (`key: |` followed by more-indented lines): mask every line of the block.
+_YAML_BLOCK = re.compile(
+    rf"""(?im)^([ \t]*)((?:-[ \t]+)?["']?{_KEY}["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*\n)((?:\1[ \t]+\S[^\n]*(?:\n|$)|[ \t]*\n)+)"""
+)
+_KEY_VALUE = re.compile(
+    rf"""(?i)((?<![\w.-])["']?{_KEY}["']?[ \t]*[:=][ \t]*)({_SCHEME}?)({_VALUE})"""
+)
+# Environment style with a generic KEY suffix: SIGNING_KEY=..., AWS_KEY_ID=... (upper case only,
+# so ordinary prose and lower-case config keys such as `key: app` are left alone).
+_ENV_KEY = re.compile(
+    rf"""(?<![\w.-])([A-Z][A-Z0-9_]*_KEY(?:_[A-Z0-9]+)*[ \t]*=[ \t]*)({_VALUE})"""
+)
+# Command-line flags with the value in the next word: --password hunter2, -token abc.
+_FLAG_VALUE = re.compile(rf"""(?i)(?<![\w-])(--?{_KEY})([ \t]+)(?!-)([^\s"']+|"[^"]*"|'[^']*')""")
+_FLAG_NOT_SECRET = re.compile(r"(?i)[-_](?:file|path|dir|name|ref)$")
+
+_SECRET_KEY_NAME = re.compile(
+    rf"(?i)(?:{_SECRET_WORDS}|apikey|authorization|credential|cookie|[_-]key$)"
+)
+_ENV_SECRET_NAME = re.compile(r"(?i)token|secret|passw(?:or)?d|key|credential")
+_NOT_SECRET_VALUES = frozenset({"true", "false", "none", "null", "yes", "no"})
+_MIN_SECRET_LEN = 4
+
+
+def looks_secret_key(name: str) -> bool:
+    """True if a key or flag name (``DB_PASSWORD``, ``api-key``, ``--token``) names a secret."""
+    return bool(_SECRET_KEY_NAME.search(name))
+
+
+def secrets_from_env(env: Mapping[str, str]) -> list[str]:
+    """Values of variables named like secrets (TOKEN, SECRET, PASSWORD, KEY, ...).
+
+    Values shorter than four characters, and flag-like values such as ``true``, are ignored:
+    masking every ``1`` or ``true`` in the output would make it unreadable and protect nothing.
+    """
+    found: list[str] = []
+    for name, value in env.items():
+        if not _ENV_SECRET_NAME.search(name) or len(value) < _MIN_SECRET_LEN:
+            continue
+        if value.strip().lower() in _NOT_SECRET_VALUES or value in found:
+            continue
+        found.append(value)
+    return found
+
+
+def _mask_value(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return f"{value[0]}{MASK}{value[0]}"
+    return MASK
+
+
+def _mask_basic(match: re.Match[str]) -> str:
+    # "Basic" is also an English word; only mask what decodes to user:password.
+    try:
+        decoded = base64.b64decode(match.group(2) + "==", validate=False)
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    if b":" not in decoded:
+        return match.group(0)
+    return match.group(1) + MASK
+
+
+def _mask_block(match: re.Match[str]) -> str:
+    indent, header, block = match.groups()
+    trailing_newline = "\n" if block.endswith("\n") else ""
+    return f"{indent}{header}{indent}  {MASK}{trailing_newline}"
+
+
+def _mask_flag(match: re.Match[str]) -> str:
+    flag, space, _value = match.groups()
+    if _FLAG_NOT_SECRET.search(flag):
+        return match.group(0)
+    return f"{flag}{space}{MASK}"
+
+
+def _mask_exact(text: str, extra_secrets: Iterable[str]) -> str:
+    # Longest first, so a secret that contains another is masked whole.
+    secrets = sorted({s for s in extra_secrets if s and s != MASK}, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
+    """Return ``text`` with secrets replaced by ``***``.
+
+    Covers bearer/basic authorization, cookies, ``user:password@`` in URLs, PEM private keys,
+    secret-named keys in JSON/YAML/logfmt/env/query-string/command-line form (including
+    kubeconfig ``token``, ``client-key-data`` and ``client-certificate-data``), and every exact
+    string in ``extra_secrets``.
+    """
+    if not text:
+        return text
+    text = _mask_exact(text, extra_secrets)
+    text = _PEM_PRIVATE_KEY.sub(rf"\1{MASK}\3", text)
+    text = _URL_USERINFO.sub(rf"\1:{MASK}@", text)
+    text = _AUTHORIZATION.sub(rf"\1{MASK}", text)
+    text = _COOKIE.sub(rf"\1{MASK}", text)
+    text = _BEARER.sub(rf"\1{MASK}", text)
+    text = _BASIC.sub(_mask_basic, text)
+    text = _YAML_BLOCK.sub(_mask_block, text)
+    text = _YAML_LINE.sub(rf"\1{MASK}", text)
+    text = _KEY_VALUE.sub(lambda m: m.group(1) + m.group(2) + _mask_value(m.group(3)), text)
+    text = _ENV_KEY.sub(lambda m: m.group(1) + _mask_value(m.group(2)), text)
+    text = _FLAG_VALUE.sub(_mask_flag, text)
+    return text
+
+
+def redact_obj(obj: Any, extra_secrets: Iterable[str] = ()) -> Any:
+    """Return a redacted copy of nested dicts, lists and tuples.
+
+    Scalar values under a secret-looking key become ``***`` (``None`` stays ``None``); nested
+    containers under such a key are walked, so ``{"secret": {"name": "db"}}`` keeps its shape.
+    Every other string goes through ``redact``. Other values are returned unchanged.
+    """
+    secrets = tuple(extra_secrets)
+    return _redact_obj(obj, secrets)
+
+
+def _redact_obj(obj: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(obj, str):
+        return redact(obj, secrets)
+    if isinstance(obj, Mapping):
+        out: dict[Any, Any] = {}
+        for key, value in obj.items():
+            secret_key = isinstance(key, str) and looks_secret_key(key)
+            if secret_key and value is not None and not isinstance(value, Mapping | list | tuple):
+                out[key] = MASK
+            else:
+                out[key] = _redact_obj(value, secrets)
+        return out
+    if isinstance(obj, list):
+        return [_redact_obj(item, secrets) for item in obj]
+    if isinstance(obj, tuple):
+        return tuple(_redact_obj(item, secrets) for item in obj)
+    return obj
+
+
+__all__ = ["MASK", "looks_secret_key", "redact", "redact_obj", "secrets_from_env"]
