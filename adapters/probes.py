@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import ssl
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -302,26 +303,21 @@ def _json_failure(response: httpx.Response, path: str, expected: Any) -> str | N
 
 def _describe_transport_error(exc: httpx.HTTPError) -> str:
     text = str(exc) or type(exc).__name__
-    lowered = text.lower()
     if isinstance(exc, httpx.UnsupportedProtocol):
         return f"invalid URL: {text}"
-    if isinstance(exc, httpx.ConnectError):
-        if "refused" in lowered:
+    # httpx wraps the socket error (sometimes twice); the root cause says what happened.
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
             return "connection refused"
-        if any(
-            marker in lowered
-            for marker in (
-                "name or service not known",
-                "nodename nor servname",
-                "name resolution",
-                "no address associated",
-                "getaddrinfo failed",
-            )
-        ):
-            host = exc.request.url.host if _has_request(exc) else "the host"
-            return f"cannot resolve host {host}"
-        if "certificate" in lowered:
-            return f"TLS certificate rejected: {text}"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve host {_host(exc)}"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate rejected: {cause.verify_message or cause}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed: {cause}"
+    if isinstance(exc, httpx.ConnectError):
         return f"cannot connect: {text}"
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"server broke the HTTP exchange: {text}"
@@ -330,12 +326,20 @@ def _describe_transport_error(exc: httpx.HTTPError) -> str:
     return f"request failed: {text}"
 
 
-def _has_request(exc: httpx.HTTPError) -> bool:
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _host(exc: httpx.HTTPError) -> str:
     try:
-        exc.request  # noqa: B018 - the property raises when no request is attached
-    except RuntimeError:
-        return False
-    return True
+        return exc.request.url.host
+    except RuntimeError:  # no request attached
+        return "(unknown)"
 
 
 __all__ = [

@@ -95,7 +95,7 @@ async def run_command(
     if cwd is not None and not Path(cwd).is_dir():
         return early(f"working directory does not exist: {cwd}")
     try:
-        process = await _spawn(command, use_shell, cwd, env)
+        child = await _spawn(command, use_shell, cwd, env)
     except FileNotFoundError:
         return early(f"command not found: {redact(command[0], secrets)}")
     except PermissionError:
@@ -111,12 +111,12 @@ async def run_command(
         if on_line is not None:
             on_line(stream, line)
 
+    process, exited = child.process, child.exited
     assert process.stdout is not None and process.stderr is not None
     readers = [
         asyncio.create_task(_pump(process.stdout, "stdout", deliver)),
         asyncio.create_task(_pump(process.stderr, "stderr", deliver)),
     ]
-    exited = asyncio.create_task(process.wait())
     timed_out = False
     try:
         try:
@@ -124,16 +124,17 @@ async def run_command(
                 await _wait_for_exit(exited, readers)
         except TimeoutError:
             timed_out = True
-            await _stop(process)
-        await _drain(readers, process)
+            await _stop(process, exited)
+        await _drain(readers)
     finally:
         # Also reached on cancellation or a failing on_line: leave nothing running.
-        for task in (*readers, exited):
-            task.cancel()
-        if process.returncode is None:
+        for reader in readers:
+            reader.cancel()
+        if not exited.done():
             _signal_group(process, signal.SIGKILL if _POSIX else signal.SIGTERM)
-            await asyncio.shield(process.wait())
-        await asyncio.gather(*readers, exited, return_exceptions=True)
+            await asyncio.wait({exited}, timeout=KILL_AFTER_S)
+        child.transport.close()
+        await asyncio.gather(*readers, return_exceptions=True)
 
     exit_code = None if timed_out else process.returncode
     ok = exit_code == expected_exit
@@ -177,12 +178,37 @@ def redact_argv(argv: Sequence[str], extra_secrets: Sequence[str] = ()) -> tuple
     return tuple(shown)
 
 
+class _ExitSignallingProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """The stock stream protocol, plus a future set the moment the child exits.
+
+    ``Process.wait()`` only returns once every pipe is closed too, so a background grandchild
+    holding stdout open would make a finished command look hung.
+    """
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
+@dataclass
+class _Child:
+    process: asyncio.subprocess.Process
+    transport: asyncio.SubprocessTransport
+    exited: asyncio.Future[None]
+
+
 async def _spawn(
     command: list[str],
     use_shell: bool,
     cwd: str | os.PathLike[str] | None,
     env: Mapping[str, str] | None,
-) -> asyncio.subprocess.Process:
+) -> _Child:
+    loop = asyncio.get_running_loop()
     options: dict[str, object] = {
         "stdin": asyncio.subprocess.DEVNULL,
         "stdout": asyncio.subprocess.PIPE,
@@ -194,9 +220,17 @@ async def _spawn(
         # Own session: the whole tree can be signalled, and nothing can grab the terminal the
         # console is drawing on (a password prompt fails instead of hanging the screen).
         options["start_new_session"] = True
+
+    def protocol() -> _ExitSignallingProtocol:
+        return _ExitSignallingProtocol(limit=_READ_CHUNK, loop=loop)
+
+    # What asyncio.create_subprocess_exec/_shell do, with the exit-signalling protocol.
     if use_shell:
-        return await asyncio.create_subprocess_shell(command[0], **options)  # type: ignore[arg-type]
-    return await asyncio.create_subprocess_exec(*command, **options)  # type: ignore[arg-type]
+        transport, proto = await loop.subprocess_shell(protocol, command[0], **options)  # type: ignore[arg-type]
+    else:
+        transport, proto = await loop.subprocess_exec(protocol, *command, **options)  # type: ignore[arg-type]
+    process = asyncio.subprocess.Process(transport, proto, loop)
+    return _Child(process=process, transport=transport, exited=proto.exited)
 
 
 async def _pump(
@@ -220,9 +254,9 @@ def _decode(line: bytes) -> str:
     return line.decode("utf-8", errors="replace").rstrip("\r")
 
 
-async def _wait_for_exit(exited: asyncio.Task[int], readers: list[asyncio.Task[None]]) -> None:
+async def _wait_for_exit(exited: asyncio.Future[None], readers: list[asyncio.Task[None]]) -> None:
     """Wait for the command to exit; a reader failing (``on_line`` raised) ends the wait."""
-    pending: set[asyncio.Task[object]] = {exited, *readers}  # type: ignore[arg-type]
+    pending: set[asyncio.Future[None]] = {exited, *readers}
     while not exited.done():
         done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -230,26 +264,24 @@ async def _wait_for_exit(exited: asyncio.Task[int], readers: list[asyncio.Task[N
                 task.result()
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
+async def _stop(process: asyncio.subprocess.Process, exited: asyncio.Future[None]) -> None:
     """SIGTERM the command's process group, then SIGKILL it if it is still there after 2 s."""
     _signal_group(process, signal.SIGTERM)
-    try:
-        async with asyncio.timeout(KILL_AFTER_S):
-            await process.wait()
-    except TimeoutError:
+    await asyncio.wait({exited}, timeout=KILL_AFTER_S)
+    if not exited.done():
         _signal_group(process, signal.SIGKILL if _POSIX else signal.SIGTERM)
-        await process.wait()
+        await asyncio.wait({exited}, timeout=KILL_AFTER_S)
     if _POSIX:
         # Stragglers in the group (children that ignored SIGTERM) go too.
         _signal_group(process, signal.SIGKILL)
 
 
-async def _drain(readers: list[asyncio.Task[None]], process: asyncio.subprocess.Process) -> None:
-    """Collect output still in the pipes; kill leftovers that keep the pipes open."""
-    done, pending = await asyncio.wait(readers, timeout=_DRAIN_AFTER_EXIT_S)
-    if pending and _POSIX:
-        _signal_group(process, signal.SIGKILL)
-        done, pending = await asyncio.wait(readers, timeout=_DRAIN_AFTER_EXIT_S)
+async def _drain(readers: list[asyncio.Task[None]]) -> None:
+    """Collect output still in the pipes, for a moment: a background child may hold them open.
+
+    Such a child is left running (the command meant to start it); it only loses our pipes.
+    """
+    done, _ = await asyncio.wait(readers, timeout=_DRAIN_AFTER_EXIT_S)
     for reader in done:
         reader.result()  # re-raise a failing on_line
 

@@ -1,0 +1,64 @@
+"""The `warroom` command line: help, argument errors, and the standalone drill server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import KUBECTLS, wait_for
+
+WARROOM = [sys.executable, "-m", "console.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*WARROOM, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+
+def test_help_explains_commands() -> None:
+    out = run("--help")
+    assert out.returncode == 0
+    for word in ("drill", "drill-server", "--context", "--namespace"):
+        assert word in out.stdout
+    server = run("drill-server", "--help")
+    assert "--kubeconfig-out" in server.stdout and "memory-leak" in server.stdout
+
+
+def test_bad_arguments_are_clear_errors() -> None:
+    unknown = run("drill-server", "--scenario", "nope", "--kubeconfig-out", "/tmp/x")
+    assert unknown.returncode == 2
+    assert "unknown scenario 'nope'" in unknown.stderr and "memory-leak" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    speed = run("drill", "--speed", "fast")
+    assert speed.returncode == 2 and "not a number" in speed.stderr
+    port = run("drill-server", "--port", "99999", "--kubeconfig-out", "/tmp/x")
+    assert port.returncode == 2 and "not a TCP port" in port.stderr
+
+
+def test_drill_server_serves_kubectl_and_stops_cleanly(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "drill.yaml"
+    proc = subprocess.Popen([*WARROOM, "drill-server", "--kubeconfig-out", str(kubeconfig)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(kubeconfig.exists, timeout=30, message="kubeconfig written")
+        assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
+        server = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+        assert server.startswith("http://127.0.0.1:")
+        if KUBECTLS:
+            out = subprocess.run([str(KUBECTLS[-1][1]), f"--kubeconfig={kubeconfig}", "get",
+                                  "deploy", "-n", "shop", "-o", "name"],
+                                 capture_output=True, text=True, timeout=60)
+            assert "deployment.apps/api" in out.stdout.split()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        assert "kubeconfig written to" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
