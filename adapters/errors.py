@@ -43,7 +43,7 @@ class Conflict(AdapterError):
 
 
 class Invalid(AdapterError):
-    """The request was rejected as malformed or semantically wrong (HTTP 400/422)."""
+    """A request (HTTP 400/422) or a configuration was rejected as malformed or wrong."""
 
 
 class Timeout(AdapterError):

@@ -21,7 +21,9 @@ _SECRET_WORDS = (
     r"token|passw(?:or)?d|secret|api[_-]?key|private[_-]?key|access[_-]?key"
     r"|client-key-data|client-certificate-data"
 )
-_KEY = rf"[\w.-]*(?:{_SECRET_WORDS})[\w.-]*"
+# A whole identifier containing a secret word. The lookahead checks the word, the possessive
+# run takes the identifier without backtracking (no quadratic blow-up on long identifiers).
+_KEY = rf"(?=[\w.-]*?(?:{_SECRET_WORDS}))[\w.-]++"
 # A quoted value (kept quoted), or an unquoted run that stops at separators. A value opening a
 # nested object or list is left alone (its members are judged by their own keys), and so is a
 # bare YAML block indicator (`|`, `>-`), whose value is on the following lines.
@@ -31,18 +33,18 @@ _VALUE = (
 _SCHEME = r"(?:(?:bearer|basic|token|digest|negotiate)[ \t]+)"
 
 _PEM_PRIVATE_KEY = re.compile(
-    r"(-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----).*?(-----END \2PRIVATE KEY-----)", re.DOTALL
+    r"(-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----)(?:[^-]|-(?!----))*+(-----END \2PRIVATE KEY-----)"
 )
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#:@]*):([^\s/?#]+)@")
+_URL_USERINFO = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*://[^\s/?#:@]*):([^\s/?#]+)@")
 _AUTHORIZATION = re.compile(
     rf"""(?i)\b((?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?{_SCHEME}?)([^\s"',;]+)"""
 )
-_COOKIE = re.compile(r"(?im)^([ \t]*(?:set-)?cookie[ \t]*:[ \t]*)(\S.*?)[ \t]*$")
+_COOKIE = re.compile(r"(?im)^([ \t]*(?:set-)?cookie[ \t]*:[ \t]*)(\S(?:.*\S)?)")
 _BEARER = re.compile(r"(?i)\b(bearer[ \t]+)([A-Za-z0-9\-._~+/]+=*)")
 _BASIC = re.compile(r"(?i)\b(basic[ \t]+)([A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])")
 # A YAML mapping line: the whole rest of the line is the value, spaces included.
 _YAML_LINE = re.compile(
-    rf"""(?im)^([ \t]*(?:-[ \t]+)?["']?{_KEY}["']?[ \t]*:[ \t]+)(?![|>{{\[#"'])(\S[^\n]*?)[ \t]*$"""
+    rf"""(?im)^([ \t]*(?:-[ \t]+)?["']?{_KEY}["']?[ \t]*:[ \t]+)(?![|>{{\[#"'])(\S(?:[^\n]*\S)?)"""
 )
 # A YAML block scalar (`key: |` followed by more-indented lines): mask every line of the block.
 _YAML_BLOCK = re.compile(
@@ -54,7 +56,7 @@ _KEY_VALUE = re.compile(
 # Environment style with a generic KEY suffix: SIGNING_KEY=..., AWS_KEY_ID=... (upper case only,
 # so ordinary prose and lower-case config keys such as `key: app` are left alone).
 _ENV_KEY = re.compile(
-    rf"""(?<![\w.-])([A-Z][A-Z0-9_]*_KEY(?:_[A-Z0-9]+)*[ \t]*=[ \t]*)({_VALUE})"""
+    rf"""(?<![\w.-])(?=[A-Z0-9_]*?_KEY(?:_|[ \t]*=))([A-Z][A-Z0-9_]*+[ \t]*=[ \t]*)({_VALUE})"""
 )
 # Command-line flags with the value in the next word: --password hunter2, -token abc.
 _FLAG_VALUE = re.compile(rf"""(?i)(?<![\w-])(--?{_KEY})([ \t]+)(?!-)([^\s"']+|"[^"]*"|'[^']*')""")

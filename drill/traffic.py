@@ -1,0 +1,483 @@
+"""Simulated request traffic of the drill cluster, as a Prometheus would see it.
+
+Every deployment that has had a ready pod serves requests (a deployment whose pods never
+became ready has not gone live yet and serves nothing). Each `tick()` integrates, over the
+drill seconds since the previous tick:
+
+- `http_requests_total{namespace,deployment,path,code}` counters, codes "200", "500" (a pod
+  failed the request, per its `TrafficProfile`) and "503" (no ready pod at all: a complete
+  outage; or a pod shedding load far beyond its capacity);
+- `http_request_duration_seconds{namespace,deployment,path}` histogram (buckets `BUCKETS`),
+  from a log-normal baseline (p50 = the deployment's median, p99 = 4.5 x median) multiplied by
+  the endpoint's `latency_factor` and by a load factor when few pods carry the traffic;
+- `warroom_drill_ready_pods{namespace,deployment}` gauge.
+
+The request rate of a deployment (`Baseline.rps` with a small deterministic wobble) is split
+equally over its ready pods; each pod serves its share per its own profile, so during a rollout
+the error ratio is mixed. Counters are integers (fractions carry over to the next tick), so
+`exposition()` shows real counter values.
+
+A bounded sample history (one row per `sample_interval` drill seconds at most, `retention`
+drill seconds and `max_samples` rows at most) backs the PromQL evaluator in `promql.py`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import zlib
+from array import array
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import DrillClock
+from .profiles import TrafficProfile
+from .workloads import deployment_pods, is_ready
+
+Obj = dict[str, Any]
+LabelPairs = tuple[tuple[str, str], ...]
+SeriesKey = tuple[str, LabelPairs]  # metric name, sorted label pairs
+DeploymentKey = tuple[str, str]  # namespace, deployment
+TrafficFor = Callable[[Obj, Obj], TrafficProfile]
+
+BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CODES: tuple[str, ...] = ("200", "500", "503")
+REQUESTS = "http_requests_total"
+DURATION = "http_request_duration_seconds"
+READY_PODS = "warroom_drill_ready_pods"
+
+SIGMA = math.log(4.5) / 2.3263478740408408  # p99 / p50 = 4.5 (40 ms -> 180 ms)
+OUTAGE_MEDIAN = 0.002  # a 503 from the load balancer with no upstream is fast
+SHED_FACTOR = 4.0  # a pod sheds (503) what exceeds this many times its comfortable load
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Healthy traffic of one deployment."""
+
+    rps: float  # requests per drill second, before wobble
+    median: float  # p50 latency in seconds
+
+    @property
+    def pod_capacity(self) -> float:
+        """Requests per second one pod serves at baseline latency."""
+        return self.rps / 2
+
+
+BASELINES: dict[str, Baseline] = {
+    "api": Baseline(120.0, 0.040),
+    "web": Baseline(80.0, 0.035),
+    "worker": Baseline(10.0, 0.060),
+    "login": Baseline(40.0, 0.045),
+}
+DEFAULT_BASELINE = Baseline(20.0, 0.040)
+
+
+def baseline_for(name: str) -> Baseline:
+    return BASELINES.get(name, DEFAULT_BASELINE)
+
+
+def wobble(key: DeploymentKey, t: float) -> float:
+    """Deterministic slow variation of the request rate (about +-6 %)."""
+    phase = zlib.crc32(f"{key[0]}/{key[1]}".encode()) / 2**32 * 2 * math.pi
+    return (
+        1.0
+        + 0.04 * math.sin(2 * math.pi * t / 900.0 + phase)
+        + 0.02 * math.sin(2 * math.pi * t / 137.0 + 2 * phase)
+    )
+
+
+def load_factor(per_pod_rps: float, capacity: float) -> float:
+    """Latency multiplier when a pod carries more than its comfortable load."""
+    if capacity <= 0:
+        return 1.0
+    return 1.0 + 0.6 * max(0.0, per_pod_rps / capacity - 1.0)
+
+
+def bucket_shares(median: float) -> list[float]:
+    """Share of requests per histogram bucket (non-cumulative, last one is +Inf)."""
+    shares: list[float] = []
+    below = 0.0
+    scale = SIGMA * math.sqrt(2.0)
+    for upper in BUCKETS:
+        cdf = 0.5 * (1.0 + math.erf((math.log(upper) - math.log(median)) / scale))
+        shares.append(max(0.0, cdf - below))
+        below = max(below, cdf)
+    shares.append(max(0.0, 1.0 - below))
+    return shares
+
+
+def mean_latency(median: float) -> float:
+    return median * math.exp(SIGMA * SIGMA / 2.0)
+
+
+@dataclass(frozen=True)
+class History:
+    """A consistent snapshot of the sample history for queries.
+
+    `rows[i][j]` is the value of series `keys[j]` at `times[i]` (unix seconds of drill time);
+    a row shorter than `keys`, or NaN, means the series had no sample then.
+    """
+
+    keys: Sequence[SeriesKey]
+    times: Sequence[float]
+    rows: Sequence[array]
+    lookback: float  # how far back an instant selector looks for the latest sample
+
+    def value(self, row: int, series: int) -> float | None:
+        values = self.rows[row]
+        if series >= len(values):
+            return None
+        value = values[series]
+        return None if math.isnan(value) else value
+
+
+@dataclass(frozen=True)
+class DeploymentRates:
+    """What one deployment served during the last tick."""
+
+    namespace: str
+    deployment: str
+    rps: float
+    error_ratio: float
+    latency_factor: float  # request-weighted multiple of the baseline median
+    ready_pods: int
+    path_error_ratio: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Path:
+    codes: dict[str, int]  # code -> series index
+    buckets: list[int]  # series indices of the cumulative buckets, +Inf last
+    sum_index: int
+    count_index: int
+    counts: list[int]  # non-cumulative integer bucket counts
+    carry: list[float]
+    total: float = 0.0  # sum of observed latencies
+
+
+@dataclass
+class _Deployment:
+    key: DeploymentKey
+    ready_index: int
+    paths: dict[str, _Path] = field(default_factory=dict)
+    shares: dict[str, float] = field(default_factory=dict)  # last known mix, for outages
+    live: bool = False
+
+
+@dataclass
+class _Flow:
+    """Requests of one path during one tick, before rounding to whole requests."""
+
+    codes: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CODES, 0.0))
+    buckets: list[float] = field(default_factory=lambda: [0.0] * (len(BUCKETS) + 1))
+    latency_sum: float = 0.0
+    weighted_factor: float = 0.0  # sum of requests x latency multiple (pod-served only)
+    served: float = 0.0
+
+    def observe(self, requests: float, median: float) -> None:
+        if requests <= 0:
+            return
+        for i, share in enumerate(bucket_shares(median)):
+            self.buckets[i] += requests * share
+        self.latency_sum += requests * mean_latency(median)
+
+
+class Traffic:
+    """Request counters, latency histograms and their history for every deployment."""
+
+    def __init__(
+        self,
+        store: Any,
+        clock: DrillClock,
+        traffic_for: TrafficFor,
+        *,
+        sample_interval: float = 5.0,
+        retention: float = 7200.0,
+        max_samples: int = 2000,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._traffic_for = traffic_for
+        self.sample_interval = sample_interval
+        self.retention = retention
+        self._lock = threading.RLock()
+        self._keys: list[SeriesKey] = []
+        self._index: dict[SeriesKey, int] = {}
+        self._values: list[float] = []
+        self._carry: list[float] = []
+        self._deployments: dict[DeploymentKey, _Deployment] = {}
+        self._current: dict[DeploymentKey, DeploymentRates] = {}
+        self._times: deque[float] = deque(maxlen=max_samples)
+        self._rows: deque[array] = deque(maxlen=max_samples)
+        self._last = self.drill_time()
+        # fault hooks, consulted by the server
+        self.query_delay = 0.0
+        self.down = False
+        self.tick()
+
+    # ---- fault hooks ---------------------------------------------------------------------
+    def set_query_delay(self, seconds: float) -> None:
+        """Make the metrics API answer this many real seconds late (fault injection)."""
+        self.query_delay = max(0.0, float(seconds))
+
+    def set_down(self, down: bool) -> None:
+        """Make the metrics API unreachable (fault injection)."""
+        self.down = bool(down)
+
+    # ---- time and snapshots --------------------------------------------------------------
+    def drill_time(self) -> float:
+        """Now, as unix seconds of drill time."""
+        return self._clock.now().timestamp()
+
+    def current(self) -> dict[DeploymentKey, DeploymentRates]:
+        """Per deployment, what it served during the last tick (live deployments only)."""
+        with self._lock:
+            return dict(self._current)
+
+    def history(self) -> History:
+        with self._lock:
+            times = list(self._times)
+            spacing = times[-1] - times[-2] if len(times) >= 2 else self.sample_interval
+            return History(
+                keys=list(self._keys),
+                times=times,
+                rows=list(self._rows),
+                lookback=max(300.0, 2.5 * spacing),
+            )
+
+    # ---- simulation ----------------------------------------------------------------------
+    def tick(self) -> None:
+        """Integrate traffic up to the current drill time and record a sample when due."""
+        with self._lock:
+            now = self.drill_time()
+            dt = max(0.0, now - self._last)
+            self._last = max(self._last, now)
+            seen: set[DeploymentKey] = set()
+            current: dict[DeploymentKey, DeploymentRates] = {}
+            for deployment in self._store.list("deployments"):
+                meta = deployment["metadata"]
+                key = (meta.get("namespace", ""), meta["name"])
+                seen.add(key)
+                rates = self._tick_deployment(key, deployment, now - dt / 2, dt)
+                if rates is not None:
+                    current[key] = rates
+            for key in [k for k in self._deployments if k not in seen]:
+                self._retire(key)
+            self._current = current
+            if not self._times or now - self._times[-1] >= self.sample_interval:
+                self._record(now)
+
+    def _tick_deployment(
+        self, key: DeploymentKey, deployment: Obj, t_mid: float, dt: float
+    ) -> DeploymentRates | None:
+        state = self._deployments.get(key)
+        if state is None:
+            state = _Deployment(key, self._register(READY_PODS, key, ()))
+            self._deployments[key] = state
+        ready = [pod for pod in deployment_pods(self._store, deployment) if is_ready(pod)]
+        self._values[state.ready_index] = float(len(ready))
+        if ready:
+            state.live = True
+        if not state.live:
+            return None
+        baseline = baseline_for(key[1])
+        rate = baseline.rps * wobble(key, t_mid)
+        flows = self._flows(state, deployment, ready, baseline, rate)
+        requests = sum(sum(flow.codes.values()) for flow in flows.values())
+        for path, flow in flows.items():
+            self._apply(self._path(state, path), flow, dt)
+        errors = sum(flow.codes["500"] + flow.codes["503"] for flow in flows.values())
+        served = sum(flow.served for flow in flows.values())
+        weighted = sum(flow.weighted_factor for flow in flows.values())
+        return DeploymentRates(
+            namespace=key[0],
+            deployment=key[1],
+            rps=rate,
+            error_ratio=errors / requests if requests else 0.0,
+            latency_factor=weighted / served if served else 1.0,
+            ready_pods=len(ready),
+            path_error_ratio={
+                path: (flow.codes["500"] + flow.codes["503"]) / total
+                for path, flow in flows.items()
+                if (total := sum(flow.codes.values())) > 0
+            },
+        )
+
+    def _flows(
+        self,
+        state: _Deployment,
+        deployment: Obj,
+        ready: list[Obj],
+        baseline: Baseline,
+        rate: float,
+    ) -> dict[str, _Flow]:
+        """Requests per second per path, by code and latency bucket."""
+        flows: dict[str, _Flow] = {}
+        if not ready:
+            for path, share in (state.shares or {"/": 1.0}).items():
+                flow = flows.setdefault(path, _Flow())
+                flow.codes["503"] += rate * share
+                flow.observe(rate * share, OUTAGE_MEDIAN)
+            return flows
+        per_pod = rate / len(ready)
+        load = load_factor(per_pod, baseline.pod_capacity)
+        limit = baseline.pod_capacity * SHED_FACTOR
+        shed = max(0.0, 1.0 - limit / per_pod) if per_pod > 0 else 0.0
+        mix: dict[str, float] = {}
+        for pod in ready:
+            endpoints = self._traffic_for(deployment, pod).endpoints
+            total_share = sum(max(0.0, ep.share) for ep in endpoints) or 1.0
+            for endpoint in endpoints:
+                share = max(0.0, endpoint.share) / total_share
+                mix[endpoint.path] = mix.get(endpoint.path, 0.0) + share / len(ready)
+                requests = per_pod * share
+                served = requests * (1.0 - shed)
+                failed = served * min(1.0, max(0.0, endpoint.error_ratio))
+                factor = max(0.0, endpoint.latency_factor) * load
+                flow = flows.setdefault(endpoint.path, _Flow())
+                flow.codes["200"] += served - failed
+                flow.codes["500"] += failed
+                flow.codes["503"] += requests - served
+                flow.observe(served, baseline.median * factor)
+                flow.observe(requests - served, OUTAGE_MEDIAN)
+                flow.served += served
+                flow.weighted_factor += served * factor
+        state.shares = mix
+        return flows
+
+    def _apply(self, path: _Path, flow: _Flow, dt: float) -> None:
+        """Add one tick's worth of a flow (per second) to the counters, in whole requests."""
+        if dt <= 0:
+            return
+        for code, per_second in flow.codes.items():
+            self._add(path.codes[code], per_second * dt)
+        for i, per_second in enumerate(flow.buckets):
+            path.carry[i] += per_second * dt
+            whole = math.floor(path.carry[i])
+            path.counts[i] += whole
+            path.carry[i] -= whole
+        path.total += flow.latency_sum * dt
+        cumulative = 0
+        for i, index in enumerate(path.buckets):
+            cumulative += path.counts[i]
+            self._values[index] = float(cumulative)
+        self._values[path.count_index] = float(cumulative)
+        self._values[path.sum_index] = path.total
+
+    def _add(self, index: int, amount: float) -> None:
+        self._carry[index] += amount
+        whole = math.floor(self._carry[index])
+        self._values[index] += whole
+        self._carry[index] -= whole
+
+    # ---- series bookkeeping --------------------------------------------------------------
+    def _register(self, name: str, key: DeploymentKey, extra: LabelPairs) -> int:
+        labels = tuple(sorted((("namespace", key[0]), ("deployment", key[1])) + extra))
+        series = (name, labels)
+        index = self._index.get(series)
+        if index is None:
+            index = len(self._keys)
+            self._keys.append(series)
+            self._index[series] = index
+            self._values.append(0.0)
+            self._carry.append(0.0)
+        else:  # a deployment created again starts from zero, like a restarted process
+            self._values[index] = 0.0
+            self._carry[index] = 0.0
+        return index
+
+    def _path(self, state: _Deployment, path: str) -> _Path:
+        found = state.paths.get(path)
+        if found is not None:
+            return found
+        key = state.key
+        labels = (("path", path),)
+        les = [format_le(b) for b in BUCKETS] + ["+Inf"]
+        found = _Path(
+            codes={code: self._register(REQUESTS, key, labels + (("code", code),))
+                   for code in CODES},
+            buckets=[self._register(DURATION + "_bucket", key, labels + (("le", le),))
+                     for le in les],
+            sum_index=self._register(DURATION + "_sum", key, labels),
+            count_index=self._register(DURATION + "_count", key, labels),
+            counts=[0] * len(les),
+            carry=[0.0] * len(les),
+        )
+        state.paths[path] = found
+        return found
+
+    def _retire(self, key: DeploymentKey) -> None:
+        """A deleted deployment's series stop (NaN marks "no sample")."""
+        state = self._deployments.pop(key)
+        indices = [state.ready_index]
+        for path in state.paths.values():
+            indices += [*path.codes.values(), *path.buckets, path.sum_index, path.count_index]
+        for index in indices:
+            self._values[index] = math.nan
+        self._current.pop(key, None)
+
+    def _record(self, now: float) -> None:
+        self._times.append(now)
+        self._rows.append(array("d", self._values))
+        while len(self._times) > 2 and self._times[0] < now - self.retention:
+            self._times.popleft()
+            self._rows.popleft()
+
+    # ---- exposition ----------------------------------------------------------------------
+    def exposition(self) -> str:
+        """Current values in the Prometheus text exposition format 0.0.4."""
+        with self._lock:
+            states = [self._deployments[k] for k in sorted(self._deployments)]
+            lines = [
+                f"# HELP {REQUESTS} HTTP requests served, by endpoint path and status code.",
+                f"# TYPE {REQUESTS} counter",
+            ]
+            for state in states:
+                for path in sorted(state.paths):
+                    lines += [self._line(i) for i in state.paths[path].codes.values()]
+            lines += [
+                f"# HELP {DURATION} HTTP request latency in seconds, by endpoint path.",
+                f"# TYPE {DURATION} histogram",
+            ]
+            for state in states:
+                for path in sorted(state.paths):
+                    entry = state.paths[path]
+                    lines += [self._line(index) for index in entry.buckets]
+                    lines += [self._line(entry.sum_index), self._line(entry.count_index)]
+            lines += [
+                f"# HELP {READY_PODS} Ready pods behind each deployment in the drill cluster.",
+                f"# TYPE {READY_PODS} gauge",
+            ]
+            lines += [self._line(state.ready_index) for state in states]
+            return "\n".join(lines) + "\n"
+
+    def _line(self, index: int) -> str:
+        name, labels = self._keys[index]
+        order = {"namespace": 0, "deployment": 1, "path": 2, "code": 3, "le": 4}
+        pairs = sorted(labels, key=lambda kv: (order.get(kv[0], 9), kv[0]))
+        text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
+        return f"{name}{{{text}}} {format_sample(self._values[index])}"
+
+
+def escape_label_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def format_le(bound: float) -> str:
+    """Bucket bound as Prometheus client libraries write it: 0.005, 1, 2.5, +Inf."""
+    if math.isinf(bound):
+        return "+Inf"
+    return f"{bound:g}" if bound != int(bound) else str(int(bound))
+
+
+def format_sample(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
