@@ -7,10 +7,12 @@ a background thread so the console (and tests) can use it in-process.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ipaddress
 import json
 import os
+import tempfile
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from .events import EventRecorder
 from .scenarios import get_scenario
 from .seed import seed_workload
 from .server import CLUSTER_KEY, PRINCIPAL, build_app, dump
+from .tls import make_serving_cert
 from .traffic import Traffic
 
 TICK_SECONDS = 0.05
@@ -59,6 +62,10 @@ class DrillCluster:
         self.host = host
         self.port = port
         self.faults: Any = None
+        self.tls = make_serving_cert(host)
+        ca_dir = Path(tempfile.mkdtemp(prefix="warroom-drill-"))
+        self.ca_path = ca_dir / "ca.crt"
+        self.ca_path.write_bytes(self.tls.ca_pem)
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         seed_workload(self.store, self.control, self.clock.now())
@@ -68,7 +75,7 @@ class DrillCluster:
     # ---- lifecycle -----------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     @property
     def token(self) -> str:
@@ -78,7 +85,8 @@ class DrillCluster:
         self._runner = web.AppRunner(build_app(self), handler_cancellation=True,
                                      shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True,
+                           ssl_context=self.tls.server_context())
         await site.start()
         server = site._server
         if server is not None and getattr(server, "sockets", None):
@@ -187,7 +195,9 @@ class DrillCluster:
                    token: str | None = None) -> dict[str, Any]:
         return {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "clusters": [{"name": context, "cluster": {
+                "server": self.url,
+                "certificate-authority-data": base64.b64encode(self.tls.ca_pem).decode()}}],
             "users": [{"name": f"{context}-admin", "user": {"token": token or self.token}}],
             "contexts": [{"name": context, "context": {"cluster": context, "namespace": namespace,
                                                        "user": f"{context}-admin"}}],

@@ -82,6 +82,7 @@ __all__ = [
     "PromQLError",
     "format_value",
     "parse",
+    "parse_duration",
     "parse_step",
     "parse_time",
     "query",

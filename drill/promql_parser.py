@@ -163,7 +163,7 @@ class Token:
         return f'"{self.text}"'
 
 
-_DURATION = re.compile(r"(?:\d+(?:ms|s|m|h|d|w|y))+(?![\w:.])")
+_DURATION = re.compile(r"(?:\d+(?:ms|s|m|h|d|w|y))+(?![\w.])")
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _OPERATORS = ("==", "!=", "=~", "!~", "<=", ">=", "<", ">", "=", "+", "-", "*", "/", "%", "^",
@@ -435,7 +435,7 @@ class _Parser:
                 raise self.error("unclosed left bracket", start)
             raise self.unexpected("range", "duration")
         seconds = parse_duration(self.advance().text)
-        if self.is_op(":"):
+        if self.is_op(":") or (self.tok.kind == "IDENT" and self.tok.text.startswith(":")):
             raise self.error("subqueries are not supported by the drill cluster")
         if seconds <= 0:
             raise self.error("range duration must be greater than zero", start)

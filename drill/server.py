@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 JSON = "application/json"
 CLUSTER_KEY: web.AppKey[DrillCluster] = web.AppKey("cluster")
-PRINCIPAL = "principal"
+PRINCIPAL: web.RequestKey[Any] = web.RequestKey("principal", object)
 OPEN_PATHS = {"/healthz", "/readyz", "/livez"}
 DEFAULT_WATCH_SECONDS = 1800
 BOOKMARK_EVERY = 5.0
@@ -508,7 +508,7 @@ async def self_subject_access_review(request: web.Request) -> web.Response:
             attrs.get("verb", ""), attrs.get("resource", ""))
     else:
         allowed = True
-    reason = "drill cluster: allowed" if allowed else "drill cluster: denied for this token"
+    reason = "drill cluster: allowed" if allowed else ""
     return dump({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
                  "metadata": {"creationTimestamp": None}, "spec": spec,
                  "status": {"allowed": allowed, "reason": reason}}, 201)
@@ -545,13 +545,16 @@ def build_app(cluster: DrillCluster) -> web.Application:
     r.add_get("/apis", api_groups)
     r.add_get("/apis/", api_groups)
     r.add_get("/api/v1", core_resources)
+    r.add_get("/api/v1/", core_resources)
     r.add_get("/metrics", metrics_text)
     for prefix in ("", "/prometheus"):
         r.add_route("*", prefix + "/api/v1/query", prom_query)
         r.add_route("*", prefix + "/api/v1/query_range", prom_query)
     r.add_post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", self_subject_access_review)
     r.add_get("/apis/{group}", group_info)
+    r.add_get("/apis/{group}/", group_info)
     r.add_get("/apis/{group}/{version}", group_resources)
+    r.add_get("/apis/{group}/{version}/", group_resources)
     core = "/api/{version:v1}"
     grp = "/apis/{group}/{version}"
     for base in (core, grp):

@@ -59,10 +59,11 @@ class Timeline:
     def next_due(self) -> float | None:
         return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, until: float) -> list[Action]:
-        """Remove and return, in order, every action due at or before `until`."""
+    def pop_due(self, until: float, limit: int | None = None) -> list[Action]:
+        """Remove and return, in order, the actions due at or before `until` (at most
+        `limit` of them)."""
         due: list[Action] = []
-        while self._heap and self._heap[0][0] <= until:
+        while self._heap and self._heap[0][0] <= until and (limit is None or len(due) < limit):
             due.append(heapq.heappop(self._heap)[2])
         return due
 

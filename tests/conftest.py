@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from kubernetes import client, config
 
@@ -41,6 +42,16 @@ class Drill:
 
     def api(self) -> client.ApiClient:
         return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    def http(self, token: str | None = "admin") -> httpx.Client:
+        """An httpx client that trusts the drill CA and (by default) sends the admin token."""
+        headers = {}
+        if token == "admin":
+            headers["Authorization"] = f"Bearer {self.cluster.token}"
+        elif token:
+            headers["Authorization"] = f"Bearer {token}"
+        return httpx.Client(base_url=self.cluster.url, verify=str(self.cluster.ca_path),
+                            headers=headers, timeout=10)
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn on the cluster's own loop (store access is not thread-safe)."""

@@ -49,7 +49,7 @@ def test_drill_server_serves_kubectl_and_stops_cleanly(tmp_path: Path) -> None:
         wait_for(kubeconfig.exists, timeout=30, message="kubeconfig written")
         assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
         server = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
-        assert server.startswith("http://127.0.0.1:")
+        assert server.startswith("https://127.0.0.1:")
         if KUBECTLS:
             out = subprocess.run([str(KUBECTLS[-1][1]), f"--kubeconfig={kubeconfig}", "get",
                                   "deploy", "-n", "shop", "-o", "name"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
@@ -12,10 +11,6 @@ from kubernetes.client.exceptions import ApiException
 from tests.conftest import Drill, wait_for
 
 from .kube_helpers import deployment_settled, make_deployment, make_namespace, pods_of, unique
-
-
-def _headers(drill: Drill, **extra: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {drill.cluster.token}", **extra}
 
 
 def test_version_and_discovery(drill: Drill) -> None:
@@ -96,13 +91,13 @@ def test_three_patch_types(drill: Drill) -> None:
         {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "x:9"}])
     assert apps.read_namespaced_deployment("p", ns).spec.template.spec.containers[0].image == "x:9"
     # merge patch through raw HTTP: null deletes a key
-    url = f"{drill.cluster.url}/apis/apps/v1/namespaces/{ns}/deployments/p"
-    r = httpx.patch(url, content=json.dumps({"metadata": {"labels": {"app": None, "k": "v"}}}),
-                    headers=_headers(drill, **{"Content-Type": "application/merge-patch+json"}))
+    url = f"/apis/apps/v1/namespaces/{ns}/deployments/p"
+    r = drill.http().patch(url, content=json.dumps({"metadata": {"labels": {"app": None, "k": "v"}}}),
+                           headers={"Content-Type": "application/merge-patch+json"})
     assert r.status_code == 200, r.text
     assert r.json()["metadata"]["labels"] == {"k": "v"}
-    r = httpx.patch(url, content="{}", headers=_headers(
-        drill, **{"Content-Type": "application/apply-patch+yaml"}))
+    r = drill.http().patch(url, content="{}",
+                           headers={"Content-Type": "application/apply-patch+yaml"})
     assert r.status_code == 415
 
 
@@ -179,11 +174,11 @@ def test_watch_too_old_resource_version_is_410(drill: Drill) -> None:
 
 
 def test_watch_bookmarks_and_watch_list(drill: Drill) -> None:
-    url = f"{drill.cluster.url}/api/v1/namespaces/shop/pods"
+    url = "/api/v1/namespaces/shop/pods"
     params = {"watch": "true", "sendInitialEvents": "true", "allowWatchBookmarks": "true",
               "resourceVersionMatch": "NotOlderThan", "timeoutSeconds": "2"}
     events = []
-    with httpx.stream("GET", url, params=params, headers=_headers(drill), timeout=10) as r:
+    with drill.http().stream("GET", url, params=params) as r:
         assert r.headers["content-type"].startswith("application/json")
         for line in r.iter_lines():
             events.append(json.loads(line))
@@ -196,8 +191,8 @@ def test_watch_bookmarks_and_watch_list(drill: Drill) -> None:
 
 def test_table_output(drill: Drill) -> None:
     accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-    r = httpx.get(f"{drill.cluster.url}/apis/apps/v1/namespaces/shop/deployments",
-                  headers=_headers(drill, Accept=accept))
+    r = drill.http().get("/apis/apps/v1/namespaces/shop/deployments",
+                         headers={"Accept": accept})
     table = r.json()
     assert table["kind"] == "Table"
     names = [c["name"] for c in table["columnDefinitions"]]
@@ -207,12 +202,11 @@ def test_table_output(drill: Drill) -> None:
 
 
 def test_unauthorized_and_forbidden(drill: Drill) -> None:
-    r = httpx.get(f"{drill.cluster.url}/api/v1/namespaces/shop/pods")
+    r = drill.http(token=None).get("/api/v1/namespaces/shop/pods")
     assert r.status_code == 401 and r.json()["reason"] == "Unauthorized"
     token = unique("ro")
     drill.call(drill.cluster.access.add_token, token, "ro", {("delete", "pods")})
-    r = httpx.delete(f"{drill.cluster.url}/api/v1/namespaces/shop/pods/whatever",
-                     headers={"Authorization": f"Bearer {token}"})
+    r = drill.http(token=token).delete("/api/v1/namespaces/shop/pods/whatever")
     assert r.status_code == 403
     assert r.json()["message"].startswith('pods is forbidden: User "ro" cannot delete')
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from kubernetes import client
 
@@ -14,16 +13,14 @@ ERROR_RATIO = ('sum by (namespace, deployment) (rate(http_requests_total{namespa
 
 
 def error_ratio(drill: Drill) -> float | None:
-    r = httpx.get(f"{drill.cluster.url}/api/v1/query", params={"query": ERROR_RATIO},
-                  headers={"Authorization": f"Bearer {drill.cluster.token}"}, timeout=10)
+    r = drill.http().get("/api/v1/query", params={"query": ERROR_RATIO})
     r.raise_for_status()
     result = r.json()["data"]["result"]
     return float(result[0]["value"][1]) if result else None
 
 
 def status(drill: Drill) -> dict:
-    r = httpx.get(f"{drill.cluster.url}/drill/v1/status",
-                  headers={"Authorization": f"Bearer {drill.cluster.token}"}, timeout=10)
+    r = drill.http().get("/drill/v1/status")
     r.raise_for_status()
     return r.json()
 

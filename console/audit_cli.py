@@ -1,0 +1,142 @@
+"""`warroom audit verify FILE` and `warroom audit export FILE --format md [-o OUT]`.
+
+Exit codes: 0 all good; 1 a problem was found (the log fails verification: it was altered or
+damaged — export still writes the document, with a warning in it); 2 usage (bad arguments, an
+unreadable input, an unwritable output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .audit import AuditError, VerifyReport, verify
+from .incident import Incident, IncidentError, SharedIncident
+from .postmortem import export_postmortem
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+
+
+def add_audit_commands(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``audit verify`` and ``audit export`` to an argparse subparsers object.
+
+    Each leaf parser sets ``audit_handler``; dispatch with ``run_audit_command(args)``.
+    """
+    audit = subparsers.add_parser(
+        "audit", help="check or export an incident's audit log",
+        description="Check the tamper-evident chain of an audit log, or export it as a "
+                    "post-mortem document. Audit logs live in the warroom state directory "
+                    "under audit/<incident-id>.jsonl.")
+    actions = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+
+    check = actions.add_parser(
+        "verify", help="check the hash chain and sequence of an audit log",
+        description="Check that no record of the audit log was modified, deleted, inserted or "
+                    "reordered. Exit 0 if intact, 1 if not, 2 if the file cannot be read.")
+    check.add_argument("file", metavar="FILE", type=Path, help="audit log (.jsonl)")
+    check.set_defaults(audit_handler=run_verify)
+
+    export = actions.add_parser(
+        "export", help="write a post-mortem (Markdown) from an audit log",
+        description="Write the handbook's post-mortem skeleton with the incident's timeline "
+                    "filled in from the audit log. The log is verified first; a log that fails "
+                    "verification is still exported, with a warning, and the exit code is 1.")
+    export.add_argument("file", metavar="FILE", type=Path, help="audit log (.jsonl)")
+    export.add_argument("--format", choices=["md"], default="md",
+                        help="output format (default: md, Markdown)")
+    export.add_argument("-o", "--output", metavar="OUT", type=Path,
+                        help="write to OUT instead of standard output")
+    export.set_defaults(audit_handler=run_export)
+    return audit
+
+
+def run_audit_command(args: argparse.Namespace) -> int:
+    """Run the handler chosen by the parser (for ``warroom audit ...``)."""
+    handler = getattr(args, "audit_handler", None)
+    if handler is None:
+        _error("audit", "choose an action: verify or export")
+        return EXIT_USAGE
+    result: int = handler(args)
+    return result
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """``warroom audit verify FILE``."""
+    try:
+        report = verify(args.file)
+    except AuditError as exc:
+        _error("audit verify", exc.message)
+        return EXIT_USAGE
+    _print_findings(report)
+    if report.ok:
+        print(report.summary())
+        return EXIT_OK
+    print(report.summary(), file=sys.stderr)
+    return EXIT_PROBLEM
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``warroom audit export FILE --format md [-o OUT]``."""
+    try:
+        document, report = export_postmortem(args.file, _incident_beside(args.file))
+    except AuditError as exc:
+        _error("audit export", exc.message)
+        return EXIT_USAGE
+    if args.output is None:
+        sys.stdout.write(document)
+    else:
+        try:
+            args.output.write_text(document, encoding="utf-8")
+        except OSError as exc:
+            _error("audit export", f"cannot write {args.output}: {exc.strerror or exc}")
+            return EXIT_USAGE
+        print(f"post-mortem written to {args.output}", file=sys.stderr)
+    _print_findings(report)
+    if not report.ok:
+        print(f"warning: {report.summary()} — the exported timeline may be altered",
+              file=sys.stderr)
+        return EXIT_PROBLEM
+    return EXIT_OK
+
+
+def _incident_beside(audit_file: Path) -> Incident | None:
+    """The incident state for ``<state>/audit/<id>.jsonl`` at ``<state>/incidents/<id>.json``."""
+    candidate = audit_file.resolve().parent.parent / "incidents" / f"{audit_file.stem}.json"
+    if not candidate.is_file():
+        return None
+    try:
+        return SharedIncident(candidate).read()
+    except IncidentError as exc:
+        print(f"warning: ignoring incident state: {exc.message}", file=sys.stderr)
+        return None
+
+
+def _print_findings(report: VerifyReport) -> None:
+    for finding in report.problems:
+        print(f"{report.path}:{finding.line}: {finding.message}", file=sys.stderr)
+    for finding in report.warnings:
+        print(f"warning: {report.path}:{finding.line}: {finding.message}", file=sys.stderr)
+
+
+def _error(command: str, message: str) -> None:
+    print(f"warroom {command}: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry (``python -m console.audit_cli verify FILE``), for tests and scripts."""
+    parser = argparse.ArgumentParser(prog="warroom")
+    add_audit_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    return run_audit_command(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["add_audit_commands", "main", "run_audit_command", "run_export", "run_verify"]

@@ -1,0 +1,94 @@
+"""`memory-leak`: the handbook's Example 3, "Memory Leak Crashes Production"."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from ..profiles import Endpoint, PodProfile, TrafficProfile
+from ..workloads import pod_started_at
+from .base import RolloutView, Scenario
+
+CRASH_EVERY = 7200.0  # "servers crash every 2 hours" (drill seconds)
+JITTER = 0.05  # +-5 % per pod, deterministic, so pods do not all die at once
+MEMORY_LIMIT_MIB = 512
+
+
+def crash_after(pod: dict[str, Any]) -> float:
+    """Drill seconds from a container start to its OOM kill, per pod name."""
+    name = pod.get("metadata", {}).get("name", "")
+    unit = zlib.crc32(name.encode()) / 2**32  # [0, 1)
+    return CRASH_EVERY * (1.0 + JITTER * (2.0 * unit - 1.0))
+
+
+class MemoryLeak(Scenario):
+    """Handbook Example 3: "New version has memory leak, servers crash every 2 hours".
+
+    `shop/api` 1.7.0 keeps every response in an unbounded cache: each pod's heap grows until
+    it is OOM-killed about 2 drill hours after it starts. As a pod ages, GC pauses make it
+    slower; near the limit it fails requests; while pods restart the survivors are
+    overloaded. The handbook's actions: scale up to buy time (`kubectl scale
+    deployment/api --replicas=10`), restart crashed pods, then roll back (`kubectl rollout undo
+    deployment/api`) and verify stability. Scale-up mitigates, only the undo resolves.
+    """
+
+    name = "memory-leak"
+    title = "Memory leak crashes production"
+    brief = "api 1.7.0 leaks memory: pods are OOM-killed every 2 hours."
+    difficulty = "medium"
+    runbook = "performance-degradation"
+    handbook = "Example 3: Memory Leak Crashes Production"
+    default_speed = 60.0
+    bad_image = "registry.local/shop/api:1.7.0"
+    good_image = "registry.local/shop/api:1.6.0"
+    change_cause = "deploy api 1.7.0: response cache for product pages"
+    resolution = (
+        "scale-up + undo: kubectl scale deployment/api --replicas=10 to buy time, "
+        "then kubectl rollout undo deployment/api"
+    )
+    bad_log_lines = (
+        "INFO heap used 196MiB of 512MiB (+1.7MiB/min), response cache 41k entries",
+        "WARN heap used 455MiB of 512MiB: full GC reclaimed 3MiB, pause 1.4s",
+        "ERROR java.lang.OutOfMemoryError: Java heap space (ResponseCache.put)",
+    )
+
+    def bad_pod_profile(self, pod: dict[str, Any]) -> PodProfile:
+        return PodProfile(
+            crash_after=crash_after(pod),
+            crash_reason="OOMKilled",
+            memory_limit_mib=MEMORY_LIMIT_MIB,
+            log_lines=self.bad_log_lines,
+        )
+
+    def heap_fraction(self, pod: dict[str, Any]) -> float:
+        """How far the pod's current container is along its way to the OOM kill (0..1)."""
+        started = pod_started_at(pod)
+        if self.clock is None or started is None:
+            return 0.0
+        age = (self.clock.now() - started).total_seconds()
+        return min(1.0, max(0.0, age / crash_after(pod)))
+
+    def bad_traffic(
+        self, deployment: dict[str, Any], pod: dict[str, Any], healthy: TrafficProfile
+    ) -> TrafficProfile:
+        fraction = self.heap_fraction(pod)
+        latency = 1.0 + 2.5 * fraction**2  # GC pressure grows with the heap
+        errors = 0.3 * max(0.0, (fraction - 0.85) / 0.15)  # allocation failures near the end
+        desired = int(deployment.get("spec", {}).get("replicas", 1))
+        ready = int(deployment.get("status", {}).get("readyReplicas") or 0)
+        if desired > 0 and ready < desired:  # survivors overloaded while others restart
+            errors += 0.25 * (1.0 - ready / desired)
+        errors = min(1.0, errors)
+        return TrafficProfile(
+            tuple(
+                Endpoint(ep.path, ep.share, max(ep.error_ratio, errors), ep.latency_factor * latency)
+                for ep in healthy.endpoints
+            )
+        )
+
+    def mitigation(self, view: RolloutView) -> str | None:
+        if self.initial_replicas is not None and view.desired > self.initial_replicas:
+            return f"scaled up to {view.desired} replicas: buys time, pods still leak"
+        if view.restarted and view.template_bad:
+            return "restarted: fresh pods buy about 2 hours"
+        return None

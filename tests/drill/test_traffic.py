@@ -1,0 +1,343 @@
+"""Simulated traffic: counters, histograms, outages, history and the text exposition."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from factories import add_deployment, add_pod, make_cluster, rollout, run, seed_shop, set_ready
+
+from drill import promql
+from drill.profiles import Endpoint, TrafficProfile
+from drill.scenarios import get_scenario
+from drill.traffic import BUCKETS, Traffic, bucket_shares, load_factor
+
+API = '{namespace="shop",deployment="api"}'
+RATE = "sum by (namespace, deployment) (rate(http_requests_total{sel}[1m]))"
+ERRORS = (
+    'sum by (namespace, deployment) (rate(http_requests_total{{code=~"5..",{inner}}}[1m])) / '
+    "sum by (namespace, deployment) (rate(http_requests_total{{{inner}}}[1m]))"
+)
+P99 = (
+    "histogram_quantile(0.99, sum by (namespace, deployment, le) "
+    "(rate(http_request_duration_seconds_bucket{sel}[1m]{offset})))"
+)
+
+
+def api_value(traffic: Traffic, expr: str) -> float:
+    result = promql.query(traffic, expr)["result"]
+    found = [r for r in result if r["metric"].get("deployment") == "api"]
+    assert len(found) == 1, result
+    return float(found[0]["value"][1])
+
+
+def error_ratio(traffic: Traffic) -> float:
+    return api_value(traffic, ERRORS.format(inner='namespace="shop",deployment="api"'))
+
+
+def traffic_for(scenario: str = "none"):
+    return get_scenario(scenario).traffic_profile
+
+
+@pytest.fixture
+def shop():
+    store, clock = make_cluster()
+    seed_shop(store)
+    return store, clock
+
+
+def test_healthy_rates_and_zero_errors(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 600)
+    rates = {
+        r["metric"]["deployment"]: float(r["value"][1])
+        for r in promql.query(traffic, RATE.format(sel=""))["result"]
+    }
+    assert rates["api"] == pytest.approx(120, rel=0.08)
+    assert rates["web"] == pytest.approx(80, rel=0.08)
+    assert rates["worker"] == pytest.approx(10, rel=0.1)
+    assert rates["login"] == pytest.approx(40, rel=0.08)
+    assert error_ratio(traffic) == 0.0
+    p99 = api_value(traffic, P99.format(sel=API, offset=""))
+    assert 0.1 < p99 < 0.3
+
+
+def test_rate_wobbles_deterministically(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    seen = set()
+    for _ in range(10):
+        run(clock, traffic, 120)
+        seen.add(round(api_value(traffic, RATE.format(sel=API)), 3))
+    assert len(seen) > 5  # it moves
+    again_store, again_clock = make_cluster()
+    seed_shop(again_store)
+    again = Traffic(again_store, again_clock, traffic_for())
+    run(again_clock, again, 1200)
+    assert again.exposition() == traffic.exposition()  # and is reproducible
+
+
+def test_bad_deploy_auth_errors_then_recovery(shop) -> None:
+    store, clock = shop
+    scenario = get_scenario("bad-deploy-auth")
+    traffic = Traffic(store, clock, scenario.traffic_profile)
+    run(clock, traffic, 300)
+    assert error_ratio(traffic) == 0.0
+    scenario.setup(store, clock)
+    rollout(store, "shop", "api", scenario.bad_image)
+    run(clock, traffic, 120)
+    assert error_ratio(traffic) > 0.5
+    auth = promql.query(
+        traffic,
+        'sum by (path) (rate(http_requests_total{deployment="api",code="500"}[1m])) / '
+        'sum by (path) (rate(http_requests_total{deployment="api"}[1m]))',
+    )["result"]
+    by_path = {r["metric"]["path"]: float(r["value"][1]) for r in auth}
+    assert by_path["/auth/login"] == pytest.approx(0.6, abs=0.02)
+    assert by_path["/auth/refresh"] == pytest.approx(0.6, abs=0.02)
+    assert by_path["/products"] == 0.0
+    rollout(store, "shop", "api", scenario.good_image)
+    run(clock, traffic, 30)
+    assert error_ratio(traffic) > 0.01  # the 1m window still holds bad requests
+    run(clock, traffic, 60)
+    assert error_ratio(traffic) < 0.01
+
+
+def test_rollout_mixes_error_ratio(shop) -> None:
+    store, clock = shop
+    scenario = get_scenario("bad-deploy-auth")
+    traffic = Traffic(store, clock, scenario.traffic_profile)
+    # one bad pod of three, mid-rollout
+    add_pod(store, "shop", "api", scenario.bad_image)
+    run(clock, traffic, 120)
+    assert 0.1 < error_ratio(traffic) < 0.2  # a quarter of the requests hit the bad pod
+    current = traffic.current()[("shop", "api")]
+    assert current.ready_pods == 4
+    assert 0.1 < current.error_ratio < 0.2
+
+
+def test_no_ready_pods_is_a_complete_outage(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 120)
+    set_ready(store, "shop", "api", 0)
+    run(clock, traffic, 120)
+    assert error_ratio(traffic) == pytest.approx(1.0)
+    only_503 = promql.query(
+        traffic, 'sum by (code) (rate(http_requests_total{deployment="api"}[1m])) > 0'
+    )["result"]
+    assert [r["metric"]["code"] for r in only_503] == ["503"]
+    ready = promql.query(traffic, f"warroom_drill_ready_pods{API}")["result"]
+    assert ready[0]["value"][1] == "0"
+    assert traffic.current()[("shop", "api")].error_ratio == 1.0
+
+
+def test_fewer_ready_pods_means_higher_latency(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 120)
+    full = traffic.current()[("shop", "api")].latency_factor
+    set_ready(store, "shop", "api", 1)
+    run(clock, traffic, 120)
+    single = traffic.current()[("shop", "api")].latency_factor
+    assert full == pytest.approx(1.0)
+    assert 1.3 < single < 2.5
+    assert load_factor(10, 60) == 1.0
+
+
+def test_not_live_until_first_ready_pod() -> None:
+    store, clock = make_cluster()
+    add_deployment(store, "shop", "api", "registry.local/shop/api:1.6.0", ready=0)
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 60)
+    assert "http_requests_total{" not in traffic.exposition()
+    assert promql.query(traffic, "sum(rate(http_requests_total[1m]))")["result"] == []
+
+
+def test_slow_release_latency_ratio_to_offset_baseline(shop) -> None:
+    store, clock = shop
+    scenario = get_scenario("slow-release")
+    traffic = Traffic(store, clock, scenario.traffic_profile)
+    run(clock, traffic, 40 * 60)
+    scenario.setup(store, clock)
+    rollout(store, "shop", "api", scenario.bad_image)
+    run(clock, traffic, 5 * 60)
+    for q in ("0.5", "0.95", "0.99"):
+        now = api_value(traffic, P99.format(sel=API, offset="").replace("0.99", q))
+        base = api_value(traffic, P99.format(sel=API, offset=" offset 30m").replace("0.99", q))
+        assert now / base == pytest.approx(12, rel=0.1), q
+    assert traffic.current()[("shop", "api")].latency_factor == pytest.approx(12)
+    assert error_ratio(traffic) == 0.0
+
+
+def test_bad_migration_errors_only_on_users_paths(shop) -> None:
+    store, clock = shop
+    scenario = get_scenario("bad-migration")
+    traffic = Traffic(store, clock, scenario.traffic_profile)
+    scenario.setup(store, clock)
+    rollout(store, "shop", "api", scenario.bad_image)
+    run(clock, traffic, 180)
+    failing = promql.query(
+        traffic, 'sum by (path) (rate(http_requests_total{deployment="api",code=~"5.."}[1m])) > 0'
+    )["result"]
+    assert sorted(r["metric"]["path"] for r in failing) == ["/users/me", "/users/{id}"]
+    users = api_value(
+        traffic,
+        'sum by (deployment) (rate(http_requests_total{deployment="api",code=~"5..",'
+        'path=~"/users/.*"}[1m])) / sum by (deployment) '
+        '(rate(http_requests_total{deployment="api",path=~"/users/.*"}[1m]))',
+    )
+    assert users > 0.95
+    assert 0.05 < error_ratio(traffic) < 0.3
+
+
+def test_fast_drill_ticks_still_give_rates(shop) -> None:
+    """Speed 3600: a tick every 50 ms real is 180 drill seconds, longer than the 1m window."""
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 3 * 3600, step=180)
+    assert api_value(traffic, RATE.format(sel=API)) == pytest.approx(120, rel=0.08)
+    assert error_ratio(traffic) == 0.0
+    assert api_value(traffic, P99.format(sel=API, offset=" offset 30m")) > 0
+
+
+def test_history_is_bounded() -> None:
+    store, clock = make_cluster()
+    seed_shop(store)
+    traffic = Traffic(store, clock, traffic_for(), max_samples=50, retention=600)
+    run(clock, traffic, 3600, step=5)
+    history = traffic.history()
+    assert len(history.times) <= 50
+    traffic = Traffic(store, clock, traffic_for(), retention=600)
+    run(clock, traffic, 3600, step=5)
+    history = traffic.history()
+    assert history.times[-1] - history.times[0] <= 600 + 5
+    assert all(b - a >= 5 for a, b in zip(history.times, history.times[1:], strict=False))
+
+
+def test_samples_at_most_every_interval() -> None:
+    store, clock = make_cluster()
+    seed_shop(store)
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 60, step=0.05)  # real-time ticks at speed 1
+    assert 12 <= len(traffic.history().times) <= 14
+
+
+def test_deleted_deployment_goes_stale(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 120)
+    store.delete("deployments", "shop", "worker")
+    run(clock, traffic, 600)
+    assert 'deployment="worker"' not in traffic.exposition()
+    result = promql.query(traffic, RATE.format(sel='{deployment="worker"}'))["result"]
+    assert result == []
+
+
+def test_counters_are_whole_and_monotonic(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    previous: dict[str, float] = {}
+    for _ in range(20):
+        run(clock, traffic, 1.3, step=0.05)
+        for line in traffic.exposition().splitlines():
+            if line.startswith("http_requests_total"):
+                name, value = line.rsplit(" ", 1)
+                assert float(value) == int(value)
+                assert float(value) >= previous.get(name, 0)
+                previous[name] = float(value)
+
+
+# ---- exposition --------------------------------------------------------------------------
+SAMPLE = re.compile(
+    r'^[a-zA-Z_:][a-zA-Z0-9_:]*'
+    r'\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*"(?:,(?!\}))?)*\}'
+    r" (?:[-+]?[0-9.eE+-]+|NaN|[+-]Inf)$"
+)
+
+
+def check_exposition(text: str) -> dict[str, str]:
+    """Every line is a HELP/TYPE comment or `name{labels} value`; returns the declared types."""
+    types: dict[str, str] = {}
+    assert text.endswith("\n")
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            types[name] = kind
+            continue
+        assert SAMPLE.match(line), line
+        name = line.split("{", 1)[0]
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in types or family in types, line
+    return types
+
+
+def test_exposition_parses(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 60)
+    text = traffic.exposition()
+    types = check_exposition(text)
+    assert types == {
+        "http_requests_total": "counter",
+        "http_request_duration_seconds": "histogram",
+        "warroom_drill_ready_pods": "gauge",
+    }
+    assert 'warroom_drill_ready_pods{namespace="shop",deployment="api"} 3' in text
+    assert 'le="0.005"' in text and 'le="1"' in text and 'le="+Inf"' in text
+
+
+def test_histogram_lines_are_consistent(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 300)
+    buckets: dict[str, list[float]] = {}
+    counts: dict[str, float] = {}
+    for line in traffic.exposition().splitlines():
+        if line.startswith("http_request_duration_seconds_bucket"):
+            labels = re.sub(r',le="[^"]*"', "", line.split(" ")[0].split("{", 1)[1])
+            buckets.setdefault(labels, []).append(float(line.rsplit(" ", 1)[1]))
+        elif line.startswith("http_request_duration_seconds_count"):
+            counts[line.split(" ")[0].split("{", 1)[1]] = float(line.rsplit(" ", 1)[1])
+    assert buckets
+    for labels, series in buckets.items():
+        assert len(series) == len(BUCKETS) + 1
+        assert series == sorted(series)
+        assert counts[labels] == series[-1]
+
+
+def test_exposition_escapes_label_values() -> None:
+    store, clock = make_cluster()
+    add_deployment(store, "shop", "api", "registry.local/shop/api:1.6.0")
+    odd = TrafficProfile((Endpoint('/say/"hi"\\now\nthen', 1.0),))
+    traffic = Traffic(store, clock, lambda deployment, pod: odd)
+    run(clock, traffic, 10)
+    text = traffic.exposition()
+    check_exposition(text)
+    assert 'path="/say/\\"hi\\"\\\\now\\nthen"' in text
+
+
+def test_fault_hooks_are_stored(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    assert (traffic.query_delay, traffic.down) == (0.0, False)
+    traffic.set_query_delay(2.5)
+    traffic.set_down(True)
+    assert (traffic.query_delay, traffic.down) == (2.5, True)
+
+
+def test_bucket_shares_follow_the_baseline_shape() -> None:
+    shares = bucket_shares(0.040)
+    assert sum(shares) == pytest.approx(1.0)
+    cumulative = 0.0
+    for upper, share in zip(BUCKETS, shares, strict=False):
+        cumulative += share
+        if upper == 0.05:
+            assert 0.6 < cumulative < 0.75  # p50 = 40 ms
+        if upper == 0.25:
+            assert cumulative > 0.99  # p99 = 180 ms
+    assert math.isclose(sum(bucket_shares(10.0)), 1.0)

@@ -1,0 +1,80 @@
+"""The deployment list: name, ready x/y, revision and rollout state, one row per deployment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.text import Text
+from textual.message import Message
+
+from widgets.keyed_table import KeyedTable
+from widgets.rows import DeploymentRow
+
+ROLLOUT_SYMBOLS = {"complete": "✔", "progressing": "⟳", "stalled": "✖", "paused": "⏸"}
+
+
+def count(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+class DeploymentList(KeyedTable[DeploymentRow]):
+    """Deployments with their rollout state (✔ complete, ⟳ progressing, ✖ stalled, ⏸ paused).
+
+    ``apply(rows)`` takes the full current list and updates it in place by key. Moving the
+    cursor posts ``DeploymentList.Selected(key)``; Enter posts it with ``activated=True``.
+    """
+
+    COLUMNS = (("name", "DEPLOYMENT"), ("ready", "READY"), ("revision", "REV"),
+               ("rollout", "ROLLOUT"))
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "deployment-list--complete",
+        "deployment-list--progressing",
+        "deployment-list--stalled",
+        "deployment-list--paused",
+        "deployment-list--short",  # fewer ready than desired
+        "deployment-list--unknown",
+    }
+
+    class Selected(Message):
+        """The deployment under the cursor changed (or Enter was pressed on it)."""
+
+        def __init__(self, deployment_list: DeploymentList, key: str,
+                     activated: bool = False) -> None:
+            super().__init__()
+            self.deployment_list = deployment_list
+            self.key = key
+            self.activated = activated
+
+        @property
+        def control(self) -> DeploymentList:
+            return self.deployment_list
+
+    def __init__(self, *, show_namespace: bool = False, name: str | None = None,
+                 id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.show_namespace = show_namespace
+
+    def apply(self, rows: Iterable[DeploymentRow]) -> None:
+        """Show exactly ``rows``: changed rows are updated, new added, missing removed."""
+        rows = list(rows)
+        present = {row.key for row in rows}
+        self._apply(rows, [key for key in self._rows if key not in present])
+
+    def _cells(self, row: DeploymentRow) -> tuple[Text, ...]:
+        name = f"{row.namespace}/{row.name}" if self.show_namespace else row.name
+        short = row.ready is None or row.desired is None or row.ready < row.desired
+        ready = Text(f"{count(row.ready)}/{count(row.desired)}",
+                     style=self.style("deployment-list--short") if short else "")
+        revision = Text(count(row.revision))
+        symbol = ROLLOUT_SYMBOLS.get(row.rollout)
+        if symbol is None:
+            rollout = Text(f"? {row.rollout}", style=self.style("deployment-list--unknown"))
+        else:
+            rollout = Text(f"{symbol} {row.rollout}",
+                           style=self.style(f"deployment-list--{row.rollout}"))
+        return Text(name), ready, revision, rollout
+
+    def _row_highlighted(self, key: str, activated: bool) -> None:
+        self.post_message(self.Selected(self, key, activated))

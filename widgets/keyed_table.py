@@ -1,0 +1,166 @@
+"""KeyedTable: a DataTable updated in place, row by row, by a stable key.
+
+Live data arrives as upserts and deletes. Rebuilding the table on every event makes it flicker
+and throws the cursor around; instead changed cells are updated with ``update_cell``, new rows
+added with ``add_row(key=)`` and gone rows removed, and the cursor stays on the same row (by
+key) whatever moved around it.
+
+Cells are Rich ``Text`` whose colours come from the subclass's component classes, styled in
+``themes/``; when the theme changes, every row is re-styled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar, Generic, Protocol, TypeVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+
+class Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+RowT = TypeVar("RowT", bound=Keyed)
+
+
+class KeyedTable(DataTable[Text], Generic[RowT]):
+    """A row-cursor DataTable of frozen rows with a ``key``; subclasses say how rows look.
+
+    Subclasses set ``COLUMNS`` ((column key, label) pairs) and ``SORT_COLUMN``, implement
+    ``_cells``, and ``_row_highlighted`` to post their own message.
+    """
+
+    COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
+    SORT_COLUMN: ClassVar[str] = "name"  # rows are kept in the order of this column's text
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled,
+                         cursor_type="row", zebra_stripes=True)
+        self._rows: dict[str, RowT] = {}
+        self._shown: dict[str, tuple[Text, ...]] = {}
+        self._pending: list[tuple[list[RowT], list[str]]] = []
+        self._columns_ready = False
+        self._last_highlighted: str | None = None
+
+    # ---- subclass hooks ----------------------------------------------------------------
+    def _cells(self, row: RowT) -> tuple[Text, ...]:
+        raise NotImplementedError
+
+    def _row_highlighted(self, key: str, activated: bool) -> None:
+        """Called once per change of the row under the cursor, and on Enter (activated)."""
+
+    # ---- public ------------------------------------------------------------------------
+    @property
+    def keys(self) -> list[str]:
+        """Row keys in display order."""
+        return [row.key.value for row in self.ordered_rows if row.key.value is not None]
+
+    def row_for(self, key: str) -> RowT | None:
+        """The row currently shown for ``key``."""
+        return self._rows.get(key)
+
+    @property
+    def cursor_key(self) -> str | None:
+        """The key of the row under the cursor."""
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except CellDoesNotExist:
+            return None
+
+    def move_to(self, key: str) -> bool:
+        """Put the cursor on the row ``key``; False when there is no such row."""
+        try:
+            index = self.get_row_index(key)
+        except RowDoesNotExist:
+            return False
+        if index != self.cursor_row:
+            self.move_cursor(row=index)
+        return True
+
+    # ---- updating ----------------------------------------------------------------------
+    def _apply(self, upserts: Iterable[RowT], deletes: Iterable[str]) -> None:
+        upserts, deletes = list(upserts), list(deletes)
+        if not self._columns_ready:
+            self._pending.append((upserts, deletes))
+            return
+        keep = self.cursor_key
+        added = False
+        for key in deletes:
+            if key in self._rows:
+                del self._rows[key]
+                del self._shown[key]
+                self.remove_row(key)
+        for row in upserts:
+            key = row.key
+            if key in self._rows:
+                if self._rows[key] != row:
+                    self._rows[key] = row
+                    self._update_row(key, self._cells(row))
+            else:
+                self._rows[key] = row
+                cells = self._cells(row)
+                self._shown[key] = cells
+                self.add_row(*cells, key=key)
+                added = True
+        if added:
+            self._resort()
+        if keep is not None and keep in self._rows:
+            self.move_to(keep)
+
+    def _update_row(self, key: str, cells: tuple[Text, ...]) -> None:
+        old = self._shown.get(key, ())
+        for index, ((column, _), cell) in enumerate(zip(self.COLUMNS, cells, strict=True)):
+            if index >= len(old) or old[index] != cell:
+                self.update_cell(key, column, cell, update_width=True)
+        self._shown[key] = cells
+
+    def _resort(self) -> None:
+        self.sort(self.SORT_COLUMN, key=lambda cell: cell.plain)
+
+    def restyle(self) -> None:
+        """Rebuild every row's cells (the theme changed)."""
+        for key, row in self._rows.items():
+            self._update_row(key, self._cells(row))
+
+    def style(self, component: str) -> Style:
+        """The partial Rich style of one of this table's component classes."""
+        return self.get_component_rich_style(component, partial=True)
+
+    # ---- lifecycle and events ------------------------------------------------------------
+    def on_mount(self) -> None:
+        for column, label in self.COLUMNS:
+            self.add_column(label, key=column)
+        self._columns_ready = True
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.restyle())
+        pending, self._pending = self._pending, []
+        for upserts, deletes in pending:
+            self._apply(upserts, deletes)
+
+    @on(DataTable.RowHighlighted)
+    def _on_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table is not self:
+            return
+        event.stop()
+        key = event.row_key.value
+        # Messages are handled after a whole batch: ignore positions the cursor has left.
+        if key is None or key != self.cursor_key or key == self._last_highlighted:
+            return
+        self._last_highlighted = key
+        self._row_highlighted(key, False)
+
+    @on(DataTable.RowSelected)
+    def _on_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table is not self:
+            return
+        event.stop()
+        if event.row_key.value is not None:
+            self._row_highlighted(event.row_key.value, True)

@@ -1,0 +1,121 @@
+"""The pod table: pods as ``kubectl get pods`` shows them, updated live by key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.text import Text
+from textual.message import Message
+
+from widgets.keyed_table import KeyedTable
+from widgets.rows import PodRow
+
+FAILING = frozenset({
+    "CrashLoopBackOff", "OOMKilled", "Error", "ImagePullBackOff", "ErrImagePull",
+    "CreateContainerConfigError", "CreateContainerError", "InvalidImageName",
+    "RunContainerError", "Failed", "Evicted", "ContainerStatusUnknown", "StartError",
+})
+WAITING = frozenset({"Pending", "ContainerCreating", "PodInitializing", "NotReady"})
+
+# (symbol, component suffix) per kind of status
+KINDS = {
+    "failing": ("✖", "failing"),
+    "waiting": ("…", "waiting"),
+    "running": ("✔", "running"),
+    "completed": ("✔", "completed"),
+    "terminating": ("↓", "terminating"),
+    "unknown": ("?", "unknown"),
+}
+_READY = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+def status_kind(status: str) -> str:
+    """failing / waiting / running / completed / terminating / unknown."""
+    if status in FAILING:
+        return "failing"
+    if status.startswith("Init:"):
+        return "failing" if status[5:] in FAILING else "waiting"
+    if status in WAITING:
+        return "waiting"
+    if status == "Running":
+        return "running"
+    if status in ("Completed", "Succeeded"):
+        return "completed"
+    if status == "Terminating":
+        return "terminating"
+    return "unknown"
+
+
+def status_text(status: str) -> str:
+    """The status with its symbol: "✖ CrashLoopBackOff", "… Pending", "↓ Terminating"."""
+    return f"{KINDS[status_kind(status)][0]} {status}"
+
+
+def restart_count(restarts: int | str) -> int | None:
+    if isinstance(restarts, int):
+        return restarts
+    head = restarts.strip().split(" ", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+class PodTable(KeyedTable[PodRow]):
+    """Pods: name, ready, status (symbol and colour), restarts, age, revision.
+
+    ``apply_deltas(upserts, deletes)`` applies one batch of watch deltas by key; the cursor
+    stays on the same pod. Moving the cursor posts ``PodTable.PodSelected(key)``; Enter posts
+    it with ``activated=True``.
+    """
+
+    COLUMNS = (("name", "POD"), ("ready", "READY"), ("status", "STATUS"),
+               ("restarts", "RESTARTS"), ("age", "AGE"), ("revision", "REV"))
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "pod-table--failing",
+        "pod-table--waiting",
+        "pod-table--running",
+        "pod-table--completed",
+        "pod-table--terminating",
+        "pod-table--unknown",
+        "pod-table--not-ready",
+        "pod-table--restarted",
+    }
+
+    class PodSelected(Message):
+        """The pod under the cursor changed (or Enter was pressed on it)."""
+
+        def __init__(self, pod_table: PodTable, key: str, activated: bool = False) -> None:
+            super().__init__()
+            self.pod_table = pod_table
+            self.key = key
+            self.activated = activated
+
+        @property
+        def control(self) -> PodTable:
+            return self.pod_table
+
+    def apply_deltas(self, upserts: Iterable[PodRow], deletes: Iterable[str] = ()) -> None:
+        """Apply one batch: add or update ``upserts``, remove the pods keyed in ``deletes``."""
+        self._apply(upserts, deletes)
+
+    def sync(self, rows: Iterable[PodRow]) -> None:
+        """Show exactly ``rows`` (after a relist): a batch of upserts plus deletes of the rest."""
+        rows = list(rows)
+        present = {row.key for row in rows}
+        self._apply(rows, [key for key in self._rows if key not in present])
+
+    def _cells(self, row: PodRow) -> tuple[Text, ...]:
+        kind = status_kind(row.status)
+        symbol, component = KINDS[kind]
+        status = Text(f"{symbol} {row.status}", style=self.style(f"pod-table--{component}"))
+        ready_match = _READY.match(row.ready)
+        not_ready = ready_match is None or ready_match[1] != ready_match[2]
+        ready = Text(row.ready, style=self.style("pod-table--not-ready") if not_ready else "")
+        restarted = (restart_count(row.restarts) or 0) > 0
+        restarts = Text(str(row.restarts),
+                        style=self.style("pod-table--restarted") if restarted else "")
+        return (Text(row.name), ready, status, restarts, Text(row.age),
+                Text(row.revision or "?"))
+
+    def _row_highlighted(self, key: str, activated: bool) -> None:
+        self.post_message(self.PodSelected(self, key, activated))

@@ -1,0 +1,122 @@
+"""View rows: the immutable data the console hands to the widgets.
+
+The console builds these from adapter views and domain state; widgets only display them. A
+``None`` figure means "not known" and is shown as "?" or "n/a" — never as 0, because at 3 a.m.
+a missing error rate that reads "0 %" looks like good news.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Rollout = Literal["progressing", "complete", "stalled", "paused"]
+Level = Literal["ROLL BACK NOW", "MONITOR", "OK", "UNKNOWN"]
+StepStatus = Literal["pending", "running", "done", "failed", "skipped", "blocked"]
+Connection = Literal["live", "reconnecting", "stale"]
+
+
+@dataclass(frozen=True)
+class PodRow:
+    """One pod. ``key`` is stable across updates (``namespace/name``)."""
+
+    key: str
+    name: str
+    ready: str  # "ready/total", as kubectl prints it
+    status: str  # Running, CrashLoopBackOff, OOMKilled, Pending, Terminating, ...
+    restarts: int | str  # a count, or kubectl's "3 (2m ago)"
+    age: str
+    revision: str
+    node: str = ""
+
+
+@dataclass(frozen=True)
+class DeploymentRow:
+    """One deployment and its rollout state. ``key`` is ``namespace/name``."""
+
+    key: str
+    namespace: str
+    name: str
+    ready: int | None
+    desired: int | None
+    updated: int | None
+    available: int | None
+    revision: int | None
+    images: tuple[str, ...]
+    rollout: Rollout
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """Traffic figures of one deployment; ``None`` = unknown.
+
+    ``error_ratio`` is 0..1, ``latency_ratio`` is p99 / baseline p99. The histories are the last
+    minutes, oldest first, on a common grid (unknown points left out).
+    """
+
+    key: str
+    namespace: str
+    deployment: str
+    request_rate: float | None
+    error_ratio: float | None
+    p99_ms: float | None
+    latency_ratio: float | None
+    error_history: tuple[float, ...] = ()
+    p99_history: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    """The rollback advisor's verdict and the handbook rule that fired."""
+
+    level: Level
+    rule: str
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One runbook step. ``explain`` says why the step exists / what it does."""
+
+    key: str
+    title: str
+    kind: str  # manual | scale | restart | undo | verify | shell | gate
+    status: StepStatus
+    detail: str = ""
+    explain: str = ""
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit record as shown on screen. ``ok`` is None for records that are not results."""
+
+    time: str
+    actor: str
+    kind: str
+    target: str
+    message: str
+    ok: bool | None = None
+
+
+@dataclass(frozen=True)
+class RevisionRow:
+    """One revision of a deployment, as ``kubectl rollout history`` lists it."""
+
+    revision: int
+    change_cause: str | None
+    images: tuple[str, ...]
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    """What the status header shows: where we are, whether the data is live, the clocks."""
+
+    context: str
+    namespace: str
+    connection: Connection
+    stale_since: str | None = None  # HH:MM:SS
+    incident_clock: str = ""
+    production: bool = False
+    drill_time: str | None = None
+    read_only: bool = False

@@ -1,0 +1,113 @@
+"""The status header: where the console points, whether its data is live, and the clocks.
+
+Two lines at most: a full-width PRODUCTION banner (only for production contexts) above one
+status line. Every state carries a symbol or word as well as its colour.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Label, Static
+
+from widgets.rows import HeaderInfo
+
+CONNECTION_SYMBOLS = {"live": "●", "reconnecting": "◌", "stale": "✖"}
+
+
+def connection_text(info: HeaderInfo) -> str:
+    """"● live", "◌ reconnecting", "✖ stale since 03:12:09"."""
+    symbol = CONNECTION_SYMBOLS.get(info.connection, "?")
+    if info.connection == "stale":
+        since = f" since {info.stale_since}" if info.stale_since else ""
+        return f"{symbol} stale{since}"
+    return f"{symbol} {info.connection}"
+
+
+class StatusHeader(Widget):
+    """Context, namespace, connection state, incident clock, drill time, READ-ONLY, PRODUCTION.
+
+    Set ``info`` (a ``HeaderInfo``) to update it.
+
+    Child ids: ``#production-banner``, ``#status-line``, ``#context``, ``#namespace``,
+    ``#connection`` (classes ``-live`` / ``-reconnecting`` / ``-stale``), ``#incident-clock``,
+    ``#drill-time``, ``#read-only``.
+    """
+
+    DEFAULT_CSS = """
+    StatusHeader {
+        height: auto;
+    }
+    StatusHeader #production-banner {
+        width: 1fr;
+        height: 1;
+        content-align: center middle;
+        display: none;
+    }
+    StatusHeader.-production #production-banner {
+        display: block;
+    }
+    StatusHeader #status-line {
+        height: 1;
+        width: 1fr;
+    }
+    StatusHeader #status-line Label {
+        width: auto;
+        padding: 0 1;
+    }
+    StatusHeader #status-line .-hidden {
+        display: none;
+    }
+    """
+
+    info: reactive[HeaderInfo | None] = reactive(None, always_update=True)
+
+    def __init__(self, info: HeaderInfo | None = None, *, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.set_reactive(StatusHeader.info, info)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="production-banner")
+        with Horizontal(id="status-line"):
+            yield Label("", id="context")
+            yield Label("", id="namespace")
+            yield Label("", id="connection")
+            yield Label("", id="incident-clock")
+            yield Label("", id="drill-time")
+            yield Label("READ-ONLY", id="read-only")
+
+    def on_mount(self) -> None:
+        self._show(self.info)
+
+    def watch_info(self, info: HeaderInfo | None) -> None:
+        if self.is_mounted:
+            self._show(info)
+
+    def _show(self, info: HeaderInfo | None) -> None:
+        if info is None:
+            self.remove_class("-production")
+            self.query_one("#context", Label).update("not connected")
+            for name in ("namespace", "connection", "incident-clock", "drill-time", "read-only"):
+                self.query_one(f"#{name}", Label).add_class("-hidden")
+            return
+        self.set_class(info.production, "-production")
+        self.query_one("#production-banner", Static).update(
+            f"▲ PRODUCTION ▲  {info.context} — actions change the live service")
+        self.query_one("#context", Label).update(f"ctx {info.context}")
+        self.query_one("#namespace", Label).update(f"ns {info.namespace}")
+        connection = self.query_one("#connection", Label)
+        connection.update(connection_text(info))
+        for state in CONNECTION_SYMBOLS:
+            connection.set_class(info.connection == state, f"-{state}")
+        clock = self.query_one("#incident-clock", Label)
+        clock.update(f"incident {info.incident_clock}")
+        clock.set_class(not info.incident_clock, "-hidden")
+        drill = self.query_one("#drill-time", Label)
+        drill.update(f"DRILL {info.drill_time}")
+        drill.set_class(info.drill_time is None, "-hidden")
+        self.query_one("#read-only", Label).set_class(not info.read_only, "-hidden")
+        for name in ("namespace", "connection"):
+            self.query_one(f"#{name}", Label).remove_class("-hidden")
