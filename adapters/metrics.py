@@ -87,14 +87,14 @@ _MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per se
 
 
 # ---- configuration -----------------------------------------------------------------------
-def _check_duration(name: str, value: object) -> None:
+def _check_duration(name: str, value: object, where: str = "metrics config") -> None:
     if not isinstance(value, str) or not value or not _DURATION.fullmatch(value):
         raise Invalid(
-            f"metrics config: {name} must be a Prometheus duration such as 1m, 90s or 1h30m, "
+            f"{where}: {name} must be a Prometheus duration such as 1m, 90s or 1h30m, "
             f"not {value!r}."
         )
     if not any(ch.isdigit() and ch != "0" for ch in value):
-        raise Invalid(f"metrics config: {name} must be longer than zero, not {value!r}.")
+        raise Invalid(f"{where}: {name} must be longer than zero, not {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -451,11 +451,11 @@ def _format_ts(value: float | datetime) -> str:
 
 def _format_step(step: float | str) -> str:
     if isinstance(step, str):
-        _check_duration("step", step)
+        _check_duration("step", step, where="range query")
         return step
     if not step > 0:
         raise Invalid(f"The query step must be more than 0 seconds, not {step!r}.")
-    return f"{float(step):g}"
+    return str(float(step))
 
 
 def _escape_label_value(value: str) -> str:
@@ -503,7 +503,7 @@ class MetricsClient:
         verify: bool | ssl.SSLContext = (
             config.verify_tls
             if isinstance(config.verify_tls, bool)
-            else ssl.create_default_context(cafile=config.verify_tls)
+            else _ca_context(config.verify_tls)
         )
         self._http = httpx.Client(
             headers=headers,
@@ -869,6 +869,16 @@ class MetricsClient:
             return float(raw[0]), float(raw[1])
         except (TypeError, ValueError) as exc:
             raise self._malformed(f"a sample value that is not a number: {raw!r}") from exc
+
+
+def _ca_context(ca_file: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise Invalid(
+            f"metrics config: verify_tls names a file that is not a PEM CA bundle: {ca_file}.",
+            str(exc),
+        ) from exc
 
 
 def _latency_ratio(p99: float | None, baseline: float | None) -> float | None:

@@ -47,9 +47,7 @@ class Actor:
     sudo_user: str | None = None
 
     @classmethod
-    def current(
-        cls, env: Mapping[str, str] | None = None, console_id: str | None = None
-    ) -> Actor:
+    def current(cls, env: Mapping[str, str] | None = None, console_id: str | None = None) -> Actor:
         """The actor for this process."""
         env = os.environ if env is None else env
         ssh = env.get("SSH_CLIENT") or _ssh_client_from_connection(env.get("SSH_CONNECTION"))

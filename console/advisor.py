@@ -250,15 +250,22 @@ RULES: tuple[Rule, ...] = (
     Rule(ROLL_BACK_NOW, "Critical bug affecting all users", _all_users),
     Rule(ROLL_BACK_NOW, "Critical bug: a critical path is broken", _critical_path),
     Rule(ROLL_BACK_NOW, "Performance degradation (> 10x slower)", _very_slow),
-    Rule(ROLL_BACK_NOW,
-         "Large share of users affected (>= 25%; handbook Example 1 rolled back at 60%)",
-         _large_share),
-    Rule(ROLL_BACK_NOW, "Pods crash-looping (half or more; handbook Example 3, memory leak)",
-         _crash_loop),
-    Rule(MONITOR, "Performance degradation (5-10x slower): decide now, Procedure 3",
-         _slow_decide),
-    Rule(MONITOR, "Bugs affecting 5-25% of users: decide now, quick fix or roll back",
-         _significant_share),
+    Rule(
+        ROLL_BACK_NOW,
+        "Large share of users affected (>= 25%; handbook Example 1 rolled back at 60%)",
+        _large_share,
+    ),
+    Rule(
+        ROLL_BACK_NOW,
+        "Pods crash-looping (half or more; handbook Example 3, memory leak)",
+        _crash_loop,
+    ),
+    Rule(MONITOR, "Performance degradation (5-10x slower): decide now, Procedure 3", _slow_decide),
+    Rule(
+        MONITOR,
+        "Bugs affecting 5-25% of users: decide now, quick fix or roll back",
+        _significant_share,
+    ),
     Rule(MONITOR, "Performance degradation (2-5x slower)", _slow),
     Rule(MONITOR, "Bugs affecting < 5% of users", _few_users),
     Rule(MONITOR, "Some pods crash-looping", _some_crashing),
@@ -273,7 +280,11 @@ def _known(value: float | None) -> float | None:
 
 
 def _clean(s: Signals) -> _Clean:
-    errors, users, latency = _known(s.error_ratio), _known(s.users_affected), _known(s.latency_ratio)
+    errors, users, latency = (
+        _known(s.error_ratio),
+        _known(s.users_affected),
+        _known(s.latency_ratio),
+    )
     total = max(0, s.pods_total)
     return _Clean(
         errors=None if errors is None else min(1.0, max(0.0, errors)),
@@ -322,12 +333,14 @@ def advise(signals: Signals) -> Verdict:
         rule, reasons = next((r, why) for r, why in fired if _SEVERITY[r.level] == top)
         also = tuple(
             f"{other.level}: {other.name} — {'; '.join(why)}"
-            for other, why in fired if other is not rule
+            for other, why in fired
+            if other is not rule
         )
         return Verdict(rule.level, rule.name, reasons, also, missing)
     if missing:
-        return Verdict(UNKNOWN, "Not enough signals to call it healthy",
-                       missing + _healthy(c), (), missing)
+        return Verdict(
+            UNKNOWN, "Not enough signals to call it healthy", missing + _healthy(c), (), missing
+        )
     return Verdict(OK, "No handbook threshold crossed", _healthy(c))
 
 

@@ -249,9 +249,7 @@ class AuditLog:
         try:
             ensure_private_dir(self.path.parent)
             existed = self.path.exists()
-            fd = os.open(
-                self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE
-            )
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
         except OSError as exc:
             raise AuditWriteError(self._explain("cannot open", exc)) from exc
         try:
@@ -311,14 +309,23 @@ class AuditLog:
             yield result
         except BaseException as exc:
             self.append(
-                ACTION_FAILED, action=action, target=target, params=params,
+                ACTION_FAILED,
+                action=action,
+                target=target,
+                params=params,
                 result={**result, "error": f"{type(exc).__name__}: {exc}"},
-                duration_s=time.monotonic() - started, message=message,
+                duration_s=time.monotonic() - started,
+                message=message,
             )
             raise
         self.append(
-            ACTION_FINISHED, action=action, target=target, params=params, result=result,
-            duration_s=time.monotonic() - started, message=message,
+            ACTION_FINISHED,
+            action=action,
+            target=target,
+            params=params,
+            result=result,
+            duration_s=time.monotonic() - started,
+            message=message,
         )
 
     # ---- reading -----------------------------------------------------------------------------
@@ -339,7 +346,9 @@ class AuditLog:
         except FileNotFoundError:
             return [], offset
         except OSError as exc:
-            raise AuditError(f"audit log {self.path}: cannot read: {describe_os_error(exc)}") from exc
+            raise AuditError(
+                f"audit log {self.path}: cannot read: {describe_os_error(exc)}"
+            ) from exc
         end = data.rfind(b"\n") + 1
         records = []
         for raw in data[:end].split(b"\n")[:-1]:
@@ -517,9 +526,14 @@ def verify(path: Path | str) -> VerifyReport:
         if record is None:
             sealed = number < len(complete) and _links_to(complete[number], hashes[number - 1])
             if sealed:
-                warnings.append(Finding(number, "incomplete record left by a writer that stopped "
-                                                f"mid-write; line {number + 1} links to it, so the "
-                                                "chain is intact"))
+                warnings.append(
+                    Finding(
+                        number,
+                        "incomplete record left by a writer that stopped "
+                        f"mid-write; line {number + 1} links to it, so the "
+                        "chain is intact",
+                    )
+                )
             else:
                 problems.append(Finding(number, "not a valid audit record (damaged or edited)"))
             continue
@@ -539,8 +553,13 @@ def verify(path: Path | str) -> VerifyReport:
         last_seq = record.seq
     head = hashes[-1] if hashes else GENESIS
     return VerifyReport(
-        path=path, records=count, problems=tuple(problems), warnings=tuple(warnings),
-        incomplete_final_line=incomplete, last_seq=last_seq, head=head,
+        path=path,
+        records=count,
+        problems=tuple(problems),
+        warnings=tuple(warnings),
+        incomplete_final_line=incomplete,
+        last_seq=last_seq,
+        head=head,
     )
 
 
@@ -549,39 +568,66 @@ def _links_to(raw: bytes, digest: str) -> bool:
     return record is not None and record.prev == digest
 
 
-def _chain_problem(number: int, record: AuditRecord, expected_seq: int,
-                   origin: int | None) -> Finding:
+def _chain_problem(
+    number: int, record: AuditRecord, expected_seq: int, origin: int | None
+) -> Finding:
     """Diagnose a record whose ``prev`` does not match the line before it."""
     if origin is not None:
-        return Finding(number, f"seq {record.seq} was written right after line {origin}, not "
-                               f"after line {number - 1}: records were inserted, duplicated or "
-                               "reordered (out of order)")
+        return Finding(
+            number,
+            f"seq {record.seq} was written right after line {origin}, not "
+            f"after line {number - 1}: records were inserted, duplicated or "
+            "reordered (out of order)",
+        )
     if record.prev == GENESIS:
-        return Finding(number, f"seq {record.seq} claims to be the first record of the log: "
-                               "inserted or moved here")
+        return Finding(
+            number,
+            f"seq {record.seq} claims to be the first record of the log: inserted or moved here",
+        )
     if number == 1:
         if record.seq > 1:
-            return Finding(1, f"the log starts at seq {record.seq}: {record.seq - 1} earlier "
-                              "record(s) were deleted")
-        return Finding(1, "the first record does not start the chain (prev is not the genesis "
-                          "hash): it was modified")
+            return Finding(
+                1,
+                f"the log starts at seq {record.seq}: {record.seq - 1} earlier "
+                "record(s) were deleted",
+            )
+        return Finding(
+            1,
+            "the first record does not start the chain (prev is not the genesis "
+            "hash): it was modified",
+        )
     if record.seq == expected_seq:
-        return Finding(number - 1, "record was modified after it was written (its hash no "
-                                   f"longer matches the prev stored in line {number})")
+        return Finding(
+            number - 1,
+            "record was modified after it was written (its hash no "
+            f"longer matches the prev stored in line {number})",
+        )
     if record.seq > expected_seq:
-        return Finding(number, f"seq {record.seq} follows seq {expected_seq - 1}: "
-                               f"{record.seq - expected_seq} record(s) deleted before this line")
-    return Finding(number, f"seq {record.seq} after seq {expected_seq - 1}: record inserted, "
-                           "duplicated or out of order")
+        return Finding(
+            number,
+            f"seq {record.seq} follows seq {expected_seq - 1}: "
+            f"{record.seq - expected_seq} record(s) deleted before this line",
+        )
+    return Finding(
+        number,
+        f"seq {record.seq} after seq {expected_seq - 1}: record inserted, "
+        "duplicated or out of order",
+    )
 
 
 def _seq_problem(number: int, seq: int, expected: int, seen: set[int]) -> Finding:
     if seq > expected:
-        return Finding(number, f"seq {seq} follows seq {expected - 1}: {seq - expected} "
-                               "record(s) missing before this line, or its seq was modified")
+        return Finding(
+            number,
+            f"seq {seq} follows seq {expected - 1}: {seq - expected} "
+            "record(s) missing before this line, or its seq was modified",
+        )
     what = "duplicated" if seq in seen else "out of order"
-    return Finding(number, f"seq {seq} after seq {expected - 1}: record {what} "
-                           "(inserted or reordered), or its seq was modified")
+    return Finding(
+        number,
+        f"seq {seq} after seq {expected - 1}: record {what} "
+        "(inserted or reordered), or its seq was modified",
+    )
 
 
 __all__ = [

@@ -28,29 +28,37 @@ def add_audit_commands(subparsers: Any) -> argparse.ArgumentParser:
     Each leaf parser sets ``audit_handler``; dispatch with ``run_audit_command(args)``.
     """
     audit = subparsers.add_parser(
-        "audit", help="check or export an incident's audit log",
+        "audit",
+        help="check or export an incident's audit log",
         description="Check the tamper-evident chain of an audit log, or export it as a "
-                    "post-mortem document. Audit logs live in the warroom state directory "
-                    "under audit/<incident-id>.jsonl.")
+        "post-mortem document. Audit logs live in the warroom state directory "
+        "under audit/<incident-id>.jsonl.",
+    )
     actions = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
 
     check = actions.add_parser(
-        "verify", help="check the hash chain and sequence of an audit log",
+        "verify",
+        help="check the hash chain and sequence of an audit log",
         description="Check that no record of the audit log was modified, deleted, inserted or "
-                    "reordered. Exit 0 if intact, 1 if not, 2 if the file cannot be read.")
+        "reordered. Exit 0 if intact, 1 if not, 2 if the file cannot be read.",
+    )
     check.add_argument("file", metavar="FILE", type=Path, help="audit log (.jsonl)")
     check.set_defaults(audit_handler=run_verify)
 
     export = actions.add_parser(
-        "export", help="write a post-mortem (Markdown) from an audit log",
+        "export",
+        help="write a post-mortem (Markdown) from an audit log",
         description="Write the handbook's post-mortem skeleton with the incident's timeline "
-                    "filled in from the audit log. The log is verified first; a log that fails "
-                    "verification is still exported, with a warning, and the exit code is 1.")
+        "filled in from the audit log. The log is verified first; a log that fails "
+        "verification is still exported, with a warning, and the exit code is 1.",
+    )
     export.add_argument("file", metavar="FILE", type=Path, help="audit log (.jsonl)")
-    export.add_argument("--format", choices=["md"], default="md",
-                        help="output format (default: md, Markdown)")
-    export.add_argument("-o", "--output", metavar="OUT", type=Path,
-                        help="write to OUT instead of standard output")
+    export.add_argument(
+        "--format", choices=["md"], default="md", help="output format (default: md, Markdown)"
+    )
+    export.add_argument(
+        "-o", "--output", metavar="OUT", type=Path, help="write to OUT instead of standard output"
+    )
     export.set_defaults(audit_handler=run_export)
     return audit
 
@@ -98,8 +106,9 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"post-mortem written to {args.output}", file=sys.stderr)
     _print_findings(report)
     if not report.ok:
-        print(f"warning: {report.summary()} — the exported timeline may be altered",
-              file=sys.stderr)
+        print(
+            f"warning: {report.summary()} — the exported timeline may be altered", file=sys.stderr
+        )
         return EXIT_PROBLEM
     return EXIT_OK
 

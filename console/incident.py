@@ -87,8 +87,12 @@ class StepState:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "by": self.by.to_dict() if self.by else None,
-                "at": self.at, "note": self.note}
+        return {
+            "status": self.status,
+            "by": self.by.to_dict() if self.by else None,
+            "at": self.at,
+            "note": self.note,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StepState:
@@ -96,8 +100,12 @@ class StepState:
         if status not in STEP_STATUSES:
             raise ValueError(f"unknown step status {status!r}")
         by = data.get("by")
-        return cls(status=status, by=Actor.from_dict(by) if isinstance(by, Mapping) else None,
-                   at=data.get("at"), note=str(data.get("note") or ""))
+        return cls(
+            status=status,
+            by=Actor.from_dict(by) if isinstance(by, Mapping) else None,
+            at=data.get("at"),
+            note=str(data.get("note") or ""),
+        )
 
 
 @dataclass
@@ -115,22 +123,28 @@ class Proposal:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "action": self.action, "proposed_by": self.proposed_by.to_dict(),
-            "proposed_at": self.proposed_at, "status": self.status,
+            "id": self.id,
+            "action": self.action,
+            "proposed_by": self.proposed_by.to_dict(),
+            "proposed_at": self.proposed_at,
+            "status": self.status,
             "decided_by": self.decided_by.to_dict() if self.decided_by else None,
-            "decided_at": self.decided_at, "reason": self.reason,
+            "decided_at": self.decided_at,
+            "reason": self.reason,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Proposal:
         decided = data.get("decided_by")
         return cls(
-            id=str(data["id"]), action=dict(data.get("action") or {}),
+            id=str(data["id"]),
+            action=dict(data.get("action") or {}),
             proposed_by=Actor.from_dict(data.get("proposed_by") or {}),
             proposed_at=str(data.get("proposed_at") or ""),
             status=data.get("status", "pending"),
             decided_by=Actor.from_dict(decided) if isinstance(decided, Mapping) else None,
-            decided_at=data.get("decided_at"), reason=str(data.get("reason") or ""),
+            decided_at=data.get("decided_at"),
+            reason=str(data.get("reason") or ""),
         )
 
 
@@ -177,16 +191,25 @@ class Incident:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMA, "id": self.id, "title": self.title, "severity": self.severity,
-            "opened_at": self.opened_at, "closed_at": self.closed_at,
-            "context": self.context, "namespace": self.namespace, "runbooks": self.runbooks,
-            "step_progress": {rb: {sid: st.to_dict() for sid, st in steps.items()}
-                              for rb, steps in self.step_progress.items()},
+            "schema": SCHEMA,
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity,
+            "opened_at": self.opened_at,
+            "closed_at": self.closed_at,
+            "context": self.context,
+            "namespace": self.namespace,
+            "runbooks": self.runbooks,
+            "step_progress": {
+                rb: {sid: st.to_dict() for sid, st in steps.items()}
+                for rb, steps in self.step_progress.items()
+            },
             "current_step": list(self.current_step) if self.current_step else None,
             "opened_by": self.opened_by.to_dict() if self.opened_by else None,
             "closed_by": self.closed_by.to_dict() if self.closed_by else None,
             "proposals": {pid: p.to_dict() for pid, p in self.proposals.items()},
-            "audit_path": self.audit_path, "version": self.version,
+            "audit_path": self.audit_path,
+            "version": self.version,
             "updated_at": self.updated_at,
         }
 
@@ -198,9 +221,13 @@ class Incident:
         current = data.get("current_step")
         opened_by, closed_by = data.get("opened_by"), data.get("closed_by")
         return cls(
-            id=str(data["id"]), title=str(data["title"]), severity=severity,
-            opened_at=str(data["opened_at"]), closed_at=data.get("closed_at"),
-            context=data.get("context"), namespace=data.get("namespace"),
+            id=str(data["id"]),
+            title=str(data["title"]),
+            severity=severity,
+            opened_at=str(data["opened_at"]),
+            closed_at=data.get("closed_at"),
+            context=data.get("context"),
+            namespace=data.get("namespace"),
             runbooks=[str(r) for r in data.get("runbooks") or []],
             step_progress={
                 str(rb): {str(sid): StepState.from_dict(st) for sid, st in steps.items()}
@@ -209,9 +236,11 @@ class Incident:
             current_step=(str(current[0]), str(current[1])) if current else None,
             opened_by=Actor.from_dict(opened_by) if isinstance(opened_by, Mapping) else None,
             closed_by=Actor.from_dict(closed_by) if isinstance(closed_by, Mapping) else None,
-            proposals={str(pid): Proposal.from_dict(p)
-                       for pid, p in (data.get("proposals") or {}).items()},
-            audit_path=data.get("audit_path"), version=int(data.get("version") or 0),
+            proposals={
+                str(pid): Proposal.from_dict(p) for pid, p in (data.get("proposals") or {}).items()
+            },
+            audit_path=data.get("audit_path"),
+            version=int(data.get("version") or 0),
             updated_at=data.get("updated_at"),
         )
 
@@ -286,15 +315,17 @@ class SharedIncident:
             raise
         except OSError as exc:
             raise IncidentWriteError(
-                f"cannot save incident {self.id}: {describe_os_error(exc)}") from exc
+                f"cannot save incident {self.id}: {describe_os_error(exc)}"
+            ) from exc
 
     def _write(self, incident: Incident) -> None:
         remove_stale_temps(self.path)
         data = json.dumps(incident.to_dict(), indent=2, ensure_ascii=False).encode() + b"\n"
         atomic_write(self.path, data)
 
-    def set_step(self, runbook: str, step_id: str, status: StepStatus, by: Actor,
-                 note: str = "") -> Incident:
+    def set_step(
+        self, runbook: str, step_id: str, status: StepStatus, by: Actor, note: str = ""
+    ) -> Incident:
         """Record a step's new status (and make it the current step while it runs)."""
         if status not in STEP_STATUSES:
             raise ValueError(f"unknown step status {status!r}")
@@ -302,7 +333,8 @@ class SharedIncident:
 
         def apply(incident: Incident) -> None:
             incident.step_progress.setdefault(runbook, {})[step_id] = StepState(
-                status=status, by=by, at=at, note=note)
+                status=status, by=by, at=at, note=note
+            )
             if runbook not in incident.runbooks:
                 incident.runbooks.append(runbook)
             if status == "running":
@@ -312,6 +344,7 @@ class SharedIncident:
 
     def set_current_step(self, runbook: str, step_id: str | None) -> Incident:
         """Move the shared cursor (None clears it)."""
+
         def apply(incident: Incident) -> None:
             incident.current_step = (runbook, step_id) if step_id is not None else None
 
@@ -332,8 +365,12 @@ class SharedIncident:
     def propose(self, action: Mapping[str, Any], by: Actor) -> str:
         """Record an action that needs a second person's approval; returns the proposal id."""
         proposal_id = f"p-{secrets.token_hex(4)}"
-        proposal = Proposal(id=proposal_id, action=copy.deepcopy(dict(action)),
-                            proposed_by=by, proposed_at=self._now())
+        proposal = Proposal(
+            id=proposal_id,
+            action=copy.deepcopy(dict(action)),
+            proposed_by=by,
+            proposed_at=self._now(),
+        )
 
         def apply(incident: Incident) -> None:
             incident.proposals[proposal_id] = proposal
@@ -358,8 +395,7 @@ class SharedIncident:
         """Proposals still waiting for a decision, oldest first."""
         return self.read().pending_proposals()
 
-    def _decide(self, proposal_id: str, by: Actor, status: ProposalStatus,
-                reason: str) -> Proposal:
+    def _decide(self, proposal_id: str, by: Actor, status: ProposalStatus, reason: str) -> Proposal:
         at = self._now()
         decided: list[Proposal] = []
 
@@ -369,15 +405,17 @@ class SharedIncident:
                 raise ProposalError(f"no proposal {proposal_id!r} in incident {incident.id}")
             if proposal.status != "pending":
                 who = proposal.decided_by.label if proposal.decided_by else "someone"
-                raise ProposalError(f"proposal {proposal_id} was already {proposal.status} "
-                                    f"by {who}")
+                raise ProposalError(
+                    f"proposal {proposal_id} was already {proposal.status} by {who}"
+                )
             final = status
             if same_operator(proposal.proposed_by, by):
                 if status == "approved":
                     raise SelfApprovalError(
                         f"two-person rule: {proposal.proposed_by.label} proposed this, so "
                         "approval must come from another person in another session "
-                        f"(you are {by.label})")
+                        f"(you are {by.label})"
+                    )
                 final = "withdrawn"
             proposal.status = final
             proposal.decided_by = by
@@ -392,8 +430,9 @@ class SharedIncident:
 class IncidentStore:
     """The incidents directory: create, find and attach to incidents."""
 
-    def __init__(self, state_dir: Path | str | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, state_dir: Path | str | None = None, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
         self.dir = self.state_dir / "incidents"
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -404,10 +443,17 @@ class IncidentStore:
             raise IncidentNotFound(f"not an incident id: {incident_id!r}")
         return self.dir / f"{incident_id}.json"
 
-    def open_new(self, title: str, severity: Severity, context: str | None = None,
-                 namespace: str | None = None, runbooks: Iterable[str] = (),
-                 by: Actor | None = None, audit_path: str | Path | None = None,
-                 incident_id: str | None = None) -> SharedIncident:
+    def open_new(
+        self,
+        title: str,
+        severity: Severity,
+        context: str | None = None,
+        namespace: str | None = None,
+        runbooks: Iterable[str] = (),
+        by: Actor | None = None,
+        audit_path: str | Path | None = None,
+        incident_id: str | None = None,
+    ) -> SharedIncident:
         """Create an incident file and return a handle on it."""
         if severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
@@ -415,9 +461,16 @@ class IncidentStore:
         incident_id = incident_id or new_incident_id(title, now)
         path = self.path_for(incident_id)
         incident = Incident(
-            id=incident_id, title=title, severity=severity, opened_at=utc_timestamp(now),
-            context=context, namespace=namespace, runbooks=list(runbooks),
-            opened_by=by, audit_path=str(audit_path) if audit_path else None, version=1,
+            id=incident_id,
+            title=title,
+            severity=severity,
+            opened_at=utc_timestamp(now),
+            context=context,
+            namespace=namespace,
+            runbooks=list(runbooks),
+            opened_by=by,
+            audit_path=str(audit_path) if audit_path else None,
+            version=1,
             updated_at=utc_timestamp(now),
         )
         try:
@@ -425,12 +478,14 @@ class IncidentStore:
             with lock_file(path.with_suffix(".lock")):
                 if path.exists():
                     raise IncidentError(f"incident {incident_id} already exists")
-                atomic_write(path, json.dumps(incident.to_dict(), indent=2,
-                                              ensure_ascii=False).encode() + b"\n")
+                atomic_write(
+                    path,
+                    json.dumps(incident.to_dict(), indent=2, ensure_ascii=False).encode() + b"\n",
+                )
         except OSError as exc:
             raise IncidentWriteError(
-                f"cannot create incident {incident_id} in {self.dir}: "
-                f"{describe_os_error(exc)}") from exc
+                f"cannot create incident {incident_id} in {self.dir}: {describe_os_error(exc)}"
+            ) from exc
         return SharedIncident(path, self._clock)
 
     def attach(self, incident_id: str) -> SharedIncident:

@@ -92,7 +92,8 @@ def export_postmortem(
 
 
 def incident_facts(
-    records: Sequence[AuditRecord], incident: Incident | None = None,
+    records: Sequence[AuditRecord],
+    incident: Incident | None = None,
     source: str | Path | None = None,
 ) -> IncidentFacts:
     """Header facts: the incident state wins, then the ``incident.opened`` record, then guesses."""
@@ -104,8 +105,11 @@ def incident_facts(
     fallback_id = Path(source).stem if source else "unknown"
     if incident is not None:
         return IncidentFacts(
-            id=incident.id, title=incident.title, severity=incident.severity,
-            context=incident.context, namespace=incident.namespace,
+            id=incident.id,
+            title=incident.title,
+            severity=incident.severity,
+            context=incident.context,
+            namespace=incident.namespace,
             opened_at=parse_timestamp(incident.opened_at),
             closed_at=parse_timestamp(incident.closed_at) if incident.closed_at else None,
             last_at=_when(records[-1]) if records else None,
@@ -123,8 +127,12 @@ def incident_facts(
 
 
 # ---- sections --------------------------------------------------------------------------------
-def _metadata(facts: IncidentFacts, records: Sequence[AuditRecord],
-              report: VerifyReport | None, source: str | Path | None) -> list[str]:
+def _metadata(
+    facts: IncidentFacts,
+    records: Sequence[AuditRecord],
+    report: VerifyReport | None,
+    source: str | Path | None,
+) -> list[str]:
     rows = [
         ("Incident", f"`{facts.id}`"),
         ("Title", _cell(facts.title)),
@@ -139,8 +147,12 @@ def _metadata(facts: IncidentFacts, records: Sequence[AuditRecord],
         rows.append(("Audit log", _integrity(report, source)))
     lines = ["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows]
     if report is not None and not report.ok:
-        lines += ["", "> **Warning: the audit log failed verification; this timeline may have "
-                      "been altered.**", ">"]
+        lines += [
+            "",
+            "> **Warning: the audit log failed verification; this timeline may have "
+            "been altered.**",
+            ">",
+        ]
         lines += [f"> - line {p.line}: {_inline(p.message)}" for p in report.problems]
     return lines
 
@@ -150,8 +162,10 @@ def _integrity(report: VerifyReport | None, source: str | Path | None) -> str:
     if report is None:
         return f"{where} (not verified)"
     if report.ok:
-        text = (f"{where}: verified, {report.records} records, hash chain intact "
-                f"(last seq {report.last_seq}, head `{report.head[:12]}`)")
+        text = (
+            f"{where}: verified, {report.records} records, hash chain intact "
+            f"(last seq {report.last_seq}, head `{report.head[:12]}`)"
+        )
     else:
         text = f"{where}: **FAILED verification** ({len(report.problems)} problem(s))"
     if report.incomplete_final_line is not None:
@@ -161,8 +175,10 @@ def _integrity(report: VerifyReport | None, source: str | Path | None) -> str:
 
 def _summary(records: Sequence[AuditRecord]) -> list[str]:
     outcomes = [r for r in records if r.kind in (ACTION_FINISHED, ACTION_FAILED, ACTION_REFUSED)]
-    counts = {kind: sum(1 for r in outcomes if r.kind == kind)
-              for kind in (ACTION_FINISHED, ACTION_FAILED, ACTION_REFUSED)}
+    counts = {
+        kind: sum(1 for r in outcomes if r.kind == kind)
+        for kind in (ACTION_FINISHED, ACTION_FAILED, ACTION_REFUSED)
+    }
     steps = sum(1 for r in records if r.kind.startswith("runbook."))
     notes = sum(1 for r in records if r.kind == "note")
     lines = [
@@ -171,8 +187,11 @@ def _summary(records: Sequence[AuditRecord]) -> list[str]:
         f"{steps} runbook step update(s); {notes} note(s).",
     ]
     if outcomes:
-        lines += ["", "| Time (UTC) | Action | Target | Outcome | Duration | By |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| Time (UTC) | Action | Target | Outcome | Duration | By |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in outcomes:
             outcome = r.kind.split(".", 1)[-1]
             if r.kind != ACTION_FINISHED:
@@ -181,7 +200,8 @@ def _summary(records: Sequence[AuditRecord]) -> list[str]:
             lines.append(
                 f"| {_stamp(_when(r))} | {_cell(r.action or '—')} | {_cell(r.target or '—')} | "
                 f"{outcome}{': ' + _cell(detail) if detail else ''} | "
-                f"{_seconds(r.duration_s)} | {_cell(_actor(r))} |")
+                f"{_seconds(r.duration_s)} | {_cell(_actor(r))} |"
+            )
     return lines
 
 
@@ -190,9 +210,11 @@ def _progress(incident: Incident) -> list[str]:
     for runbook, steps in incident.step_progress.items():
         for step_id, state in steps.items():
             at = _stamp(parse_timestamp(state.at)) if state.at else "—"
-            lines.append(f"| {_cell(runbook)} | {_cell(step_id)} | {state.status} | "
-                         f"{_cell(state.by.label if state.by else '—')} | {at} | "
-                         f"{_cell(state.note) or '—'} |")
+            lines.append(
+                f"| {_cell(runbook)} | {_cell(step_id)} | {state.status} | "
+                f"{_cell(state.by.label if state.by else '—')} | {at} | "
+                f"{_cell(state.note) or '—'} |"
+            )
     return lines
 
 
@@ -201,8 +223,10 @@ def _timeline(records: Sequence[AuditRecord]) -> list[str]:
         return ["_The audit log has no records._"]
     lines = ["| Time (UTC) | Actor | Action | Target | Result |", "|---|---|---|---|---|"]
     for r in records:
-        lines.append(f"| {_stamp(_when(r))} | {_cell(_actor(r))} | {_cell(_action_label(r))} | "
-                     f"{_cell(r.target or '—')} | {_cell(_result_text(r)) or '—'} |")
+        lines.append(
+            f"| {_stamp(_when(r))} | {_cell(_actor(r))} | {_cell(_action_label(r))} | "
+            f"{_cell(r.target or '—')} | {_cell(_result_text(r)) or '—'} |"
+        )
     return lines
 
 
@@ -235,8 +259,10 @@ def _duration_text(facts: IncidentFacts) -> str:
     if facts.closed_at is not None:
         return _duration((facts.closed_at - facts.opened_at).total_seconds())
     if facts.last_at is not None:
-        return f"ongoing ({_duration((facts.last_at - facts.opened_at).total_seconds())} " \
-               "to the last record)"
+        return (
+            f"ongoing ({_duration((facts.last_at - facts.opened_at).total_seconds())} "
+            "to the last record)"
+        )
     return "ongoing"
 
 

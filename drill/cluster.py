@@ -205,12 +205,19 @@ class DrillCluster:
         }
 
     def write_kubeconfig(self, path: str | Path, **kwargs: Any) -> Path:
+        """Write the kubeconfig atomically with mode 0600 (it holds the token)."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            yaml.safe_dump(self.kubeconfig(**kwargs), handle, sort_keys=False)
-        os.chmod(target, 0o600)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                yaml.safe_dump(self.kubeconfig(**kwargs), handle, sort_keys=False)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         return target
 
 

@@ -16,7 +16,14 @@ from typing import Any
 from . import rollout as ro
 from .events import EventRecorder
 from .kubelet import Kubelet, qos_class
-from .ownership import Key, OwnerIndex, controller_ref, owner_reference
+from .ownership import (
+    Key,
+    OwnerIndex,
+    controller_ref,
+    owner_reference,
+    pod_is_active,
+    pod_ready_condition,
+)
 from .store import Store
 from .timeline import Timeline
 
@@ -28,7 +35,7 @@ __all__ = ["DeploymentController", "ReplicaSetController", "apply_deployment_def
 Obj = dict[str, Any]
 Requeue = Callable[[Key, float], None]
 
-BURST_REPLICAS = 500  # pods one ReplicaSet may create per tick (the controller's burst)
+BURST_REPLICAS = 250  # pods one ReplicaSet may create per tick (bounds a tick's work)
 DEFAULT_TOLERATIONS = [
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
      "tolerationSeconds": 300},
@@ -72,23 +79,6 @@ def build_pod(rs: Obj, name: str, stamp: str) -> Obj:
     return pod
 
 
-def pod_is_active(pod: Obj) -> bool:
-    return (not pod["metadata"].get("deletionTimestamp")
-            and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed"))
-
-
-def pod_ready_condition(pod: Obj) -> Obj | None:
-    for condition in pod.get("status", {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return condition
-    return None
-
-
-def pod_is_ready(pod: Obj) -> bool:
-    condition = pod_ready_condition(pod)
-    return condition is not None and condition.get("status") == "True"
-
-
 def new_pod_name(store: Store, rs: Obj) -> str:
     prefix = rs["metadata"]["name"] + "-"
     namespace = rs["metadata"]["namespace"]
@@ -121,30 +111,29 @@ class ReplicaSetController:
         if rs is None:
             return False
         uid = rs["metadata"]["uid"]
-        pods = [pod for pod_key in self.index.children("pods", uid)
-                if (pod := self.store.try_get("pods", *pod_key)) is not None]
-        live = [pod for pod in pods if pod_is_active(pod)]
-        diff = len(live) - ro.replicas_of(rs)
+        diff = self.index.tally(uid)[0] - ro.replicas_of(rs)
         pending = False
         if not rs["metadata"].get("deletionTimestamp"):
             if diff < 0:
                 budget = max(0, BURST_REPLICAS - self._created.get(uid, 0))
                 count = min(-diff, budget)
                 for _ in range(count):
-                    live.append(self._create_pod(rs))
+                    self._create_pod(rs)
                 self._created[uid] = self._created.get(uid, 0) + count
                 pending = count < -diff
             elif diff > 0:
-                victims = sorted(live, key=self._deletion_rank)[:diff]
-                for pod in victims:
+                for pod in sorted(self._live_pods(uid), key=self._deletion_rank)[:diff]:
                     name = pod["metadata"]["name"]
                     self.kubelet.delete_pod(key[0], name, None)
                     self.events.record(rs, "SuccessfulDelete", f"Deleted pod: {name}",
                                        component="replicaset-controller")
-                gone = {pod["metadata"]["uid"] for pod in victims}
-                live = [pod for pod in live if pod["metadata"]["uid"] not in gone]
-        self._update_status(key, rs, live)
+        self._update_status(key, rs)
         return pending
+
+    def _live_pods(self, uid: str) -> list[Obj]:
+        return [pod for pod_key in self.index.children("pods", uid)
+                if (pod := self.store.try_get("pods", *pod_key)) is not None
+                and pod_is_active(pod)]
 
     def _create_pod(self, rs: Obj) -> Obj:
         pod = build_pod(rs, new_pod_name(self.store, rs), self.timeline.stamp())
@@ -170,36 +159,19 @@ class ReplicaSetController:
         return (1 if pod.get("spec", {}).get("nodeName") else 0, phase, int(ready),
                 ready_since, -restarts, age, pod["metadata"]["name"])
 
-    def _update_status(self, key: Key, rs: Obj, live: list[Obj]) -> None:
-        now = self.timeline.now
+    def _update_status(self, key: Key, rs: Obj) -> None:
+        active, ready, labeled = self.index.tally(rs["metadata"]["uid"])
+        available = ready
         min_ready = float(rs["spec"].get("minReadySeconds") or 0)
-        template_labels = (rs["spec"].get("template", {}).get("metadata", {}).get("labels")
-                           or {})
-        labeled = ready = available = 0
-        next_available: float | None = None
-        for pod in live:
-            labels = pod["metadata"].get("labels") or {}
-            if all(labels.get(k) == v for k, v in template_labels.items()):
-                labeled += 1
-            condition = pod_ready_condition(pod)
-            if condition is None or condition.get("status") != "True":
-                continue
-            ready += 1
-            since = self.timeline.seconds(condition["lastTransitionTime"]) if min_ready else 0.0
-            if min_ready == 0 or since + min_ready <= now:
-                available += 1
-            else:
-                due = since + min_ready
-                next_available = due if next_available is None else min(next_available, due)
+        if min_ready and ready:
+            available = self._available(key, rs, min_ready)
         status: Obj = {
-            "replicas": len(live),
+            "replicas": active,
             "fullyLabeledReplicas": labeled,
             "readyReplicas": ready,
             "availableReplicas": available,
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
-        if next_available is not None:
-            self.requeue(key, next_available)
         if status == rs.get("status"):
             return
 
@@ -207,6 +179,24 @@ class ReplicaSetController:
             obj["status"] = status
 
         self.store.mutate("replicasets", key[0], key[1], change)
+
+    def _available(self, key: Key, rs: Obj, min_ready: float) -> int:
+        """Pods ready for at least minReadySeconds; requeues for the next one to qualify."""
+        now = self.timeline.now
+        available = 0
+        next_due: float | None = None
+        for pod in self._live_pods(rs["metadata"]["uid"]):
+            condition = pod_ready_condition(pod)
+            if condition is None or condition.get("status") != "True":
+                continue
+            due = self.timeline.seconds(condition["lastTransitionTime"]) + min_ready
+            if due <= now:
+                available += 1
+            else:
+                next_due = due if next_due is None else min(next_due, due)
+        if next_due is not None:
+            self.requeue(key, next_due)
+        return available
 
 
 # ---- deployment controller -----------------------------------------------------------------

@@ -169,7 +169,8 @@ def test_410_gone_relists(drill: Drill, kube: KubeClient, ns: str,
     assert bare.metadata.name == "bare"
     rec = Recorder()
     informer = start(started, kube, ns, rec)
-    wait_for(lambda: informer.get("pods", f"{ns}/bare") is not None, message="bare pod cached")
+    # delivered, not just cached: a still-pending ADDED would coalesce with the DELETED
+    wait_for(lambda: rec.seen("pods", f"{ns}/bare", ADDED), message="bare pod delivered")
     other = make_namespace(drill.api(), unique("other"))
     store = drill.cluster.store
 
@@ -186,8 +187,7 @@ def test_410_gone_relists(drill: Drill, kube: KubeClient, ns: str,
     drill.call(expire_history)
     wait_for(lambda: informer.stats["pods"].relists_after_410 >= 1, message="410 seen")
     wait_for(lambda: informer.stats["pods"].lists >= 2, message="relisted")
-    wait_for(lambda: rec.seen("pods", f"{ns}/bare", DELETED),
-             message=f"DELETED from the relist {[(d.type, d.key) for d in rec.all() if d.kind == 'pods']} {informer.stats} {informer.items('pods').keys()}")
+    wait_for(lambda: rec.seen("pods", f"{ns}/bare", DELETED), message="DELETED from the relist")
     assert informer.get("pods", f"{ns}/bare") is None
     client.AppsV1Api(drill.api()).patch_namespaced_deployment_scale("g", ns,
                                                                     {"spec": {"replicas": 3}})

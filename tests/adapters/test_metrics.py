@@ -168,6 +168,13 @@ def test_from_mapping_says_what_is_wrong(mapping: dict[str, Any], expected: str)
     assert caught.value.message.startswith("metrics config")
 
 
+def test_a_ca_bundle_that_is_not_pem_is_rejected(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.crt"
+    bundle.write_text("not a certificate\n")
+    with pytest.raises(Invalid, match="not a PEM CA bundle"):
+        MetricsClient(MetricsConfig("https://p:9090", verify_tls=str(bundle)))
+
+
 def test_render_fills_selectors_and_drops_stray_commas() -> None:
     template = 'sum(rate(x{code=~"5..",{matchers}}[{window}])) / sum(rate(x{selector}[{window}]))'
     assert render(template, ['namespace="shop"'], "2m") == (
@@ -332,16 +339,9 @@ def test_deployment_rates_leave_unknowns_as_none() -> None:
     client, seen = _fake(_scripted(SCRIPT))
     rates = client.deployment_rates(at=NOW)
     api, web = rates[("shop", "api")], rates[("shop", "web")]
+    assert api.latency_ratio == pytest.approx(20.0)
     assert api == RateSample(
-        "shop",
-        "api",
-        50.0,
-        0.6,
-        1.5,
-        4.0,
-        0.2,
-        pytest.approx(20.0),
-        datetime.fromtimestamp(NOW, UTC),
+        "shop", "api", 50.0, 0.6, 1.5, 4.0, 0.2, api.latency_ratio, datetime.fromtimestamp(NOW, UTC)
     )
     assert web.request_rate == 0.0
     assert web.error_ratio is None and web.p95_s is None and web.p99_s is None

@@ -163,8 +163,9 @@ def metrics(prometheus: RealPrometheus) -> Iterator[MetricsClient]:
 def _seeded(drill: Drill) -> set[tuple[str, str]]:
     apps = k8s.AppsV1Api(drill.api())
     return {
-        (d.metadata.namespace, d.metadata.name)
+        (str(d.metadata.namespace), str(d.metadata.name))
         for d in apps.list_deployment_for_all_namespaces().items
+        if d.metadata is not None
     }
 
 

@@ -138,12 +138,15 @@ async def test_timeout_ends_the_whole_process_tree(tmp_path: Path) -> None:
     grandchild = (
         f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
     )
-    script = f"{shlex.quote(PY)} -c {shlex.quote(grandchild)} & echo started; wait"
+    # the shell waits until the grandchild has written its pid, so a loaded machine can't
+    # make the timeout fire before the grandchild exists
+    wait_pid = f"while [ ! -s {shlex.quote(str(pid_file))} ]; do sleep 0.05; done"
+    script = f"{shlex.quote(PY)} -c {shlex.quote(grandchild)} & {wait_pid}; echo started; wait"
     lines = Lines()
     started = time.monotonic()
-    result = await run_command(script, timeout_s=1.5, use_shell=True, on_line=lines)
+    result = await run_command(script, timeout_s=4, use_shell=True, on_line=lines)
     assert result.timed_out
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 4 + KILL_AFTER_S + 2
     assert pid_file.exists(), "the grandchild never started"
     assert _gone(int(pid_file.read_text()))
 

@@ -24,8 +24,14 @@ from console.advisor import (
     advise,
 )
 
-HEALTHY = Signals(error_ratio=0.001, users_affected=None, latency_ratio=1.0,
-                  pods_crashing=0, pods_total=6, ready_pods=6)
+HEALTHY = Signals(
+    error_ratio=0.001,
+    users_affected=None,
+    latency_ratio=1.0,
+    pods_crashing=0,
+    pods_total=6,
+    ready_pods=6,
+)
 
 OUTAGE = "Complete service outage"
 ALL_USERS = "Critical bug affecting all users"
@@ -95,32 +101,52 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("half crashing", {"pods_crashing": 3, "ready_pods": 3}, ROLL_BACK_NOW, CRASH),
     ("most crashing", {"pods_crashing": 5, "ready_pods": 1}, ROLL_BACK_NOW, CRASH),
     ("all crashing, none ready", {"pods_crashing": 6, "ready_pods": 0}, ROLL_BACK_NOW, OUTAGE),
-    ("single pod crashing", {"pods_crashing": 1, "pods_total": 1, "ready_pods": 1},
-     ROLL_BACK_NOW, CRASH),
+    (
+        "single pod crashing",
+        {"pods_crashing": 1, "pods_total": 1, "ready_pods": 1},
+        ROLL_BACK_NOW,
+        CRASH,
+    ),
     # flags from the handbook's immediate-rollback list
     ("data at risk", {"data_at_risk": True}, ROLL_BACK_NOW, "Data corruption or loss"),
     ("security issue", {"security_issue": True}, ROLL_BACK_NOW, "Security vulnerability"),
     ("critical path broken", {"critical_path_broken": True}, ROLL_BACK_NOW, "critical path"),
     # unknowns never make OK
-    ("nothing known", {"error_ratio": None, "latency_ratio": None, "pods_total": 0,
-                       "ready_pods": 0}, UNKNOWN, "Not enough signals"),
+    (
+        "nothing known",
+        {"error_ratio": None, "latency_ratio": None, "pods_total": 0, "ready_pods": 0},
+        UNKNOWN,
+        "Not enough signals",
+    ),
     ("errors and users unknown", {"error_ratio": None}, UNKNOWN, "Not enough signals"),
     ("latency unknown", {"latency_ratio": None}, UNKNOWN, "Not enough signals"),
     ("no pods", {"pods_total": 0, "ready_pods": 0}, UNKNOWN, "Not enough signals"),
     ("error ratio NaN (no traffic)", {"error_ratio": math.nan}, UNKNOWN, "Not enough signals"),
-    ("latency infinite (zero baseline)", {"latency_ratio": math.inf}, UNKNOWN,
-     "Not enough signals"),
-    ("users known stands in for errors", {"error_ratio": None, "users_affected": 0.0},
-     OK, HEALTHY_RULE),
-    ("unknowns do not hide an alarm", {"latency_ratio": None, "error_ratio": 0.5},
-     ROLL_BACK_NOW, LARGE),
-    ("unknowns do not hide a warning", {"latency_ratio": None, "error_ratio": 0.02},
-     MONITOR, FEW),
+    (
+        "latency infinite (zero baseline)",
+        {"latency_ratio": math.inf},
+        UNKNOWN,
+        "Not enough signals",
+    ),
+    (
+        "users known stands in for errors",
+        {"error_ratio": None, "users_affected": 0.0},
+        OK,
+        HEALTHY_RULE,
+    ),
+    (
+        "unknowns do not hide an alarm",
+        {"latency_ratio": None, "error_ratio": 0.5},
+        ROLL_BACK_NOW,
+        LARGE,
+    ),
+    ("unknowns do not hide a warning", {"latency_ratio": None, "error_ratio": 0.02}, MONITOR, FEW),
 ]
 
 
-@pytest.mark.parametrize(("changes", "level", "rule"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("changes", "level", "rule"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_rule_boundaries(changes: dict[str, Any], level: str, rule: str) -> None:
     result = verdict(**changes)
     assert result.level == level, result
@@ -148,8 +174,10 @@ def test_most_severe_rule_wins_and_the_others_are_listed() -> None:
     result = verdict(data_at_risk=True, latency_ratio=3.0, error_ratio=0.3)
     assert result.level == ROLL_BACK_NOW
     assert result.rule == "Data corruption or loss"
-    assert any(a.startswith("MONITOR: Performance degradation (2-5x slower)") and "3.0x" in a
-               for a in result.also)
+    assert any(
+        a.startswith("MONITOR: Performance degradation (2-5x slower)") and "3.0x" in a
+        for a in result.also
+    )
     assert any(a.startswith("ROLL BACK NOW: Large share of users") for a in result.also)
     assert result.headline.startswith("ROLL BACK NOW — Data corruption or loss: ")
 
@@ -163,8 +191,11 @@ def test_outage_reports_both_readiness_and_errors() -> None:
 def test_unknown_names_what_is_missing() -> None:
     result = advise(Signals(None, None, None, 0, 0, 0))
     assert result.level == UNKNOWN
-    assert set(result.missing) == {"error ratio and share of users unknown",
-                                   "latency ratio unknown", "no pods known"}
+    assert set(result.missing) == {
+        "error ratio and share of users unknown",
+        "latency ratio unknown",
+        "no pods known",
+    }
     partial = verdict(latency_ratio=None)
     assert partial.level == UNKNOWN
     assert "latency ratio unknown" in partial.reasons
@@ -172,8 +203,11 @@ def test_unknown_names_what_is_missing() -> None:
 
 
 def test_ok_lists_the_evidence() -> None:
-    assert verdict().reasons == ("0.1% of requests fail", "p99 is 1.0x the baseline",
-                                 "6/6 pods ready")
+    assert verdict().reasons == (
+        "0.1% of requests fail",
+        "p99 is 1.0x the baseline",
+        "6/6 pods ready",
+    )
 
 
 def test_thresholds_are_ordered() -> None:
@@ -188,36 +222,46 @@ _share = st.floats(min_value=0.0, max_value=1.0)
 @given(low=_share, high=_share)
 def test_more_errors_never_lower_the_verdict(low: float, high: float) -> None:
     low, high = sorted((low, high))
-    assert (_SEVERITY[verdict(error_ratio=low).level]
-            <= _SEVERITY[verdict(error_ratio=high).level])
+    assert _SEVERITY[verdict(error_ratio=low).level] <= _SEVERITY[verdict(error_ratio=high).level]
 
 
 @given(low=_share, high=_share)
 def test_more_users_never_lower_the_verdict(low: float, high: float) -> None:
     low, high = sorted((low, high))
-    assert (_SEVERITY[verdict(users_affected=low).level]
-            <= _SEVERITY[verdict(users_affected=high).level])
+    assert (
+        _SEVERITY[verdict(users_affected=low).level]
+        <= _SEVERITY[verdict(users_affected=high).level]
+    )
 
 
 @given(low=st.floats(0.0, 100.0), high=st.floats(0.0, 100.0))
 def test_slower_never_lowers_the_verdict(low: float, high: float) -> None:
     low, high = sorted((low, high))
-    assert (_SEVERITY[verdict(latency_ratio=low).level]
-            <= _SEVERITY[verdict(latency_ratio=high).level])
+    assert (
+        _SEVERITY[verdict(latency_ratio=low).level] <= _SEVERITY[verdict(latency_ratio=high).level]
+    )
 
 
 @given(
     errors=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
     users=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
     latency=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
-    total=st.integers(0, 50), ready=st.integers(0, 50), crashing=st.integers(0, 50),
+    total=st.integers(0, 50),
+    ready=st.integers(0, 50),
+    crashing=st.integers(0, 50),
 )
-def test_ok_only_with_every_signal_known(errors: float | None, users: float | None,
-                                         latency: float | None, total: int, ready: int,
-                                         crashing: int) -> None:
+def test_ok_only_with_every_signal_known(
+    errors: float | None,
+    users: float | None,
+    latency: float | None,
+    total: int,
+    ready: int,
+    crashing: int,
+) -> None:
     result = advise(Signals(errors, users, latency, crashing, total, ready))
     assert result.level in _SEVERITY
     if result.level == OK:
+
         def known(x: float | None) -> bool:
             return x is not None and math.isfinite(x)
 

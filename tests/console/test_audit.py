@@ -42,16 +42,27 @@ from console.postmortem import FOLLOW_UP, export_postmortem, render_postmortem
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-ALICE = Actor(user="alice", ssh_client="10.0.0.5 51234 22", tty="/dev/pts/3", pid=100,
-              console_id="c-alice", host="bastion")
-BOB = Actor(user="bob", ssh_client="10.0.0.9 40000 22", tty="/dev/pts/7", pid=200,
-            console_id="c-bob", host="bastion")
+ALICE = Actor(
+    user="alice",
+    ssh_client="10.0.0.5 51234 22",
+    tty="/dev/pts/3",
+    pid=100,
+    console_id="c-alice",
+    host="bastion",
+)
+BOB = Actor(
+    user="bob",
+    ssh_client="10.0.0.9 40000 22",
+    tty="/dev/pts/7",
+    pid=200,
+    console_id="c-bob",
+    host="bastion",
+)
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 def make_log(path: Path, actor: Actor = ALICE, **kwargs: object) -> AuditLog:
-    return AuditLog(path, actor=actor, context="prod", namespace="shop", extra_secrets=(),
-                    **kwargs)  # type: ignore[arg-type]
+    return AuditLog(path, actor=actor, context="prod", namespace="shop", extra_secrets=(), **kwargs)  # type: ignore[arg-type]
 
 
 def fill(log: AuditLog, count: int) -> None:
@@ -75,23 +86,56 @@ def subprocess_env() -> dict[str, str]:
 def test_records_carry_who_what_where_and_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit" / "inc.jsonl"
     log = make_log(path)
-    first = log.append(ACTION_REQUESTED, action="scale", target="deployment/api",
-                       params={"replicas": 10}, message="buy time")
-    second = log.append(ACTION_FINISHED, action="scale", target="deployment/api",
-                        result={"ready": "10/10"}, duration_s=4.56789, actor=BOB)
+    first = log.append(
+        ACTION_REQUESTED,
+        action="scale",
+        target="deployment/api",
+        params={"replicas": 10},
+        message="buy time",
+    )
+    second = log.append(
+        ACTION_FINISHED,
+        action="scale",
+        target="deployment/api",
+        result={"ready": "10/10"},
+        duration_s=4.56789,
+        actor=BOB,
+    )
     raw = [json.loads(line) for line in lines_of(path)]
     assert [r["seq"] for r in raw] == [1, 2]
     assert raw[0]["prev"] == GENESIS == hashlib.sha256(b"warroom audit log v1").hexdigest()
     assert raw[1]["prev"] == hashlib.sha256(lines_of(path)[0]).hexdigest()
     assert all(TIME_RE.match(r["time"]) for r in raw)
-    assert list(raw[0]) == ["time", "seq", "actor", "context", "namespace", "kind", "action",
-                            "target", "params", "result", "duration_s", "message", "prev"]
-    assert raw[0]["actor"] == {"user": "alice", "ssh_client": "10.0.0.5 51234 22",
-                               "tty": "/dev/pts/3", "pid": 100, "console_id": "c-alice",
-                               "host": "bastion", "sudo_user": None}
+    assert list(raw[0]) == [
+        "time",
+        "seq",
+        "actor",
+        "context",
+        "namespace",
+        "kind",
+        "action",
+        "target",
+        "params",
+        "result",
+        "duration_s",
+        "message",
+        "prev",
+    ]
+    assert raw[0]["actor"] == {
+        "user": "alice",
+        "ssh_client": "10.0.0.5 51234 22",
+        "tty": "/dev/pts/3",
+        "pid": 100,
+        "console_id": "c-alice",
+        "host": "bastion",
+        "sudo_user": None,
+    }
     assert raw[1]["actor"]["user"] == "bob" and raw[1]["duration_s"] == 4.568
     assert (raw[0]["context"], raw[0]["namespace"], raw[0]["params"]) == (
-        "prod", "shop", {"replicas": 10})
+        "prod",
+        "shop",
+        {"replicas": 10},
+    )
 
     back = log.records()
     assert back == [first, second]
@@ -99,8 +143,9 @@ def test_records_carry_who_what_where_and_chain(tmp_path: Path) -> None:
     assert back[0].when.tzinfo is not None
 
 
-def test_file_is_private_and_default_path_is_per_incident(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_is_private_and_default_path_is_per_incident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WARROOM_STATE_DIR", str(tmp_path / "state"))
     log = AuditLog.for_incident("20241109-api", actor=ALICE, extra_secrets=())
     assert log.path == tmp_path / "state" / "audit" / "20241109-api.jsonl"
@@ -126,8 +171,12 @@ def test_action_context_records_start_finish_and_failure(tmp_path: Path) -> None
     with pytest.raises(RuntimeError), log.action("restart", "deployment/api"):
         raise RuntimeError("409 Conflict")
     kinds = [(r.kind, r.action) for r in log.records()]
-    assert kinds == [(ACTION_STARTED, "undo"), (ACTION_FINISHED, "undo"),
-                     (ACTION_STARTED, "restart"), (ACTION_FAILED, "restart")]
+    assert kinds == [
+        (ACTION_STARTED, "undo"),
+        (ACTION_FINISHED, "undo"),
+        (ACTION_STARTED, "restart"),
+        (ACTION_FAILED, "restart"),
+    ]
     records = log.records()
     assert records[1].result == {"revision": 3} and records[1].duration_s is not None
     assert records[3].result == {"error": "RuntimeError: 409 Conflict"}
@@ -138,16 +187,36 @@ def test_secrets_never_reach_the_file(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("DEPLOY_TOKEN", "envsecret-7f3a9c")
     path = tmp_path / "s.jsonl"
     log = AuditLog(path, actor=ALICE)  # default extra secrets: secret-named env values
-    log.append(ACTION_REQUESTED, action="verify", target="https://api/login",
-               params={"headers": {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.tok.sig"},
-                       "password": "hunter2-pw", "cmd": "psql postgres://app:dbpass99@db/x"},
-               message="curl -H 'Authorization: Bearer abc.def.ghi' /login?password=qwerty77")
-    log.append(ACTION_FAILED, action="shell",
-               result={"stderr": "login failed: password=s3cr3tP4ss token: tok-123456",
-                       "env": "DEPLOY_TOKEN=envsecret-7f3a9c"})
+    log.append(
+        ACTION_REQUESTED,
+        action="verify",
+        target="https://api/login",
+        params={
+            "headers": {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.tok.sig"},
+            "password": "hunter2-pw",
+            "cmd": "psql postgres://app:dbpass99@db/x",
+        },
+        message="curl -H 'Authorization: Bearer abc.def.ghi' /login?password=qwerty77",
+    )
+    log.append(
+        ACTION_FAILED,
+        action="shell",
+        result={
+            "stderr": "login failed: password=s3cr3tP4ss token: tok-123456",
+            "env": "DEPLOY_TOKEN=envsecret-7f3a9c",
+        },
+    )
     text = path.read_text()
-    for secret in ("eyJhbGciOiJIUzI1NiJ9", "hunter2-pw", "dbpass99", "abc.def.ghi", "qwerty77",
-                   "s3cr3tP4ss", "tok-123456", "envsecret-7f3a9c"):
+    for secret in (
+        "eyJhbGciOiJIUzI1NiJ9",
+        "hunter2-pw",
+        "dbpass99",
+        "abc.def.ghi",
+        "qwerty77",
+        "s3cr3tP4ss",
+        "tok-123456",
+        "envsecret-7f3a9c",
+    ):
         assert secret not in text
     assert "Bearer ***" in text and "***" in text
     assert verify(path).ok
@@ -194,7 +263,8 @@ def test_deleted_record_is_named(ten: Path) -> None:
     report = verify(ten)
     assert [p.line for p in report.problems] == [5]
     assert "deleted" in report.problems[0].message and "seq 6 follows seq 4" in (
-        report.problems[0].message)
+        report.problems[0].message
+    )
 
 
 def test_deleted_first_record_is_named(ten: Path) -> None:
@@ -276,11 +346,15 @@ while True:
 
 def test_kill_9_while_appending_leaves_every_written_record_valid(tmp_path: Path) -> None:
     path = tmp_path / "crash.jsonl"
-    proc = subprocess.Popen([sys.executable, "-c", APPEND_FOREVER, str(path), "writer"],
-                            cwd=ROOT, env=subprocess_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-c", APPEND_FOREVER, str(path), "writer"], cwd=ROOT, env=subprocess_env()
+    )
     try:
-        wait_for(lambda: path.exists() and path.read_bytes().count(b"\n") >= 40, timeout=60,
-                 message="40 records appended")
+        wait_for(
+            lambda: path.exists() and path.read_bytes().count(b"\n") >= 40,
+            timeout=60,
+            message="40 records appended",
+        )
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
@@ -296,8 +370,9 @@ def test_kill_9_while_appending_leaves_every_written_record_valid(tmp_path: Path
     assert verify(path).ok and verify(path).records == complete + 1
 
 
-def test_disk_full_raises_and_leaves_no_partial_record(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_raises_and_leaves_no_partial_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "full.jsonl"
     log = make_log(path)
     fill(log, 3)
@@ -347,9 +422,16 @@ for i in range(count):
 
 def test_two_processes_appending_keep_one_valid_chain(tmp_path: Path) -> None:
     path, go, count = tmp_path / "shared.jsonl", tmp_path / "go", 150
-    procs = [subprocess.Popen([sys.executable, "-c", APPEND_N, str(path), who, str(count),
-                               str(go)], cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE,
-                              text=True) for who in ("alice", "bob")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", APPEND_N, str(path), who, str(count), str(go)],
+            cwd=ROOT,
+            env=subprocess_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for who in ("alice", "bob")
+    ]
     try:
         for proc in procs:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
@@ -414,8 +496,9 @@ def test_follow_sees_the_other_console(tmp_path: Path) -> None:
         writer.append(NOTE, message="one")
         wait_for(lambda: seen == ["one"], timeout=10, message="first record followed")
         fill(writer, 2)
-        wait_for(lambda: seen == ["one", "note 1", "note 2"], timeout=10,
-                 message="more records followed")
+        wait_for(
+            lambda: seen == ["one", "note 1", "note 2"], timeout=10, message="more records followed"
+        )
     finally:
         stop.set()
         thread.join(timeout=10)
@@ -439,20 +522,35 @@ def incident_log(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "audit" / "20241109-api-auth.jsonl"
     clock = Clock(datetime(2024, 11, 9, 10, 0, 0, tzinfo=UTC))
     alice, bob = make_log(path, ALICE, clock=clock), make_log(path, BOB, clock=clock)
-    alice.append(INCIDENT_OPENED, params={"id": "20241109-api-auth",
-                                          "title": "Mobile login broken", "severity": "critical"})
+    alice.append(
+        INCIDENT_OPENED,
+        params={"id": "20241109-api-auth", "title": "Mobile login broken", "severity": "critical"},
+    )
     clock.tick(90)
-    alice.append(RUNBOOK_STEP, target="production-bug/assess", result="done",
-                 message="60% of users | mobile v1.2")
+    alice.append(
+        RUNBOOK_STEP,
+        target="production-bug/assess",
+        result="done",
+        message="60% of users | mobile v1.2",
+    )
     clock.tick(30)
-    bob.append(ACTION_REQUESTED, action="undo", target="deployment/api",
-               params={"to_revision": 3})
+    bob.append(ACTION_REQUESTED, action="undo", target="deployment/api", params={"to_revision": 3})
     clock.tick(5)
-    bob.append(ACTION_FAILED, action="undo", target="deployment/api",
-               result={"error": "409 Conflict"}, duration_s=1.25)
+    bob.append(
+        ACTION_FAILED,
+        action="undo",
+        target="deployment/api",
+        result={"error": "409 Conflict"},
+        duration_s=1.25,
+    )
     clock.tick(10)
-    bob.append(ACTION_FINISHED, action="undo", target="deployment/api",
-               result={"revision": 3}, duration_s=42.0)
+    bob.append(
+        ACTION_FINISHED,
+        action="undo",
+        target="deployment/api",
+        result={"revision": 3},
+        duration_s=42.0,
+    )
     clock.tick(3600)
     alice.append(INCIDENT_CLOSED, message="stable for an hour")
     yield path
@@ -463,17 +561,23 @@ def test_postmortem_from_a_known_log(incident_log: Path) -> None:
     assert report.ok
     lines = document.splitlines()
     assert lines[0] == "# Post-mortem: Mobile login broken"
-    for row in ("| Incident | `20241109-api-auth` |", "| Severity | critical |",
-                "| Cluster | prod / shop |", "| Opened | 2024-11-09 10:00:00 |",
-                "| Closed | 2024-11-09 11:02:15 |", "| Duration | 1h 02m 15s |",
-                "| Responders | alice (ssh 10.0.0.5, pts/3), bob (ssh 10.0.0.9, pts/7) |"):
+    for row in (
+        "| Incident | `20241109-api-auth` |",
+        "| Severity | critical |",
+        "| Cluster | prod / shop |",
+        "| Opened | 2024-11-09 10:00:00 |",
+        "| Closed | 2024-11-09 11:02:15 |",
+        "| Duration | 1h 02m 15s |",
+        "| Responders | alice (ssh 10.0.0.5, pts/3), bob (ssh 10.0.0.9, pts/7) |",
+    ):
         assert row in lines
-    assert any(line.startswith("| Audit log |") and "verified, 6 records" in line
-               for line in lines)
-    assert ("6 audit records: 1 action(s) finished, 1 failed, 0 refused; "
-            "1 runbook step update(s); 0 note(s).") in lines
+    assert any(line.startswith("| Audit log |") and "verified, 6 records" in line for line in lines)
+    assert (
+        "6 audit records: 1 action(s) finished, 1 failed, 0 refused; "
+        "1 runbook step update(s); 0 note(s)."
+    ) in lines
 
-    timeline = lines[lines.index("## Timeline") + 2:]
+    timeline = lines[lines.index("## Timeline") + 2 :]
     assert timeline[:8] == [
         "| Time (UTC) | Actor | Action | Target | Result |",
         "|---|---|---|---|---|",
@@ -488,11 +592,17 @@ def test_postmortem_from_a_known_log(incident_log: Path) -> None:
         "| 2024-11-09 11:02:15 | alice (ssh 10.0.0.5, pts/3) | incident.closed | — | "
         "stable for an hour |",
     ]
-    for heading in ("## What happened", "## Why wasn't it caught?", "## How to prevent future?",
-                    "## Follow-up", "## Summary of actions"):
+    for heading in (
+        "## What happened",
+        "## Why wasn't it caught?",
+        "## How to prevent future?",
+        "## Follow-up",
+        "## Summary of actions",
+    ):
         assert heading in lines
     assert [line for line in lines if line.startswith("- [ ] ")] == [
-        f"- [ ] {item}" for item in FOLLOW_UP]
+        f"- [ ] {item}" for item in FOLLOW_UP
+    ]
     assert "Root cause identified" in FOLLOW_UP and "Team notified of resolution" in FOLLOW_UP
 
 
@@ -539,21 +649,24 @@ def test_cli_verify_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "invalid choice: 'pdf'" in capsys.readouterr().err
 
 
-def test_cli_export_writes_markdown(incident_log: Path, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_export_writes_markdown(
+    incident_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "pm.md"
     assert main(["audit", "export", str(incident_log), "--format", "md", "-o", str(out)]) == 0
     assert out.read_text().startswith("# Post-mortem: Mobile login broken\n")
     assert "post-mortem written to" in capsys.readouterr().err
     assert main(["audit", "export", str(incident_log)]) == 0
     assert "## Timeline" in capsys.readouterr().out
-    assert main(["audit", "export", str(incident_log), "-o",
-                 str(tmp_path / "no-dir" / "pm.md")]) == 2
+    assert (
+        main(["audit", "export", str(incident_log), "-o", str(tmp_path / "no-dir" / "pm.md")]) == 2
+    )
     assert "cannot write" in capsys.readouterr().err
 
 
-def test_cli_export_of_altered_log_exits_1(incident_log: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_export_of_altered_log_exits_1(
+    incident_log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_lines(incident_log, lines_of(incident_log)[:2] + lines_of(incident_log)[3:])
     assert main(["audit", "export", str(incident_log)]) == 1
     captured = capsys.readouterr()
@@ -569,6 +682,11 @@ def test_add_audit_commands_plugs_into_a_parent_parser(ten: Path) -> None:
 
 
 def test_cli_runs_as_a_module(ten: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "console.audit_cli", "audit", "verify",
-                           str(ten)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "console.audit_cli", "audit", "verify", str(ten)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and "chain intact" in done.stdout

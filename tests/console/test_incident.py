@@ -29,10 +29,22 @@ from console.incident import (
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-ALICE = Actor(user="alice", ssh_client="10.0.0.5 51234 22", tty="/dev/pts/3", pid=100,
-              console_id="c-alice", host="bastion")
-BOB = Actor(user="bob", ssh_client="10.0.0.9 40000 22", tty="/dev/pts/7", pid=200,
-            console_id="c-bob", host="bastion")
+ALICE = Actor(
+    user="alice",
+    ssh_client="10.0.0.5 51234 22",
+    tty="/dev/pts/3",
+    pid=100,
+    console_id="c-alice",
+    host="bastion",
+)
+BOB = Actor(
+    user="bob",
+    ssh_client="10.0.0.9 40000 22",
+    tty="/dev/pts/7",
+    pid=200,
+    console_id="c-bob",
+    host="bastion",
+)
 
 
 def subprocess_env() -> dict[str, str]:
@@ -46,8 +58,14 @@ def store(tmp_path: Path) -> IncidentStore:
 
 @pytest.fixture
 def shared(store: IncidentStore) -> SharedIncident:
-    return store.open_new("Mobile login broken", "critical", context="prod", namespace="shop",
-                          runbooks=["production-bug"], by=ALICE)
+    return store.open_new(
+        "Mobile login broken",
+        "critical",
+        context="prod",
+        namespace="shop",
+        runbooks=["production-bug"],
+        by=ALICE,
+    )
 
 
 # ---- persistence -----------------------------------------------------------------------------
@@ -57,15 +75,20 @@ def test_open_new_persists_privately(store: IncidentStore, shared: SharedInciden
     assert stat.S_IMODE(store.dir.stat().st_mode) == 0o700
     incident = store.load(shared.id)
     assert (incident.title, incident.severity, incident.context, incident.namespace) == (
-        "Mobile login broken", "critical", "prod", "shop")
+        "Mobile login broken",
+        "critical",
+        "prod",
+        "shop",
+    )
     assert incident.runbooks == ["production-bug"] and incident.opened_by == ALICE
     assert incident.is_open and incident.version == 1
     assert "-mobile-login-broken-" in shared.id
     assert json.loads(shared.path.read_text())["schema"] == 1
 
 
-def test_steps_current_step_and_close_round_trip(store: IncidentStore,
-                                                 shared: SharedIncident) -> None:
+def test_steps_current_step_and_close_round_trip(
+    store: IncidentStore, shared: SharedIncident
+) -> None:
     shared.set_step("production-bug", "assess", "running", ALICE)
     shared.set_step("production-bug", "assess", "done", ALICE, note="60% of users")
     shared.set_step("production-bug", "communicate", "skipped", BOB, note="channel exists")
@@ -174,13 +197,29 @@ for i in range(int(count)):
 """
 
 
-def test_concurrent_updates_from_two_processes_lose_nothing(store: IncidentStore,
-                                                            shared: SharedIncident,
-                                                            tmp_path: Path) -> None:
+def test_concurrent_updates_from_two_processes_lose_nothing(
+    store: IncidentStore, shared: SharedIncident, tmp_path: Path
+) -> None:
     go, count = tmp_path / "go", 60
-    procs = [subprocess.Popen([sys.executable, "-c", UPDATE_N, str(store.state_dir), shared.id,
-                               who, str(count), str(go)], cwd=ROOT, env=subprocess_env(),
-                              stdout=subprocess.PIPE, text=True) for who in ("alice", "bob")]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                UPDATE_N,
+                str(store.state_dir),
+                shared.id,
+                who,
+                str(count),
+                str(go),
+            ],
+            cwd=ROOT,
+            env=subprocess_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for who in ("alice", "bob")
+    ]
     try:
         for proc in procs:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
@@ -195,7 +234,8 @@ def test_concurrent_updates_from_two_processes_lose_nothing(store: IncidentStore
     incident = shared.read()
     for who in ("alice", "bob"):
         assert [r for r in incident.runbooks if r.startswith(who)] == [
-            f"{who}-{i}" for i in range(count)]
+            f"{who}-{i}" for i in range(count)
+        ]
     assert incident.version == 1 + 2 * count
 
 
@@ -212,10 +252,14 @@ while True:
 """
 
 
-def test_kill_9_during_writes_never_leaves_corrupt_state(store: IncidentStore,
-                                                         shared: SharedIncident) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", UPDATE_FOREVER, str(store.state_dir),
-                             shared.id], cwd=ROOT, env=subprocess_env())
+def test_kill_9_during_writes_never_leaves_corrupt_state(
+    store: IncidentStore, shared: SharedIncident
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", UPDATE_FOREVER, str(store.state_dir), shared.id],
+        cwd=ROOT,
+        env=subprocess_env(),
+    )
     reads = 0
 
     def read_ok_and_far_enough() -> bool:
@@ -225,8 +269,7 @@ def test_kill_9_during_writes_never_leaves_corrupt_state(store: IncidentStore,
         return incident.version >= 80
 
     try:
-        wait_for(read_ok_and_far_enough, timeout=60, interval=0.001,
-                 message="80 versions written")
+        wait_for(read_ok_and_far_enough, timeout=60, interval=0.001, message="80 versions written")
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
@@ -253,7 +296,8 @@ def test_self_approval_is_refused(shared: SharedIncident) -> None:
 
 
 def test_same_person_from_another_console_in_the_same_session_is_refused(
-        shared: SharedIncident) -> None:
+    shared: SharedIncident,
+) -> None:
     proposal_id = shared.propose(UNDO, ALICE)
     second_pane = dataclasses.replace(ALICE, tty="/dev/pts/9", console_id="c-alice-2", pid=101)
     with pytest.raises(SelfApprovalError):
@@ -267,8 +311,9 @@ def test_another_account_on_the_same_terminal_is_refused(shared: SharedIncident)
         shared.approve(proposal_id, su_bob)
 
 
-def test_second_person_approves_and_both_are_recorded(store: IncidentStore,
-                                                      shared: SharedIncident) -> None:
+def test_second_person_approves_and_both_are_recorded(
+    store: IncidentStore, shared: SharedIncident
+) -> None:
     proposal_id = shared.propose(UNDO, ALICE)
     other = store.attach(shared.id)
     approved = other.approve(proposal_id, BOB)
@@ -299,8 +344,12 @@ def test_proposer_rejecting_withdraws(shared: SharedIncident) -> None:
         (ALICE, True),
         (dataclasses.replace(ALICE, console_id="c-2"), True),  # same tty
         (dataclasses.replace(ALICE, console_id="c-2", tty="/dev/pts/4"), True),  # tmux pane
-        (dataclasses.replace(ALICE, console_id="c-2", tty="/dev/pts/4",
-                             ssh_client="10.0.0.5 51999 22"), False),  # shared account, 2nd ssh
+        (
+            dataclasses.replace(
+                ALICE, console_id="c-2", tty="/dev/pts/4", ssh_client="10.0.0.5 51999 22"
+            ),
+            False,
+        ),  # shared account, 2nd ssh
         (dataclasses.replace(BOB, console_id=ALICE.console_id), True),  # same console
         (dataclasses.replace(BOB, tty=ALICE.tty), True),  # su on alice's terminal
         (dataclasses.replace(BOB, tty=ALICE.tty, host="other"), False),  # pts/3 elsewhere
@@ -316,8 +365,7 @@ def test_same_operator_rule(other: Actor, same: bool) -> None:
 def test_sudo_caller_counts_as_the_person() -> None:
     local = Actor(user="ops", console_id="c-1", sudo_user="alice")
     assert same_operator(local, dataclasses.replace(local, console_id="c-2"))
-    assert not same_operator(local, dataclasses.replace(local, console_id="c-2",
-                                                        sudo_user="bob"))
+    assert not same_operator(local, dataclasses.replace(local, console_id="c-2", sudo_user="bob"))
     assert local.label == "alice as ops"
 
 
@@ -328,8 +376,9 @@ def test_two_local_sessions_of_one_account_are_one_person() -> None:
 
 
 def test_current_actor_reads_ssh_environment() -> None:
-    actor = Actor.current(env={"SSH_CONNECTION": "10.1.2.3 5555 10.0.0.1 22",
-                               "SSH_TTY": "/dev/pts/11"})
+    actor = Actor.current(
+        env={"SSH_CONNECTION": "10.1.2.3 5555 10.0.0.1 22", "SSH_TTY": "/dev/pts/11"}
+    )
     assert actor.ssh_client == "10.1.2.3 5555 22" and actor.client_ip == "10.1.2.3"
     assert actor.pid == os.getpid() and actor.console_id.startswith("c-")
     assert actor.user  # from the uid, not $USER

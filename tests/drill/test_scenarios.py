@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from factories import make_cluster, pods_of, rollout, run, seed_shop
+from tests.drill.factories import make_cluster, pods_of, rollout, run, seed_shop
 
 from drill.profiles import HEALTHY_POD, HEALTHY_TRAFFIC, TrafficProfile
 from drill.scenarios import SCENARIOS, Scenario, ScenarioStatus, get_scenario, register

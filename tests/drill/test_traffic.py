@@ -6,7 +6,7 @@ import math
 import re
 
 import pytest
-from factories import add_deployment, add_pod, make_cluster, rollout, run, seed_shop, set_ready
+from tests.drill.factories import add_deployment, add_pod, make_cluster, rollout, run, seed_shop, set_ready
 
 from drill import promql
 from drill.profiles import Endpoint, TrafficProfile

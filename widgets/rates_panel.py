@@ -1,0 +1,184 @@
+"""The rates panel: error ratio, p99 latency and the rollback advisor's verdict per deployment.
+
+Unknown figures read "?" or "n/a", never 0. The verdict leads each card, with its symbol and
+word as well as its colour: ⚠ ROLL BACK NOW, ▲ MONITOR, ✔ OK, ? UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Label, Sparkline, Static
+
+from widgets.rows import RateRow, VerdictRow
+
+VERDICT_STYLES = {
+    "ROLL BACK NOW": ("⚠", "-rollback"),
+    "MONITOR": ("▲", "-monitor"),
+    "OK": ("✔", "-ok"),
+    "UNKNOWN": ("?", "-unknown"),
+}
+NO_VERDICT = VerdictRow("UNKNOWN", "no verdict yet")
+
+
+def percent(ratio: float | None) -> str:
+    """0.423 → "42.3 %"; unknown → "?"."""
+    if ratio is None or not math.isfinite(ratio):
+        return "?"
+    value = ratio * 100
+    if 0 < value < 0.1:
+        return "<0.1 %"
+    return f"{value:.1f} %"
+
+
+def millis(ms: float | None) -> str:
+    """1840 → "1.84 s"; 230 → "230 ms"; unknown → "?"."""
+    if ms is None or not math.isfinite(ms):
+        return "?"
+    if ms >= 1000:
+        return f"{ms / 1000:.2f} s"
+    return f"{ms:.0f} ms"
+
+
+def times_baseline(ratio: float | None) -> str:
+    """12.34 → "12.3x baseline"; unknown → "n/a"."""
+    if ratio is None or not math.isfinite(ratio):
+        return "n/a"
+    return f"{ratio:.1f}x baseline"
+
+
+def per_second(rate: float | None) -> str:
+    if rate is None or not math.isfinite(rate):
+        return "? req/s"
+    return f"{rate:.1f} req/s"
+
+
+def verdict_text(verdict: VerdictRow) -> str:
+    """"⚠ ROLL BACK NOW"."""
+    symbol, _ = VERDICT_STYLES.get(verdict.level, ("?", "-unknown"))
+    return f"{symbol} {verdict.level}"
+
+
+def finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if v is not None and math.isfinite(v)]
+
+
+class RateCard(Vertical):
+    """One deployment's card in the RatesPanel (not used on its own)."""
+
+    DEFAULT_CSS = """
+    RateCard { height: auto; }
+    RateCard .verdict-line { height: auto; }
+    RateCard .verdict { width: auto; }
+    RateCard .rule { width: 1fr; height: auto; }
+    RateCard .reasons { height: auto; }
+    RateCard .figure { height: 1; }
+    RateCard .figure Label { width: 18; }
+    RateCard .figure Sparkline { width: 1fr; }
+    """
+
+    def __init__(self, row: RateRow, verdict: VerdictRow) -> None:
+        super().__init__(classes="rate-card")
+        self.row = row
+        self.verdict = verdict
+
+    def compose(self) -> ComposeResult:
+        yield Label("", classes="title")
+        with Horizontal(classes="verdict-line"):
+            yield Label("", classes="verdict")
+            yield Static("", classes="rule", markup=False)
+        yield Static("", classes="reasons", markup=False)
+        with Horizontal(classes="figure errors"):
+            yield Label("", classes="value")
+            yield Sparkline([], classes="errors")
+        with Horizontal(classes="figure latency"):
+            yield Label("", classes="value")
+            yield Sparkline([], classes="latency")
+        yield Label("", classes="ratio")
+
+    def on_mount(self) -> None:
+        self.show(self.row, self.verdict)
+
+    def show(self, row: RateRow, verdict: VerdictRow) -> None:
+        self.row, self.verdict = row, verdict
+        if not self.is_mounted:
+            return
+        self.query_one(".title", Label).update(f"{row.deployment} · {row.namespace}")
+        level = self.query_one(".verdict", Label)
+        level.update(verdict_text(verdict))
+        _, level_class = VERDICT_STYLES.get(verdict.level, ("?", "-unknown"))
+        for _symbol, name in VERDICT_STYLES.values():
+            level.set_class(name == level_class, name)
+        self.query_one(".rule", Static).update(verdict.rule)
+        reasons = self.query_one(".reasons", Static)
+        reasons.update("\n".join(f"  · {reason}" for reason in verdict.reasons))
+        reasons.display = bool(verdict.reasons)
+        self.query_one(".errors .value", Label).update(f"errors {percent(row.error_ratio):>9}")
+        self.query_one(".latency .value", Label).update(f"p99    {millis(row.p99_ms):>9}")
+        self.query_one("Sparkline.errors", Sparkline).data = finite(row.error_history)
+        self.query_one("Sparkline.latency", Sparkline).data = finite(row.p99_history)
+        self.query_one(".ratio", Label).update(
+            f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}")
+
+
+class RatesPanel(VerticalScroll):
+    """One card per deployment: verdict and rule, error ratio and p99 with sparklines.
+
+    ``update_rates(rows, verdicts)`` updates the cards in place by ``RateRow.key``;
+    ``verdicts`` maps the same keys to the advisor's ``VerdictRow`` (missing → UNKNOWN).
+    ``select(key)`` marks one card ``-selected`` and scrolls it into view.
+    """
+
+    DEFAULT_CSS = """
+    RatesPanel { height: 1fr; }
+    RatesPanel > #rates-empty { height: auto; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._cards: dict[str, RateCard] = {}
+        self._selected: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("no traffic data yet", id="rates-empty")
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self._cards)
+
+    def card(self, key: str) -> RateCard | None:
+        return self._cards.get(key)
+
+    def update_rates(self, rows: Sequence[RateRow],
+                     verdicts: Mapping[str, VerdictRow] | None = None) -> None:
+        verdicts = verdicts or {}
+        wanted = [row.key for row in rows]
+        for key in [k for k in self._cards if k not in wanted]:
+            self._cards.pop(key).remove()
+        previous: RateCard | None = None
+        for row in rows:
+            verdict = verdicts.get(row.key, NO_VERDICT)
+            card = self._cards.get(row.key)
+            if card is None:
+                card = RateCard(row, verdict)
+                card.set_class(row.key == self._selected, "-selected")
+                self._cards[row.key] = card
+                if previous is None:
+                    self.mount(card, before=0)
+                else:
+                    self.mount(card, after=previous)
+            elif card.row != row or card.verdict != verdict:
+                card.show(row, verdict)
+            previous = card
+        self.query_one("#rates-empty").display = not self._cards
+
+    def select(self, key: str | None) -> None:
+        self._selected = key
+        for card_key, card in self._cards.items():
+            card.set_class(card_key == key, "-selected")
+        if key in self._cards:
+            self.scroll_to_widget(self._cards[key], animate=False)
