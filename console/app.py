@@ -20,9 +20,9 @@ class WarroomApp(App[int]):
     def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None,
                  title: str | None = None) -> None:
         super().__init__()
-        self._kubeconfig = kubeconfig
-        self._context = context
-        self._namespace = namespace
+        self._kube_config = kubeconfig
+        self._kube_context = context
+        self._kube_namespace = namespace
         self._stop = threading.Event()
         if title:
             self.sub_title = title
@@ -41,11 +41,11 @@ class WarroomApp(App[int]):
 
     def _watch(self) -> None:
         try:
-            client = KubeClient.connect(self._kubeconfig, self._context)
+            client = KubeClient.connect(self._kube_config, self._kube_context)
         except AdapterError as error:
             self.call_from_thread(self._set_status, f"[b red]{error.message}[/]")
             return
-        namespace = self._namespace or client.namespace
+        namespace = self._kube_namespace or client.namespace
         self.call_from_thread(self._set_status,
                               f"context {client.context} · namespace {namespace} · live")
         client.watch_pods(namespace, lambda kind, pod: self.call_from_thread(self._apply, kind, pod),

@@ -10,7 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from platformdirs import user_state_path
+from .audit_cli import add_audit_commands, run_audit_command
+from .statefiles import default_state_dir, ensure_private_dir
 
 DESCRIPTION = """\
 warroom — a terminal war-room console for Kubernetes rollback and recovery.
@@ -21,7 +22,7 @@ from the rollback handbook and opens the console on it."""
 
 
 def state_dir() -> Path:
-    return user_state_path("warroom", appauthor=False, ensure_exists=True)
+    return ensure_private_dir(default_state_dir())
 
 
 def _positive_float(text: str) -> float:
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     server.add_argument("--kubeconfig-out", required=True, metavar="PATH",
                         help="where to write the kubeconfig (mode 0600)")
+    add_audit_commands(sub)
     return parser
 
 
@@ -87,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "scenario", None) and args.scenario not in _scenario_names():
         parser.error(f"unknown scenario {args.scenario!r}; choose one of: "
                      + ", ".join(_scenario_names()))
+    if args.command == "audit":
+        return run_audit_command(args)
     if args.command == "drill-server":
         return run_drill_server(args)
     if args.command == "drill":

@@ -113,7 +113,9 @@ def _lines(spec: Obj, profile: PodProfile, run: _Run, limit: int) -> list[tuple[
     ]
     lines = [line for line in lines if line[0] <= duration]
     leaking = profile.crash_reason == "OOMKilled" and profile.crash_after
-    count = int(duration // REQUEST_PERIOD)
+    # A run that ended logs its last words after the final request.
+    serving = duration - 2.0 if run.reason else duration
+    count = int(max(0.0, serving) // REQUEST_PERIOD)
     first = max(1, count - limit + 1)
     extra = profile.log_lines
     for k in range(first, count + 1):
@@ -132,7 +134,7 @@ def _lines(spec: Obj, profile: PodProfile, run: _Run, limit: int) -> list[tuple[
     if leaking:
         total = float(profile.crash_after or 1)
         h = 1
-        while h * HEAP_PERIOD < duration:
+        while h * HEAP_PERIOD < serving:
             share = min(99, 35 + int(64 * h * HEAP_PERIOD / total))
             lines.append((h * HEAP_PERIOD,
                           f"WARN  heap usage {share}% of {profile.memory_limit_mib}Mi "

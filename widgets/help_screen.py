@@ -61,7 +61,7 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, bindings: Sequence[tuple[str, str]], *, title: str = "warroom — help",
                  how_to: str = HOW_TO) -> None:
         super().__init__()
-        self.bindings = list(bindings)
+        self.key_bindings = list(bindings)
         self.title_text = title
         self.how_to = how_to
 
@@ -70,7 +70,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label(Text(self.title_text), id="help-title")
             with VerticalScroll(id="help-body"):
                 yield Label("Keys", classes="help-heading")
-                yield Static(key_lines(self.bindings), id="help-keys")
+                yield Static(key_lines(self.key_bindings), id="help-keys")
                 yield Label("In the war room", classes="help-heading")
                 yield Static(Text(self.how_to), id="help-howto")
             yield Label("Esc close", id="help-close")
