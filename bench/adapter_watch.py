@@ -77,15 +77,19 @@ def create_pods(thread: DrillThread, count: int) -> None:
     cluster_store = cluster.store
 
     def create(start: int, stop: int) -> None:
+        stamp = cluster.clock.stamp()
         for i in range(start, stop):
             cluster_store.create("pods", {
                 "metadata": {"name": f"bench-{i:05d}", "namespace": NS,
                              "labels": {"app": "bench", "shard": str(i % 10)}},
                 "spec": {"nodeName": "drill-node-1",
                          "containers": [{"name": "app", "image": "registry.local/bench:1"}]},
-                "status": {"phase": "Running", "podIP": "10.0.0.1", "containerStatuses": [{
-                    "name": "app", "image": "registry.local/bench:1", "imageID": "",
-                    "ready": True, "restartCount": 0, "state": {"running": {}}}]},
+                "status": {"phase": "Running", "podIP": "10.0.0.1", "startTime": stamp,
+                           "conditions": [{"type": "Ready", "status": "True"}],
+                           "containerStatuses": [{
+                               "name": "app", "image": "registry.local/bench:1", "imageID": "",
+                               "ready": True, "restartCount": 0, "started": True,
+                               "state": {"running": {"startedAt": stamp}}}]},
             })
 
     thread.call(cluster_store.create, "namespaces", {"metadata": {"name": NS}})

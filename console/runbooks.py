@@ -149,7 +149,7 @@ def _kind_of(value: object) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
-        return f"{str(value).lower()} (true/false)"
+        return str(value).lower()
     if isinstance(value, int | float):
         return f"the number {value!r}"
     if isinstance(value, str):
@@ -431,6 +431,14 @@ class Verification(_VerificationFields):
 class _Target(_Model):
     deployment: Text = "{deployment}"
     namespace: Text = "{namespace}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _explicit_defaults(cls, data: object) -> object:
+        # Templates in defaults must survive model_dump(exclude_unset=True) to get bound.
+        if isinstance(data, dict) and not {"deployment", "namespace"} <= data.keys():
+            return {"deployment": "{deployment}", "namespace": "{namespace}", **data}
+        return data
 
     @field_validator("deployment")
     @classmethod
@@ -807,7 +815,8 @@ class Runbook(_Model):
                 continue
             for used in template_variables(text):
                 if used not in known:
-                    hint = _did_you_mean(used, known)
+                    close = difflib.get_close_matches(used, sorted(known), n=1)
+                    hint = f" (did you mean {{{close[0]}}}?)" if close else ""
                     problems.append((loc, f"unknown variable {{{used}}}{hint}; declare it under "
                                      f"variables: or use {_builtin_list()}"))
         return problems
@@ -1028,3 +1037,378 @@ def _mapping_value(node: yaml.Node | None, key: str | int, *, want_key: bool = F
     return None
 
 
+@dataclass
+class _Located:
+    node: yaml.Node | None
+    where: str
+    known_keys: list[str] | None = None  # for an unknown key: the keys its mapping accepts
+    tags: list[str] | None = None  # for a step's type: the types allowed there
+
+
+def _locate(loc: Sequence[str | int], root: yaml.Node | None, *, extra_key: bool) -> _Located:
+    """Follow a pydantic location through the model types and the YAML node tree together.
+
+    The types tell a union tag (``('steps', 2, 'scale', 'replicas')``) from a key; the nodes
+    give the line. Where the YAML stops matching (a missing key) the deepest node found is kept.
+    """
+    annotation: Any = Runbook
+    node = root
+    parent: yaml.Node | None = None
+    matched = root is not None
+    shown: list[str | int] = []
+    located = _Located(root, "")
+    for position, part in enumerate(loc):
+        last = position == len(loc) - 1
+        annotation = _unwrap(annotation)
+        tags = _tags(annotation)
+        if tags:
+            if isinstance(part, str) and part in tags:
+                annotation = tags[part]
+                continue
+            located.tags = list(tags)
+            annotation = None
+        if part == "[key]":  # the error is about a mapping key itself
+            if matched and parent is not None and shown:
+                node = _mapping_value(parent, shown[-1], want_key=True) or node
+            continue
+        origin = typing.get_origin(annotation)
+        child_annotation: Any = None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = _fields_by_key(annotation)
+            if last and extra_key:
+                located.known_keys = list(fields)
+            child_annotation = fields.get(str(part))
+        elif origin is list:
+            child_annotation = typing.get_args(annotation)[0]
+        elif origin is dict:
+            child_annotation = typing.get_args(annotation)[1]
+        elif origin in (Union, types.UnionType) and isinstance(part, str):
+            continue  # a plain union's member name, e.g. 'int' in int | str
+        shown.append(part)
+        if matched:
+            child: yaml.Node | None = None
+            if last and extra_key:
+                child = _mapping_value(node, part, want_key=True)
+            elif isinstance(node, yaml.MappingNode):
+                child = _mapping_value(node, part)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and (
+                    0 <= part < len(node.value)):
+                child = node.value[part]
+            if child is None:
+                matched = False
+            else:
+                parent, node = node, child
+        annotation = child_annotation
+    located.node = node
+    located.where = _display(shown)
+    return located
+
+
+def _listed(text: str) -> list[str]:
+    return re.findall(r"'([^']*)'", text)
+
+
+def _translate(error: Mapping[str, Any], located: _Located) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    got = _kind_of(value)
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1]) if error["loc"] else "?"
+        known = located.known_keys or []
+        listing = f"; known keys: {', '.join(known)}" if known else ""
+        return f"unknown key {key!r}{_did_you_mean(key, known)}{listing}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tags = located.tags or _listed(str(ctx.get("expected_tags", "")))
+        tag = value.get("type") if isinstance(value, dict) else None
+        if tag is None:
+            return f"is required: one of {', '.join(tags)}"
+        hint = _did_you_mean(tag, tags) if isinstance(tag, str) else ""
+        return f"must be one of {', '.join(tags)}, not {_kind_of(tag)}{hint}"
+    if kind in ("model_attributes_type", "model_type", "dict_type"):
+        return f"must be a mapping (key: value), not {got}"
+    if kind == "string_type":
+        hint = ""
+        if isinstance(value, dict) and len(value) == 1 and None in value.values():
+            hint = " (YAML reads a value starting with { as a mapping; quote the text)"
+        elif type(value).__name__ in ("date", "datetime"):
+            hint = " (quote it to keep it as text)"
+        return f"must be a string, not {got}{hint}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be a whole number, not {got}"
+    if kind in ("float_type", "float_parsing"):
+        return f"must be a number, not {got}"
+    if kind == "finite_number":
+        return "must be a finite number"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"must be true or false, not {got}"
+    if kind == "list_type":
+        return f"must be a list, not {got}"
+    if kind == "literal_error":
+        expected = _listed(str(ctx.get("expected", "")))
+        hint = _did_you_mean(value, expected) if isinstance(value, str) else ""
+        if isinstance(value, bool):
+            hint = " (YAML reads unquoted yes/no/on/off as true/false; quote the word)"
+        return f"must be one of {', '.join(expected)}, not {got}{hint}"
+    if kind == "too_short":
+        return f"must have at least {ctx.get('min_length')} item(s)"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}, not {got}"
+    if kind == "greater_than":
+        return f"must be more than {ctx.get('gt')}, not {got}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}, not {got}"
+    if kind == "less_than":
+        return f"must be less than {ctx.get('lt')}, not {got}"
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    message = str(error.get("msg", kind))
+    return message[:1].lower() + message[1:]
+
+
+def _line_of(node: yaml.Node | None) -> int | None:
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _problems_from(exc: ValidationError, file: str, root: yaml.Node | None,
+                   data: Mapping[Any, Any], *, id_from_file: bool = False) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in exc.errors(include_url=False):
+        loc = list(error["loc"])
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc.append("type")
+        located = _locate(loc, root, extra_key=error["type"] == "extra_forbidden")
+        message = _translate(error, located)
+        if id_from_file and loc == ["id"]:
+            message += " (taken from the file name; rename the file or set id:)"
+        problem = Problem(file, _line_of(located.node), message, where=located.where)
+        if problem not in problems:
+            problems.append(problem)
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
+# ---- YAML ----------------------------------------------------------------------------------
+
+_MAX_BYTES = 1_000_000
+_MAX_NODES = 100_000  # counted with aliases expanded: no "billion laughs"
+_MAX_DEPTH = 40
+
+
+def _check_tree(root: yaml.Node, file: str) -> None:
+    """Size, depth and duplicate keys (PyYAML silently keeps the last duplicate)."""
+    problems: list[Problem] = []
+    checked: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > _MAX_NODES:
+            raise RunbookError([Problem(file, None, f"too large: more than {_MAX_NODES} values "
+                                        "(counting what anchors and aliases repeat)")])
+        if depth > _MAX_DEPTH:
+            raise RunbookError([Problem(file, _line_of(node), f"nested more than {_MAX_DEPTH} "
+                                        "levels deep")])
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[str, yaml.Node] = {}
+            for key_node, value_node in node.value:
+                stack.append((key_node, depth + 1))
+                stack.append((value_node, depth + 1))
+                if id(node) in checked or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                if key_node.value in first:
+                    problems.append(Problem(
+                        file, _line_of(key_node),
+                        f"duplicate key {key_node.value!r} (first at line "
+                        f"{_line_of(first[key_node.value])})",
+                        column=key_node.start_mark.column + 1))
+                else:
+                    first[key_node.value] = key_node
+            checked.add(id(node))
+    if problems:
+        raise RunbookError(problems)
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            what = f"{exc.problem} ({exc.context})"
+        if "chomping" in what:
+            what += "; a value starting with > or | must be quoted, e.g. op: \">=\""
+        if mark is None:
+            return Problem(file, None, f"YAML error: {what}")
+        return Problem(file, mark.line + 1, f"YAML syntax error: {what}", column=mark.column + 1)
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return Problem(file, line, f"YAML cannot contain the character {chr(exc.character)!r} "
+                       f"(#x{exc.character:04x})", column=column)
+    return Problem(file, None, f"YAML error: {exc}")
+
+
+def _parse_yaml(text: str, file: str) -> tuple[yaml.Node, Any]:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise RunbookError([Problem(file, None, "the file is empty; a runbook is a mapping "
+                                        "with id, title, kind and steps")])
+        _check_tree(root, file)
+        data = loader.construct_document(root)
+    except yaml.YAMLError as exc:
+        raise RunbookError([_yaml_problem(exc, file, text)]) from None
+    except RecursionError:
+        raise RunbookError([Problem(file, None, "nested too deeply")]) from None
+    except (ValueError, OverflowError) as exc:  # PyYAML: e.g. a date like 2024-02-30
+        raise RunbookError([Problem(file, None, f"YAML value cannot be read: {exc}")]) from None
+    finally:
+        loader.dispose()
+    return root, data
+
+
+def parse_runbook(text: str, *, file: str = "<string>", default_id: str | None = None
+                  ) -> Runbook:
+    """Validate one runbook from YAML text; raises ``RunbookError`` (line-numbered problems).
+
+    ``default_id`` (the file stem) is used when the document has no ``id:``.
+    """
+    root, data = _parse_yaml(text, file)
+    if not isinstance(data, dict):
+        raise RunbookError([Problem(file, _line_of(root), "a runbook must be a mapping "
+                                    f"(key: value) at the top level, not {_kind_of(data)}")])
+    id_from_file = default_id is not None and "id" not in data
+    if id_from_file:
+        data = {**data, "id": default_id}
+    try:
+        runbook = Runbook.model_validate(data, context={"defer_checks": True})
+    except ValidationError as exc:
+        raise RunbookError(_problems_from(exc, file, root, data,
+                                          id_from_file=id_from_file)) from None
+    problems = []
+    for loc, message in runbook.check():
+        located = _locate(loc, root, extra_key=False)
+        problems.append(Problem(file, _line_of(located.node), message, where=located.where))
+    if problems:
+        raise RunbookError(sorted(problems, key=lambda p: p.line or 0))
+    return runbook
+
+
+def load_runbook(path: str | Path) -> Runbook:
+    """Load and validate ``path``; its id defaults to the file name without ``.yaml``."""
+    path = Path(path)
+    file = str(path)
+    try:
+        if path.is_dir():
+            raise RunbookError([Problem(file, None, "is a directory, not a runbook file")])
+        if path.stat().st_size > _MAX_BYTES:
+            raise RunbookError([Problem(file, None, f"too large (over {_MAX_BYTES} bytes)")])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RunbookError([Problem(file, None, f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RunbookError([Problem(file, line, "not UTF-8 text")]) from None
+    runbook = parse_runbook(text, file=file, default_id=path.stem)
+    runbook._path = path
+    return runbook
+
+
+def runbook_files(directory: Path) -> list[Path]:
+    """The ``*.yaml`` / ``*.yml`` files of a directory (not hidden), sorted by name."""
+    return sorted(path for path in directory.iterdir()
+                  if path.suffix in (".yaml", ".yml") and not path.name.startswith(".")
+                  and path.is_file())
+
+
+def load_dir(directory: str | Path) -> tuple[list[Runbook], list[Problem]]:
+    """Every runbook in ``directory``; broken files become problems, never hide the others."""
+    directory = Path(directory)
+    try:
+        files = runbook_files(directory)
+    except OSError as exc:
+        return [], [Problem(str(directory), None,
+                            f"cannot list runbooks: {exc.strerror or exc}")]
+    runbooks: list[Runbook] = []
+    problems: list[Problem] = []
+    by_id: dict[str, Runbook] = {}
+    for path in files:
+        try:
+            runbook = load_runbook(path)
+        except RunbookError as exc:
+            problems.extend(exc.problems)
+            continue
+        except Exception as exc:  # noqa: BLE001 — a loader bug must not hide the other runbooks
+            problems.append(Problem(str(path), None, f"internal error while loading: {exc!r}"))
+            continue
+        if runbook.id in by_id:
+            problems.append(Problem(str(path), None, f"runbook id {runbook.id!r} is already "
+                                    f"used by {by_id[runbook.id].path}; this file is ignored"))
+            continue
+        by_id[runbook.id] = runbook
+        runbooks.append(runbook)
+    return runbooks, problems
+
+
+def builtin_dir() -> Path:
+    """The shipped runbooks: ``runbooks/`` beside ``console/`` in a source checkout (or an
+    editable install), else ``<prefix>/share/warroom/runbooks`` from an installed wheel."""
+    checkout = Path(__file__).resolve().parent.parent / "runbooks"
+    candidates = [checkout]
+    for base in (sysconfig.get_path("data"), sys.prefix, site.USER_BASE):
+        if base:
+            candidates.append(Path(base) / "share" / "warroom" / "runbooks")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    return checkout
+
+
+def load_all(user_dirs: Iterable[str | Path] = (), *, builtin: bool = True
+             ) -> tuple[list[Runbook], list[Problem]]:
+    """The built-in runbooks, then each user directory's, sorted by id.
+
+    A user runbook with a built-in's id replaces it (that is how a team adapts one); two user
+    runbooks with the same id are a problem and the first is kept.
+    """
+    problems: list[Problem] = []
+    chosen: dict[str, Runbook] = {}
+    if builtin:
+        found, trouble = load_dir(builtin_dir())
+        problems.extend(trouble)
+        chosen.update((runbook.id, runbook) for runbook in found)
+    user_ids: dict[str, Runbook] = {}
+    for directory in user_dirs:
+        found, trouble = load_dir(directory)
+        problems.extend(trouble)
+        for runbook in found:
+            if runbook.id in user_ids:
+                problems.append(Problem(str(runbook.path), None, f"runbook id {runbook.id!r} "
+                                        f"is already used by {user_ids[runbook.id].path}; "
+                                        "this file is ignored"))
+                continue
+            user_ids[runbook.id] = runbook
+            chosen[runbook.id] = runbook
+    return sorted(chosen.values(), key=lambda r: r.id), problems
+
+
+__all__ = [
+    "BUILTIN_VARIABLES", "MUTATING_TYPES", "STEP_TYPES", "AnyStep", "BaseStep", "BindError",
+    "BoundRunbook", "Compensation", "GateCondition", "GateOutcome", "GateStep", "HttpCheck",
+    "ManualAction", "ManualStep", "Problem", "RestartAction", "RestartStep", "Runbook",
+    "RunbookError", "ScaleAction", "ScaleStep", "ShellAction", "ShellStep", "Step",
+    "UndoAction", "UndoStep", "Variable", "Verification", "VerifyStep", "WaitStep",
+    "builtin_dir", "format_duration", "load_all", "load_dir", "load_runbook", "parse_duration",
+    "parse_runbook", "runbook_files", "substitute", "template_variables",
+]

@@ -164,13 +164,22 @@ class Kubelet:
         rt.ready = bool(first.get("ready"))
         rt.started = bool(first.get("started"))
         rt.restarts = int(first.get("restartCount") or 0)
-        rt.run_id = rt.restarts + 1
-        running = rt.state.get("running")
-        if running:
-            rt.run_started = self.timeline.seconds(running["startedAt"])
+        waiting = rt.state.get("waiting") or {}
+        if "running" in rt.state:
+            rt.run_id = rt.restarts + 1
+            rt.run_started = self.timeline.seconds(rt.state["running"]["startedAt"])
             self._plan_run(rt, now)
-        else:
+        elif "terminated" in rt.state:  # caught between a crash and its back-off
+            rt.run_id = rt.restarts + 1
+            rt.backoff = BACKOFF_INITIAL
+            self._at(rt, now, self._back_off)
+        elif waiting.get("reason") == "CrashLoopBackOff":
+            rt.run_id = rt.restarts
+            rt.backoff = BACKOFF_INITIAL
             self._at(rt, now, self._restart)
+        else:  # still creating its container
+            rt.run_id = 0
+            self._at(rt, now + rt.profile.start_delay, self._start)
 
     def _forget(self, uid: str) -> None:
         rt = self.pods.pop(uid, None)

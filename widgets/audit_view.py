@@ -41,7 +41,8 @@ class AuditView(RichLog):
         self._kept: deque[AuditRow] = deque(maxlen=max_lines)
 
     def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._rewrite())
+        self.app.theme_changed_signal.subscribe(
+            self, lambda _theme: self.call_after_refresh(self._rewrite))
 
     @property
     def rows(self) -> list[AuditRow]:
@@ -51,7 +52,7 @@ class AuditView(RichLog):
     def append(self, row: AuditRow) -> None:
         self._kept.append(row)
         at_end = self.max_scroll_y == 0 or self.scroll_y >= self.max_scroll_y
-        self.write(self.line(row), scroll_end=at_end)
+        self.write(self.line(row), scroll_end=at_end, expand=True, shrink=True)
 
     def extend(self, rows: list[AuditRow]) -> None:
         for row in rows:
@@ -85,4 +86,4 @@ class AuditView(RichLog):
         rows = list(self._kept)
         self.clear()
         for row in rows:
-            self.write(self.line(row), scroll_end=True)
+            self.write(self.line(row), scroll_end=True, expand=True, shrink=True)

@@ -115,6 +115,14 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
             self._resort()
         if keep is not None and keep in self._rows:
             self.move_to(keep)
+        self._announce_cursor()
+
+    def _announce_cursor(self) -> None:
+        """Tell the subclass when the row under the cursor is a different row than before."""
+        current = self.cursor_key
+        if current is not None and current != self._last_highlighted:
+            self._last_highlighted = current
+            self._row_highlighted(current, False)
 
     def _update_row(self, key: str, cells: tuple[Text, ...]) -> None:
         old = self._shown.get(key, ())
@@ -140,7 +148,9 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         for column, label in self.COLUMNS:
             self.add_column(label, key=column)
         self._columns_ready = True
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.restyle())
+        # The signal comes before the new theme's styles reach this widget: restyle after.
+        self.app.theme_changed_signal.subscribe(
+            self, lambda _theme: self.call_after_refresh(self.restyle))
         pending, self._pending = self._pending, []
         for upserts, deletes in pending:
             self._apply(upserts, deletes)
@@ -150,12 +160,8 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         if event.data_table is not self:
             return
         event.stop()
-        key = event.row_key.value
-        # Messages are handled after a whole batch: ignore positions the cursor has left.
-        if key is None or key != self.cursor_key or key == self._last_highlighted:
-            return
-        self._last_highlighted = key
-        self._row_highlighted(key, False)
+        # Messages are handled after a whole batch: announce where the cursor is now.
+        self._announce_cursor()
 
     @on(DataTable.RowSelected)
     def _on_selected(self, event: DataTable.RowSelected) -> None:

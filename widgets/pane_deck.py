@@ -35,6 +35,7 @@ class PaneDeck(Widget):
     ``-active``); setting it posts ``PaneDeck.Switched(pane_id)``.
     """
 
+    SCOPED_CSS = False  # the narrow rules match an ancestor's class
     DEFAULT_CSS = """
     PaneDeck { layout: horizontal; height: 1fr; }
     PaneDeck > #pane-tabs { dock: top; display: none; }

@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Label, Static
 
 from widgets.rows import RateRow, VerdictRow
+from widgets.trend_line import TrendLine
 
 VERDICT_STYLES = {
     "ROLL BACK NOW": ("⚠", "-rollback"),
@@ -22,6 +23,8 @@ VERDICT_STYLES = {
     "UNKNOWN": ("?", "-unknown"),
 }
 NO_VERDICT = VerdictRow("UNKNOWN", "no verdict yet")
+ERROR_SCALE_FLOOR = 0.05  # a full error bar means at least 5 % of requests failing
+LATENCY_SCALE_FLOOR = 2.0  # a full p99 bar means at least 2x the baseline (when known)
 
 
 def percent(ratio: float | None) -> str:
@@ -77,13 +80,14 @@ class RateCard(Vertical):
     RateCard .reasons { height: auto; }
     RateCard .figure { height: 1; }
     RateCard .figure Label { width: 18; }
-    RateCard .figure Sparkline { width: 1fr; }
+    RateCard .figure TrendLine { width: 1fr; }
     """
 
     def __init__(self, row: RateRow, verdict: VerdictRow) -> None:
         super().__init__(classes="rate-card")
         self.row = row
         self.verdict = verdict
+        self._composed = False
 
     def compose(self) -> ComposeResult:
         yield Label("", classes="title")
@@ -93,18 +97,19 @@ class RateCard(Vertical):
         yield Static("", classes="reasons", markup=False)
         with Horizontal(classes="figure errors"):
             yield Label("", classes="value")
-            yield Sparkline([], classes="errors")
+            yield TrendLine([], classes="errors")
         with Horizontal(classes="figure latency"):
             yield Label("", classes="value")
-            yield Sparkline([], classes="latency")
+            yield TrendLine([], classes="latency")
         yield Label("", classes="ratio")
 
     def on_mount(self) -> None:
+        self._composed = True
         self.show(self.row, self.verdict)
 
     def show(self, row: RateRow, verdict: VerdictRow) -> None:
         self.row, self.verdict = row, verdict
-        if not self.is_mounted:
+        if not self._composed:
             return
         self.query_one(".title", Label).update(f"{row.deployment} · {row.namespace}")
         level = self.query_one(".verdict", Label)
@@ -118,8 +123,16 @@ class RateCard(Vertical):
         reasons.display = bool(verdict.reasons)
         self.query_one(".errors .value", Label).update(f"errors {percent(row.error_ratio):>9}")
         self.query_one(".latency .value", Label).update(f"p99    {millis(row.p99_ms):>9}")
-        self.query_one("Sparkline.errors", Sparkline).data = finite(row.error_history)
-        self.query_one("Sparkline.latency", Sparkline).data = finite(row.p99_history)
+        baseline = None
+        if row.p99_ms is not None and row.latency_ratio and math.isfinite(row.latency_ratio):
+            baseline = row.p99_ms / row.latency_ratio
+        floors = {"errors": ERROR_SCALE_FLOOR,
+                  "latency": LATENCY_SCALE_FLOOR * baseline if baseline else 0.0}
+        for name, history in (("errors", row.error_history), ("latency", row.p99_history)):
+            trend = self.query_one(f"TrendLine.{name}", TrendLine)
+            trend.scale_floor = floors[name]
+            trend.data = finite(history)
+            trend.display = bool(trend.data)
         self.query_one(".ratio", Label).update(
             f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}")
 

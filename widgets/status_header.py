@@ -68,6 +68,7 @@ class StatusHeader(Widget):
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.set_reactive(StatusHeader.info, info)
+        self._composed = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="production-banner")
@@ -80,10 +81,11 @@ class StatusHeader(Widget):
             yield Label("READ-ONLY", id="read-only")
 
     def on_mount(self) -> None:
+        self._composed = True
         self._show(self.info)
 
     def watch_info(self, info: HeaderInfo | None) -> None:
-        if self.is_mounted:
+        if self._composed:
             self._show(info)
 
     def _show(self, info: HeaderInfo | None) -> None:

@@ -246,9 +246,9 @@ def test_unreachable_goes_reconnecting_then_stale(drill_factory: Any,
     cached = set(informer.items("pods"))
     assert cached
     wait_for(lambda: informer.status.live, message="live")
-    d.thread.stop()
-    status = wait_for(lambda: informer.status if informer.status.state == "reconnecting" else None,
-                      message="reconnecting")
+    d.thread.stop()  # (may itself take a second or more: the status can already be stale)
+    wait_for(lambda: "reconnecting" in rec.states(), message="reconnecting")
+    status = next(s for s in rec.statuses if s.state == "reconnecting")
     assert status.message.startswith("reconnecting: ")
     assert isinstance(status.error, Unreachable) and status.since is not None
     stale = wait_for(lambda: informer.status if informer.status.state == "stale" else None,

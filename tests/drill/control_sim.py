@@ -11,6 +11,7 @@ from typing import Any
 
 from kubernetes import client
 
+from drill import rollout as ro
 from drill.clock import DrillClock
 from drill.control_plane import ControlPlane
 from drill.events import EventRecorder
@@ -127,6 +128,26 @@ class Sim:
                 and status.get("updatedReplicas", 0) == want
                 and status.get("replicas", 0) == want
                 and status.get("availableReplicas", 0) == want)
+
+
+def undo(sim: Sim, name: str, to_revision: int = 0, namespace: str = "shop") -> None:
+    """What `kubectl rollout undo` does: copy the RS template (minus hash) into the deployment."""
+    rss = sorted(sim.replicasets(name, namespace), key=ro.revision)
+    current = ro.revision(sim.deployment(name, namespace))
+    if to_revision == 0:
+        target = [rs for rs in rss if ro.revision(rs) != current][-1]
+    else:
+        target = next(rs for rs in rss if ro.revision(rs) == to_revision)
+    template = ro.template_without_hash(target["spec"]["template"])
+    annotations = {k: v for k, v in target["metadata"]["annotations"].items()
+                   if k not in ro.NOT_COPIED}
+
+    def change(obj: Obj) -> None:
+        obj["spec"]["template"] = copy.deepcopy(template)
+        obj["metadata"]["annotations"] = {**annotations,
+                                          ro.REVISION: obj["metadata"]["annotations"][ro.REVISION]}
+
+    sim.change(name, change, namespace)
 
 
 def ready(pod: Obj) -> bool:

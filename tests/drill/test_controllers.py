@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 import time
 from datetime import timedelta
@@ -10,32 +9,12 @@ from datetime import timedelta
 from drill import rollout as ro
 from drill.clock import rfc3339
 from drill.profiles import PodProfile
-from tests.drill.control_sim import Sim, ready, validate
+from tests.drill.control_sim import Sim, ready, undo, validate
 
 V1 = "registry.local/shop/api:1.0.0"
 V2 = "registry.local/shop/api:2.0.0"
 V3 = "registry.local/shop/api:3.0.0"
 HASH = re.compile(r"^[bcdfghjklmnpqrstvwxz2456789]{10}$")
-
-
-def undo(sim: Sim, name: str, to_revision: int = 0, namespace: str = "shop") -> None:
-    """What `kubectl rollout undo` does: copy the RS template (minus hash) into the deployment."""
-    rss = sorted(sim.replicasets(name, namespace), key=ro.revision)
-    current = ro.revision(sim.deployment(name, namespace))  # type: ignore[arg-type]
-    if to_revision == 0:
-        target = [rs for rs in rss if ro.revision(rs) != current][-1]
-    else:
-        target = next(rs for rs in rss if ro.revision(rs) == to_revision)
-    template = ro.template_without_hash(target["spec"]["template"])
-    annotations = {k: v for k, v in target["metadata"]["annotations"].items()
-                   if k not in ro.NOT_COPIED}
-
-    def change(obj: dict) -> None:
-        obj["spec"]["template"] = copy.deepcopy(template)
-        obj["metadata"]["annotations"] = {**annotations,
-                                          ro.REVISION: obj["metadata"]["annotations"][ro.REVISION]}
-
-    sim.change(name, change, namespace)
 
 
 def test_new_deployment_gets_one_replicaset_and_ready_pods() -> None:
@@ -465,6 +444,20 @@ def test_resizing_during_a_stuck_rollout_scales_proportionally() -> None:
     messages = [e["message"] for e in sim.events_for("api")]
     assert f"Scaled up replica set {old_name} from 8 to 15" in messages
     assert f"Scaled up replica set {new_name} from 5 to 10" in messages
+
+
+def test_min_ready_seconds_delays_availability() -> None:
+    sim = Sim()
+    sim.deploy("api", V1, replicas=2, minReadySeconds=20)
+    sim.until(lambda: all(ready(p) for p in sim.pods("api")) and len(sim.pods("api")) == 2,
+              limit=60)
+    [rs] = sim.replicasets("api")
+    assert rs["spec"]["minReadySeconds"] == 20
+    assert rs["status"]["readyReplicas"] == 2 and rs["status"]["availableReplicas"] == 0
+    assert sim.condition("api", "Available")["status"] == "False"  # type: ignore[index]
+    waited = sim.until(lambda: sim.rolled_out("api"), limit=60)
+    assert 15 <= waited <= 21
+    assert sim.condition("api", "Available")["status"] == "True"  # type: ignore[index]
 
 
 def test_events_aggregate_and_are_capped() -> None:

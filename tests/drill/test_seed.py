@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from drill import rollout as ro
 from drill.clock import parse_rfc3339
+from drill.control_plane import ControlPlane
+from drill.events import EventRecorder
+from drill.profiles import PodProfile
 from drill.seed import APPS, seed_workload
-from tests.drill.control_sim import Sim, ready, validate
-from tests.drill.test_controllers import undo
+from tests.drill.control_sim import Sim, ready, undo, validate
 
 
 def seeded() -> Sim:
@@ -115,3 +117,31 @@ def test_undo_on_the_seed_goes_back_to_the_previous_revision() -> None:
         "deploy api 1.5.0: faster checkout"
     assert {p["spec"]["containers"][0]["image"] for p in sim.pods("api", live=False)} == \
         {"registry.local/shop/api:1.5.0"}
+
+
+def test_seeded_pods_follow_a_crashing_profile() -> None:
+    sim = Sim({"registry.local/shop/api:1.6.0": PodProfile(crash_after=600,
+                                                           crash_reason="OOMKilled")})
+    seed_workload(sim.store, sim.cp, sim.clock.now())
+    sim.run(2)  # they have run for three days: the crash is overdue
+    for pod in sim.pods("api"):
+        status = pod["status"]["containerStatuses"][0]
+        assert status["restartCount"] == 1
+        assert status["lastState"]["terminated"]["reason"] == "OOMKilled"
+        assert status["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert all(ready(p) for p in sim.pods("web"))
+
+
+def test_a_control_plane_adopts_objects_stored_before_it_started() -> None:
+    sim = Sim()
+    seed_workload(sim.store, sim.cp, sim.clock.now())
+    late = ControlPlane(sim.store, sim.clock, EventRecorder(sim.store, sim.clock),
+                        sim.profile_for)
+    sim.store.create("namespaces", {"metadata": {"name": "late"}})
+    current = max(sim.replicasets("api"), key=ro.revision)
+    assert late.index.tally(current["metadata"]["uid"]) == (3, 3, 3)
+    assert sorted(late.kubelet.pods) == sorted(p["metadata"]["uid"]
+                                               for p in sim.store.list("pods"))
+    rv = sim.store.rv
+    late.tick()
+    assert sim.store.rv == rv  # nothing to change: adopted as is

@@ -1,0 +1,137 @@
+"""PodTable: batched deltas by key, cells updated in place, the cursor stays on its pod."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.widgets.widget_demo import PODS, WidgetApp, pod
+from widgets.pod_table import PodTable, status_kind, status_text
+
+
+async def test_apply_deltas_updates_a_cell_in_place_and_keeps_the_cursor() -> None:
+    app = WidgetApp(PodTable(id="pods"))
+    async with app.run_test() as pilot:
+        table = app.query_one(PodTable)
+        table.apply_deltas(PODS, [])
+        await pilot.pause()
+        assert table.row_count == len(PODS)
+        target = "shop/api-7d9f8c6b5-x2x9k"
+        assert table.move_to(target)
+        await pilot.pause()
+        row_key_before = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+
+        crashed = replace(table.row_for(target), status="CrashLoopBackOff", restarts=4,
+                          ready="0/1")
+        table.apply_deltas([crashed], [])
+        await pilot.pause()
+
+        assert table.row_count == len(PODS)  # updated, not re-added
+        assert str(table.get_cell(target, "status")) == "✖ CrashLoopBackOff"
+        assert str(table.get_cell(target, "restarts")) == "4"
+        assert table.cursor_key == target
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key is row_key_before
+
+
+async def test_deleting_rows_above_the_cursor_keeps_it_on_the_same_pod() -> None:
+    app = WidgetApp(PodTable())
+    async with app.run_test() as pilot:
+        table = app.query_one(PodTable)
+        table.apply_deltas(PODS, [])
+        await pilot.pause()
+        table.move_to("shop/api-7d9f8c6b5-z8m2p")
+        await pilot.pause()
+        index_before = table.cursor_row
+        table.apply_deltas(
+            [pod("api-0aaaaaaaa-new01", "0/1", "Pending", 0, "1s", "8")],
+            ["shop/api-6c4b9d7f8-h4k2n", "shop/api-7d9f8c6b5-p0nd1"],
+        )
+        await pilot.pause()
+        assert table.cursor_key == "shop/api-7d9f8c6b5-z8m2p"
+        assert table.cursor_row == index_before - 1  # two gone above, one new above
+        assert table.keys == sorted(table.keys, key=lambda k: k.split("/")[1])
+
+
+async def test_deleting_the_pod_under_the_cursor_moves_to_a_neighbour() -> None:
+    app = WidgetApp(PodTable())
+    async with app.run_test() as pilot:
+        table = app.query_one(PodTable)
+        table.apply_deltas(PODS, [])
+        await pilot.pause()
+        table.move_to("shop/api-7d9f8c6b5-qq7lm")
+        await pilot.pause()
+        table.apply_deltas([], ["shop/api-7d9f8c6b5-qq7lm", "shop/not-there"])
+        await pilot.pause()
+        assert "shop/api-7d9f8c6b5-qq7lm" not in table.keys
+        assert table.cursor_key == "shop/api-7d9f8c6b5-x2x9k"
+
+
+async def test_cursor_moves_post_pod_selected_once_per_pod() -> None:
+    app = WidgetApp(PodTable())
+    async with app.run_test() as pilot:
+        table = app.query_one(PodTable)
+        table.apply_deltas(PODS, [])
+        await pilot.pause()
+        table.focus()
+        await pilot.press("down", "down")
+        await pilot.pause()
+        keys = [m.key for m in app.of_type(PodTable.PodSelected)]
+        assert keys == [table.keys[0], table.keys[1], table.keys[2]]
+        # an update of the highlighted pod does not re-announce it
+        table.apply_deltas([replace(table.row_for(table.keys[2]), age="7m")], [])
+        await pilot.pause()
+        assert len(app.of_type(PodTable.PodSelected)) == 3
+        await pilot.press("enter")
+        await pilot.pause()
+        last = app.of_type(PodTable.PodSelected)[-1]
+        assert last.activated and last.key == table.keys[2]
+        assert last.control is table
+
+
+async def test_sync_removes_pods_missing_from_a_relist() -> None:
+    app = WidgetApp(PodTable())
+    async with app.run_test() as pilot:
+        table = app.query_one(PodTable)
+        table.apply_deltas(PODS, [])
+        await pilot.pause()
+        table.sync(PODS[:2])
+        await pilot.pause()
+        assert sorted(table.keys) == sorted(p.key for p in PODS[:2])
+
+
+async def test_rows_given_before_mount_are_shown() -> None:
+    table = PodTable()
+    table.apply_deltas(PODS[:3])
+    app = WidgetApp(table)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert table.row_count == 3
+
+
+async def test_status_colour_follows_the_theme() -> None:
+    app = WidgetApp(PodTable())
+    async with app.run_test() as pilot:
+        table = app.query_one(PodTable)
+        table.apply_deltas(PODS, [])
+        await pilot.pause()
+        key = "shop/api-7d9f8c6b5-qq7lm"
+        dark = table.get_cell(key, "status").style
+        app.theme = "warroom-colorblind"
+        await pilot.pause()
+        await pilot.pause()
+        blind = table.get_cell(key, "status").style
+        assert dark != blind
+        red, green, blue = blind.color.triplet
+        assert abs(red - 0xD5) <= 2 and abs(green - 0x5E) <= 2 and blue <= 2  # vermillion
+        assert str(table.get_cell(key, "status")) == "✖ CrashLoopBackOff"
+
+
+def test_every_status_has_a_symbol() -> None:
+    assert status_text("CrashLoopBackOff") == "✖ CrashLoopBackOff"
+    assert status_text("OOMKilled") == "✖ OOMKilled"
+    assert status_text("Pending") == "… Pending"
+    assert status_text("Running") == "✔ Running"
+    assert status_text("Terminating") == "↓ Terminating"
+    assert status_text("Init:0/1") == "… Init:0/1"
+    assert status_text("Init:CrashLoopBackOff") == "✖ Init:CrashLoopBackOff"
+    assert status_kind("SomethingNew") == "unknown"
+    assert status_text("SomethingNew") == "? SomethingNew"
