@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -50,7 +51,8 @@ class Drill:
             headers["Authorization"] = f"Bearer {self.cluster.token}"
         elif token:
             headers["Authorization"] = f"Bearer {token}"
-        return httpx.Client(base_url=self.cluster.url, verify=str(self.cluster.ca_path),
+        return httpx.Client(base_url=self.cluster.url,
+                            verify=ssl.create_default_context(cafile=str(self.cluster.ca_path)),
                             headers=headers, timeout=10)
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
