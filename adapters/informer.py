@@ -33,6 +33,7 @@ from .kube_views import (
     pod_view,
     revision_view,
 )
+from .kubernetes import Operation, error_for_status, translate
 
 if TYPE_CHECKING:
     from .kubernetes import KubeClient, WatchStream
@@ -220,7 +221,8 @@ class Informer:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop every thread (open streams are shut down) and wait for them."""
+        """Stop every thread (open streams are shut down) and wait for them. The last
+        ``on_status`` call ("stopped") happens on the calling thread."""
         self._stop.set()
         with self._streams_lock:
             streams = list(self._streams)
@@ -347,12 +349,12 @@ class Informer:
         if not deltas:
             return
         with self._wake:
+            was_empty = not self._pending.items
             for delta in deltas:
                 self._pending.add(delta)
-            if len(self._pending.items) >= self.max_batch:
+            # wake the flusher: the first items start a batch's timer, a full batch goes now
+            if was_empty or len(self._pending.items) >= self.max_batch:
                 self._wake.notify_all()
-            elif len(self._pending.items) == len(deltas):
-                self._wake.notify_all()  # first items of a batch: start its timer
 
     def _run_flusher(self) -> None:
         last_status = 0.0
@@ -525,8 +527,6 @@ class Informer:
         stats = self.stats[kind]
         backoff = _Backoff(self.backoff_initial, self.backoff_max)
         rv: str | None = None
-        from .kubernetes import Operation, error_for_status, translate
-
         op = Operation("watch", kind, self.namespace)
         while not self._stop.is_set():
             stream = None

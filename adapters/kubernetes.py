@@ -224,7 +224,8 @@ def _server_message(exc: ApiException) -> str:
             return str(body["message"])
     except (TypeError, ValueError):
         pass
-    return (exc.body or exc.reason or "").strip() if isinstance(exc.body or exc.reason, str) else ""
+    text = exc.body or exc.reason or ""
+    return text.strip() if isinstance(text, str) else ""
 
 
 def error_for_status(code: int, server_message: str, op: Operation, context: str = "",
@@ -719,43 +720,56 @@ class KubeClient:
             raise Invalid(f"Replicas must be a whole number >= 0, not {replicas!r}.")
         started = time.monotonic()
         op = Operation("patch", "deployments/scale", namespace, deployment)
-        before = self._json(Operation("get", "deployments/scale", namespace, deployment),
-                            self.apps.read_namespaced_deployment_scale, deployment, namespace)
-        previous = int((before.get("spec") or {}).get("replicas") or 0)
-        after = self._write(op, self.apps.patch_namespaced_deployment_scale, deployment,
-                            namespace, {"spec": {"replicas": replicas}},
-                            _content_type="application/merge-patch+json")
-        now = int((after.get("spec") or {}).get("replicas") or 0)
-        message = (f"deployment.apps/{deployment} scaled from {previous} to {now} replicas"
-                   if previous != now else
-                   f"deployment.apps/{deployment} already has {now} replicas")
-        return ActionResult(True, message, {
-            "namespace": namespace, "deployment": deployment, "from": previous, "to": now,
-            "changed": previous != now}, time.monotonic() - started)
+
+        def attempt() -> ActionResult:
+            before = self._json(Operation("get", "deployments/scale", namespace, deployment),
+                                self.apps.read_namespaced_deployment_scale, deployment,
+                                namespace)
+            previous = int((before.get("spec") or {}).get("replicas") or 0)
+            after = self._write(op, self.apps.patch_namespaced_deployment_scale, deployment,
+                                namespace, {"spec": {"replicas": replicas}},
+                                _content_type="application/merge-patch+json")
+            now = int((after.get("spec") or {}).get("replicas") or 0)
+            message = (f"deployment.apps/{deployment} scaled from {previous} to {now} replicas"
+                       if previous != now else
+                       f"deployment.apps/{deployment} already has {now} replicas")
+            return ActionResult(True, message, {
+                "namespace": namespace, "deployment": deployment, "from": previous, "to": now,
+                "changed": previous != now})
+
+        result, attempts = self._retry_on_conflict(attempt)
+        return ActionResult(True, result.message, {**result.details, "attempts": attempts},
+                            time.monotonic() - started)
 
     def restart(self, namespace: str, deployment: str) -> ActionResult:
         """``kubectl rollout restart``: stamp ``restartedAt`` on the pod template."""
         started = time.monotonic()
-        dep = self._read_deployment(namespace, deployment)
-        spec = dep.get("spec") or {}
-        if spec.get("paused"):
-            raise Invalid(f"can't restart paused deployment {deployment} (run rollout resume "
-                          "first)")
-        stamp = _rfc3339_local(datetime.now().astimezone())
-        template_annotations = ((spec.get("template") or {}).get("metadata") or {}).get(
-            "annotations") or {}
-        if template_annotations.get(RESTARTED_AT_ANNOTATION) == stamp:
-            raise Conflict(f"deployment {deployment} was restarted within the past second; "
-                           "wait a moment before restarting it again.")
-        patch = {"spec": {"template": {"metadata": {"annotations": {
-            RESTARTED_AT_ANNOTATION: stamp}}}}}
-        after = self._write(Operation("patch", "deployments", namespace, deployment),
-                            self.apps.patch_namespaced_deployment, deployment, namespace,
-                            patch, field_manager="kubectl-rollout")
-        return ActionResult(True, f"deployment.apps/{deployment} restarted", {
-            "namespace": namespace, "deployment": deployment, "restartedAt": stamp,
-            "generation": (after.get("metadata") or {}).get("generation"), "changed": True,
-        }, time.monotonic() - started)
+
+        def attempt() -> ActionResult:
+            dep = self._read_deployment(namespace, deployment)
+            spec = dep.get("spec") or {}
+            if spec.get("paused"):
+                raise Invalid(f"can't restart paused deployment {deployment} (run rollout "
+                              "resume first)")
+            stamp = _rfc3339_local(datetime.now().astimezone())
+            template_annotations = ((spec.get("template") or {}).get("metadata") or {}).get(
+                "annotations") or {}
+            if template_annotations.get(RESTARTED_AT_ANNOTATION) == stamp:
+                raise Invalid(f"deployment {deployment} was restarted within the past second; "
+                              "wait a moment before restarting it again.")
+            patch = {"spec": {"template": {"metadata": {"annotations": {
+                RESTARTED_AT_ANNOTATION: stamp}}}}}
+            after = self._write(Operation("patch", "deployments", namespace, deployment),
+                                self.apps.patch_namespaced_deployment, deployment, namespace,
+                                patch, field_manager="kubectl-rollout")
+            return ActionResult(True, f"deployment.apps/{deployment} restarted", {
+                "namespace": namespace, "deployment": deployment, "restartedAt": stamp,
+                "generation": (after.get("metadata") or {}).get("generation"),
+                "changed": True})
+
+        result, attempts = self._retry_on_conflict(attempt)
+        return ActionResult(True, result.message, {**result.details, "attempts": attempts},
+                            time.monotonic() - started)
 
     def _rs_for_revision(self, dep: Mapping[str, Any], rss: list[dict[str, Any]],
                          to_revision: int) -> dict[str, Any]:
@@ -1059,6 +1073,8 @@ class KubeClient:
                 on_event(delta.type, delta.view)
 
         def status(state: WatchStatus) -> None:
+            if state.state == "stopped":  # the caller asked for it; its UI may be gone
+                return
             on_state(f"context {self.context} · namespace {namespace or 'all'} · "
                      f"{state.message}")
 

@@ -850,12 +850,14 @@ class Runbook(_Model):
         return list(used)
 
     def inputs(self) -> list[tuple[str, Variable]]:
-        """What to ask for at start: used variables with their description and default."""
-        specs = []
-        for name in self.variables_used():
-            spec = self.variables.get(name) or Variable(description=BUILTIN_VARIABLES[name])
-            specs.append((name, spec))
-        return specs
+        """What to ask for at start: used variables with their description and default
+        (and the builtins those defaults use, e.g. ``{deployment}`` in ``writer``'s)."""
+        names = self.variables_used()
+        for name in list(names):
+            default = self.variables[name].default if name in self.variables else None
+            names.extend(v for v in template_variables(default or "") if v not in names)
+        return [(name, self.variables.get(name) or Variable(description=BUILTIN_VARIABLES[name]))
+                for name in names]
 
     def resolve(self, values: Mapping[str, object]) -> dict[str, str]:
         """The values for every used variable: given, else the declared default.
@@ -1251,14 +1253,16 @@ def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
     if isinstance(exc, yaml.reader.ReaderError):
         line = text[: exc.position].count("\n") + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        return Problem(file, line, f"YAML cannot contain the character {chr(exc.character)!r} "
-                       f"(#x{exc.character:04x})", column=column)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        return Problem(file, line, f"YAML cannot contain the character #x{code:04x}",
+                       column=column)
     return Problem(file, None, f"YAML error: {exc}")
 
 
 def _parse_yaml(text: str, file: str) -> tuple[yaml.Node, Any]:
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)  # checks for unprintable characters
         root = loader.get_single_node()
         if root is None:
             raise RunbookError([Problem(file, None, "the file is empty; a runbook is a mapping "
@@ -1272,7 +1276,8 @@ def _parse_yaml(text: str, file: str) -> tuple[yaml.Node, Any]:
     except (ValueError, OverflowError) as exc:  # PyYAML: e.g. a date like 2024-02-30
         raise RunbookError([Problem(file, None, f"YAML value cannot be read: {exc}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return root, data
 
 

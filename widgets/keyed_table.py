@@ -21,6 +21,11 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 
+def same_text(a: Text, b: Text) -> bool:
+    """Text equality including the base style (``Text.__eq__`` ignores it)."""
+    return a.plain == b.plain and a.style == b.style and a.spans == b.spans
+
+
 class Keyed(Protocol):
     @property
     def key(self) -> str: ...
@@ -127,7 +132,7 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
     def _update_row(self, key: str, cells: tuple[Text, ...]) -> None:
         old = self._shown.get(key, ())
         for index, ((column, _), cell) in enumerate(zip(self.COLUMNS, cells, strict=True)):
-            if index >= len(old) or old[index] != cell:
+            if index >= len(old) or not same_text(old[index], cell):
                 self.update_cell(key, column, cell, update_width=True)
         self._shown[key] = cells
 

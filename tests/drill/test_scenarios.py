@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.drill.factories import make_cluster, pods_of, rollout, run, seed_shop
 
 from drill.profiles import HEALTHY_POD, HEALTHY_TRAFFIC, TrafficProfile
 from drill.scenarios import SCENARIOS, Scenario, ScenarioStatus, get_scenario, register
 from drill.scenarios.memory_leak import CRASH_EVERY, crash_after
 from drill.traffic import Traffic
+from tests.drill.factories import make_cluster, pods_of, rollout, run, seed_shop
 
 INCIDENTS = ("bad-deploy-auth", "memory-leak", "bad-migration", "slow-release")
 GOOD = "registry.local/shop/api:1.6.0"

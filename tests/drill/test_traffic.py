@@ -6,12 +6,20 @@ import math
 import re
 
 import pytest
-from tests.drill.factories import add_deployment, add_pod, make_cluster, rollout, run, seed_shop, set_ready
 
 from drill import promql
 from drill.profiles import Endpoint, TrafficProfile
 from drill.scenarios import get_scenario
 from drill.traffic import BUCKETS, Traffic, bucket_shares, load_factor
+from tests.drill.factories import (
+    add_deployment,
+    add_pod,
+    make_cluster,
+    rollout,
+    run,
+    seed_shop,
+    set_ready,
+)
 
 API = '{namespace="shop",deployment="api"}'
 RATE = "sum by (namespace, deployment) (rate(http_requests_total{sel}[1m]))"

@@ -169,9 +169,12 @@ class DemoApp(App[None]):
     BINDINGS = [("q", "quit", "Quit"), ("s", "noop('scale')", "Scale"),
                 ("u", "noop('undo')", "Undo"), ("question_mark", "noop('help')", "Help")]
 
-    def __init__(self, theme: str = "warroom-dark", header: HeaderInfo = HEADER) -> None:
+    def __init__(self, theme: str = "warroom-dark", header: HeaderInfo = HEADER,
+                 modal: Screen[Any] | None = None) -> None:
         super().__init__()
         self._header = header
+        self._modal = modal
+        self.results: list[Any] = []
         register_themes(self, theme)
 
     def compose(self) -> ComposeResult:
@@ -195,6 +198,8 @@ class DemoApp(App[None]):
         self.query_one(Checklist).set_steps("production-bug: roll back a bad release", STEPS,
                                             "undo")
         self.query_one(AuditView).extend(AUDIT)
+        if self._modal is not None:
+            self.push_screen(self._modal, self.results.append)
 
     def action_noop(self, what: str) -> None:
         """Demo bindings only show in the footer."""

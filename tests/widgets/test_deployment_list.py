@@ -1,0 +1,61 @@
+"""DeploymentList: updated by key from full snapshots, rollout state with a symbol."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.widgets.widget_demo import DEPLOYMENTS, WidgetApp
+from widgets.deployment_list import DeploymentList
+
+
+async def test_apply_updates_in_place_adds_and_removes_by_key() -> None:
+    app = WidgetApp(DeploymentList())
+    async with app.run_test() as pilot:
+        table = app.query_one(DeploymentList)
+        table.apply(DEPLOYMENTS)
+        await pilot.pause()
+        assert table.keys == ["shop/api", "shop/checkout", "shop/web", "shop/worker"]
+        assert str(table.get_cell("shop/api", "rollout")) == "✖ stalled"
+        assert str(table.get_cell("shop/worker", "rollout")) == "⏸ paused"
+        assert str(table.get_cell("shop/web", "rollout")) == "✔ complete"
+        assert str(table.get_cell("shop/checkout", "rollout")) == "⟳ progressing"
+        table.move_to("shop/web")
+        await pilot.pause()
+
+        api = replace(DEPLOYMENTS[0], ready=4, available=4, updated=4, rollout="complete",
+                      revision=8)
+        cart = replace(DEPLOYMENTS[1], key="shop/cart", name="cart")
+        table.apply([api, cart, DEPLOYMENTS[2]])  # checkout and worker are gone
+        await pilot.pause()
+
+        assert table.keys == ["shop/api", "shop/cart", "shop/web"]
+        assert str(table.get_cell("shop/api", "ready")) == "4/4"
+        assert str(table.get_cell("shop/api", "revision")) == "8"
+        assert str(table.get_cell("shop/api", "rollout")) == "✔ complete"
+        assert table.cursor_key == "shop/web"
+
+
+async def test_unknown_counts_read_as_question_marks() -> None:
+    app = WidgetApp(DeploymentList(show_namespace=True))
+    async with app.run_test() as pilot:
+        table = app.query_one(DeploymentList)
+        table.apply([replace(DEPLOYMENTS[0], ready=None, desired=None, revision=None)])
+        await pilot.pause()
+        assert str(table.get_cell("shop/api", "ready")) == "?/?"
+        assert str(table.get_cell("shop/api", "revision")) == "?"
+        assert str(table.get_cell("shop/api", "name")) == "shop/api"
+
+
+async def test_highlight_and_enter_post_selected() -> None:
+    app = WidgetApp(DeploymentList())
+    async with app.run_test() as pilot:
+        table = app.query_one(DeploymentList)
+        table.apply(DEPLOYMENTS)
+        await pilot.pause()
+        table.focus()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        selected = app.of_type(DeploymentList.Selected)
+        assert [(m.key, m.activated) for m in selected] == [
+            ("shop/api", False), ("shop/checkout", False), ("shop/checkout", True)]
+        assert selected[-1].control is table
