@@ -207,10 +207,12 @@ class Operation:
 
     @property
     def where(self) -> str:
+        """"in namespace X" or "in all namespaces"."""
         return f"in namespace {self.namespace}" if self.namespace else "in all namespaces"
 
     @property
     def target(self) -> str:
+        """The object (or collection) acted on, in words."""
         kind = _KIND_SINGULAR.get(self.resource.split("/")[0], self.resource)
         if self.name:
             return f'{kind} "{self.name}" {self.where}'

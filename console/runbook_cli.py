@@ -12,7 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .runbooks import Problem, Runbook, RunbookError, builtin_dir, load_all, load_runbook
+from .runbooks import (
+    Problem,
+    Runbook,
+    RunbookError,
+    builtin_dir,
+    load_all,
+    load_runbook,
+    runbook_files,
+)
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -96,8 +104,7 @@ def _expand(target: Path, problems: list[Problem]) -> list[Path]:
     if not target.is_dir():
         return [target]
     try:
-        files = sorted(path for path in target.iterdir()
-                       if path.suffix in (".yaml", ".yml") and not path.name.startswith("."))
+        files = runbook_files(target)
     except OSError as exc:
         problem = Problem(str(target), None, f"cannot list: {exc.strerror or exc}")
         problems.append(problem)

@@ -109,7 +109,8 @@ _TEMPLATE = re.compile(r"\{\{(" + _NAME + r")\}\}|(?<![{$])\{(" + _NAME + r")\}(
 _SINGLE_TEMPLATE = re.compile(r"\{(" + _NAME + r")\}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _VARIABLE_NAME = re.compile(_NAME)
-_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")  # DNS-1123 subdomain
+_K8S_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # DNS-1123 label (namespaces)
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _MAX_DURATION_S = 30 * 86400.0
@@ -242,10 +243,10 @@ Identifier = Annotated[str, BeforeValidator(_identifier)]
 def _int_ref(low: int, high: int, *, nonzero: bool = False) -> Any:
     """A whole number in [low, high], or (before binding) a single ``{variable}``."""
 
-    def check(value: object) -> object:
+    def check(value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
             text = value.strip()
-            if _SINGLE_TEMPLATE.fullmatch(text):
+            if _SINGLE_TEMPLATE.fullmatch(text) and not _bound(info):
                 return text
             if re.fullmatch(r"[-+]?\d{1,12}", text):
                 value = int(text)
@@ -292,11 +293,15 @@ def _op(value: object) -> object:
     return value
 
 
-def _k8s_name(value: str, info: ValidationInfo, what: str = "Kubernetes name") -> str:
-    if (_bound(info) or not _has_template(value)) and (
-            len(value) > 253 or not _K8S_NAME.fullmatch(value)):
-        raise ValueError(
-            f"{value!r} is not a valid {what} (lowercase letters, digits, '-' and '.')")
+def _k8s_name(value: str, info: ValidationInfo, *, namespace: bool = False) -> str:
+    if not _bound(info) and _has_template(value):
+        return value
+    if namespace and (len(value) > 63 or not _K8S_LABEL.fullmatch(value)):
+        raise ValueError(f"{value!r} is not a valid namespace (at most 63 lowercase letters, "
+                         "digits and '-')")
+    if not namespace and (len(value) > 253 or not _K8S_NAME.fullmatch(value)):
+        raise ValueError(f"{value!r} is not a valid deployment name (lowercase letters, digits, "
+                         "'-' and '.')")
     return value
 
 
@@ -443,14 +448,12 @@ class _Target(_Model):
     @field_validator("deployment")
     @classmethod
     def _deployment(cls, value: str, info: ValidationInfo) -> str:
-        return _k8s_name(value, info, "deployment name")
+        return _k8s_name(value, info)
 
     @field_validator("namespace")
     @classmethod
     def _namespace(cls, value: str, info: ValidationInfo) -> str:
-        if len(value) > 63:
-            raise ValueError(f"{value!r} is too long for a namespace (at most 63 characters)")
-        return _k8s_name(value, info, "namespace")
+        return _k8s_name(value, info, namespace=True)
 
     @property
     def target(self) -> str:
@@ -584,7 +587,7 @@ class ManualAction(_Tagged, _ManualFields):
 
 
 Compensation = Annotated[
-    Union[ScaleAction, RestartAction, UndoAction, ShellAction, ManualAction],  # noqa: UP007
+    ScaleAction | RestartAction | UndoAction | ShellAction | ManualAction,
     Field(discriminator="type")]
 
 # -- steps -----------------------------------------------------------------------------------
@@ -713,8 +716,7 @@ class WaitStep(BaseStep, _WaitFields):
 
 
 Step = Annotated[
-    Union[ManualStep, ScaleStep, RestartStep, UndoStep, VerifyStep, GateStep,  # noqa: UP007
-          ShellStep, WaitStep],
+    ManualStep | ScaleStep | RestartStep | UndoStep | VerifyStep | GateStep | ShellStep | WaitStep,
     Field(discriminator="type")]
 AnyStep = ManualStep | ScaleStep | RestartStep | UndoStep | VerifyStep | GateStep | ShellStep | WaitStep
 
@@ -904,7 +906,7 @@ class Runbook(_Model):
         try:
             bound = BoundRunbook.model_validate(bound_data, context={"bound": True})
         except ValidationError as exc:
-            raise BindError(_problems_from(exc, self._shown_file(), None, data)) from None
+            raise BindError(_problems_from(exc, self._shown_file(), None)) from None
         bound._path = self._path
         return bound
 
@@ -1013,13 +1015,6 @@ def _fields_by_key(model: type[BaseModel]) -> dict[str, Any]:
     return {field.alias or name: field.annotation for name, field in model.model_fields.items()}
 
 
-@dataclass
-class _Located:
-    node: yaml.Node | None
-    where: str
-    known_keys: list[str] | None  # for an unknown key: the keys its mapping accepts
-
-
 def _mapping_value(node: yaml.Node | None, key: str | int, *, want_key: bool = False
                    ) -> yaml.Node | None:
     if not isinstance(node, yaml.MappingNode):
@@ -1078,7 +1073,7 @@ def _locate(loc: Sequence[str | int], root: yaml.Node | None, *, extra_key: bool
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             fields = _fields_by_key(annotation)
             if last and extra_key:
-                located.known_keys = list(fields)
+                located.known_keys = sorted(fields)
             child_annotation = fields.get(str(part))
         elif origin is list:
             child_annotation = typing.get_args(annotation)[0]
@@ -1117,6 +1112,8 @@ def _translate(error: Mapping[str, Any], located: _Located) -> str:
     got = _kind_of(value)
     if kind == "missing":
         return "is required"
+    if kind == "invalid_key":
+        return f"key {value!r} must be text; quote it or remove it"
     if kind == "extra_forbidden":
         key = str(error["loc"][-1]) if error["loc"] else "?"
         known = located.known_keys or []
@@ -1176,15 +1173,18 @@ def _line_of(node: yaml.Node | None) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
-def _problems_from(exc: ValidationError, file: str, root: yaml.Node | None,
-                   data: Mapping[Any, Any], *, id_from_file: bool = False) -> list[Problem]:
+def _problems_from(exc: ValidationError, file: str, root: yaml.Node | None, *,
+                   id_from_file: bool = False) -> list[Problem]:
     problems: list[Problem] = []
     for error in exc.errors(include_url=False):
         loc = list(error["loc"])
         if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc.append("type")
-        located = _locate(loc, root, extra_key=error["type"] == "extra_forbidden")
+        located = _locate(loc, root, extra_key=error["type"] in ("extra_forbidden",
+                                                                  "invalid_key"))
         message = _translate(error, located)
+        if error["type"] == "invalid_key":
+            located.where = _locate(loc[:-1], root, extra_key=False).where
         if id_from_file and loc == ["id"]:
             message += " (taken from the file name; rename the file or set id:)"
         problem = Problem(file, _line_of(located.node), message, where=located.where)
@@ -1259,7 +1259,35 @@ def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
     return Problem(file, None, f"YAML error: {exc}")
 
 
+def _unreadable_scalar(root: yaml.Node) -> yaml.ScalarNode | None:
+    """The first scalar PyYAML fails to construct (it raises without saying where)."""
+    constructor = yaml.SafeLoader("")
+    stack = [root]
+    seen: set[int] = set()
+    try:
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    constructor.construct_object(node, deep=True)
+                except (ValueError, OverflowError):
+                    return node
+                except yaml.YAMLError:
+                    continue
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(reversed(node.value))
+            elif isinstance(node, yaml.MappingNode):
+                stack.extend(n for pair in reversed(node.value) for n in reversed(pair))
+    finally:
+        constructor.dispose()
+    return None
+
+
 def _parse_yaml(text: str, file: str) -> tuple[yaml.Node, Any]:
+    root: yaml.Node | None = None
     loader: yaml.SafeLoader | None = None
     try:
         loader = yaml.SafeLoader(text)  # checks for unprintable characters
@@ -1274,7 +1302,11 @@ def _parse_yaml(text: str, file: str) -> tuple[yaml.Node, Any]:
     except RecursionError:
         raise RunbookError([Problem(file, None, "nested too deeply")]) from None
     except (ValueError, OverflowError) as exc:  # PyYAML: e.g. a date like 2024-02-30
-        raise RunbookError([Problem(file, None, f"YAML value cannot be read: {exc}")]) from None
+        node = _unreadable_scalar(root) if root is not None else None
+        what = f"{node.value!r} cannot be read: {exc}" if node else f"a value cannot be read: {exc}"
+        raise RunbookError([Problem(file, _line_of(node), what + " (quote it to keep it as text)",
+                                    column=node.start_mark.column + 1 if node else None)]
+                           ) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -1297,8 +1329,7 @@ def parse_runbook(text: str, *, file: str = "<string>", default_id: str | None =
     try:
         runbook = Runbook.model_validate(data, context={"defer_checks": True})
     except ValidationError as exc:
-        raise RunbookError(_problems_from(exc, file, root, data,
-                                          id_from_file=id_from_file)) from None
+        raise RunbookError(_problems_from(exc, file, root, id_from_file=id_from_file)) from None
     problems = []
     for loc, message in runbook.check():
         located = _locate(loc, root, extra_key=False)
@@ -1371,7 +1402,7 @@ def builtin_dir() -> Path:
     editable install), else ``<prefix>/share/warroom/runbooks`` from an installed wheel."""
     checkout = Path(__file__).resolve().parent.parent / "runbooks"
     candidates = [checkout]
-    for base in (sysconfig.get_path("data"), sys.prefix, site.USER_BASE):
+    for base in (sysconfig.get_path("data"), sys.prefix, getattr(site, "USER_BASE", None)):
         if base:
             candidates.append(Path(base) / "share" / "warroom" / "runbooks")
     for candidate in candidates:

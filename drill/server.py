@@ -301,6 +301,12 @@ async def _watch(request: web.Request, cluster: DrillCluster, rt: ResourceType,
         except ValueError as exc:
             raise bad_request(f"invalid resourceVersion {rv_param!r}") from exc
 
+    # register the watch before answering, so no write between the two is missed
+    expired_error: ApiError | None = None
+    try:
+        watch = cluster.store.watch(rt.name, namespace, since, labels, fields)
+    except ApiError as error:
+        expired_error = error
     response = web.StreamResponse(status=200, headers={"Content-Type": JSON})
     response.enable_chunked_encoding()
     await response.prepare(request)
@@ -314,10 +320,8 @@ async def _watch(request: web.Request, cluster: DrillCluster, rt: ResourceType,
         line = json.dumps({"type": event_type, "object": obj}, separators=(",", ":"))
         await response.write(line.encode() + b"\n")
 
-    try:
-        watch = cluster.store.watch(rt.name, namespace, since, labels, fields)
-    except ApiError as error:
-        await send("ERROR", error.status())
+    if expired_error is not None:
+        await send("ERROR", expired_error.status())
         return response
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -74,10 +74,10 @@ class RateCard(Vertical):
 
     DEFAULT_CSS = """
     RateCard { height: auto; }
-    RateCard .verdict-line { height: auto; }
-    RateCard .verdict { width: auto; }
-    RateCard .rule { width: 1fr; height: auto; }
+    RateCard .verdict { width: 1fr; }
+    RateCard .rule { height: auto; }
     RateCard .reasons { height: auto; }
+    RateCard .title, RateCard .ratio { width: 1fr; height: auto; }
     RateCard .figure { height: 1; }
     RateCard .figure Label { width: 18; }
     RateCard .figure TrendLine { width: 1fr; }
@@ -91,9 +91,8 @@ class RateCard(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("", classes="title")
-        with Horizontal(classes="verdict-line"):
-            yield Label("", classes="verdict")
-            yield Static("", classes="rule", markup=False)
+        yield Label("", classes="verdict")
+        yield Static("", classes="rule", markup=False)
         yield Static("", classes="reasons", markup=False)
         with Horizontal(classes="figure errors"):
             yield Label("", classes="value")
