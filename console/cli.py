@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .audit_cli import add_audit_commands, run_audit_command
+from .runbook_cli import add_runbook_commands, run_runbooks_command
 from .statefiles import default_state_dir, ensure_private_dir
 
 DESCRIPTION = """\
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--kubeconfig-out", required=True, metavar="PATH",
                         help="where to write the kubeconfig (mode 0600)")
     add_audit_commands(sub)
+    add_runbook_commands(sub)
     return parser
 
 
@@ -89,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "scenario", None) and args.scenario not in _scenario_names():
         parser.error(f"unknown scenario {args.scenario!r}; choose one of: "
                      + ", ".join(_scenario_names()))
+    if args.command == "runbooks":
+        return run_runbooks_command(args)
     if args.command == "audit":
         return run_audit_command(args)
     if args.command == "drill-server":

@@ -28,6 +28,7 @@ from .control_plane import ControlPlane
 from .controllers import apply_deployment_defaults
 from .errors import ApiError
 from .events import EventRecorder
+from .faults import Faults
 from .scenarios import get_scenario
 from .seed import seed_workload
 from .server import CLUSTER_KEY, PRINCIPAL, build_app, dump
@@ -61,7 +62,7 @@ class DrillCluster:
         self.access = Access(token)
         self.host = host
         self.port = port
-        self.faults: Any = None
+        self.faults = Faults(self.store, self.access, self.traffic, seed=seed)
         self.tls = make_serving_cert(host)
         ca_dir = Path(tempfile.mkdtemp(prefix="warroom-drill-"))
         self.ca_path = ca_dir / "ca.crt"
@@ -109,6 +110,7 @@ class DrillCluster:
     async def _tick_forever(self) -> None:
         while True:
             self.tick()
+            self.faults.expire()  # faults run on real time, not drill time
             await asyncio.sleep(TICK_SECONDS)
 
     # ---- hooks used by the server --------------------------------------------------------
@@ -144,6 +146,8 @@ class DrillCluster:
         app.router.add_get("/drill/v1/status", _admin(self._status))
         app.router.add_post("/drill/v1/clock", _admin(self._clock_control))
         app.router.add_post("/drill/v1/tokens", _admin(self._token_control))
+        app.router.add_get("/drill/v1/faults", _admin(self._faults_status))
+        app.router.add_post("/drill/v1/faults", _admin(self._fault_control))
 
     async def _status(self, request: web.Request) -> web.Response:
         return dump(self.status())
@@ -189,6 +193,18 @@ class DrillCluster:
         else:
             raise ApiError(400, f"unknown token action {action!r}")
         return dump({"ok": True})
+
+    async def _faults_status(self, request: web.Request) -> web.Response:
+        return dump(self.faults.describe())
+
+    async def _fault_control(self, request: web.Request) -> web.Response:
+        """`{"fault": NAME, ...params}` switches a fault on; `{"fault": "clear"[, "name": N]}`."""
+        body = await request.json()
+        if not isinstance(body, dict) or not isinstance(body.get("fault"), str):
+            raise ApiError(400, 'bad drill control request: expected {"fault": NAME, ...}')
+        params = {k: v for k, v in body.items() if k != "fault"}
+        result = self.faults.inject(body["fault"], params)
+        return dump({"applied": result, **self.faults.describe()})
 
     # ---- kubeconfig ----------------------------------------------------------------------
     def kubeconfig(self, context: str = "drill", namespace: str = "shop",

@@ -73,10 +73,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 @web.middleware
 async def faults_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Injected faults (drill/faults.py); runs before auth: a down server authenticates nobody."""
     cluster = request.app[CLUSTER_KEY]
     faults = getattr(cluster, "faults", None)
     if faults is not None and request.path not in OPEN_PATHS and not request.path.startswith("/drill/"):
-        await faults.before_request(request)
+        injected = await faults.before_request(request)
+        if injected is not None:
+            return injected
     return await handler(request)
 
 
@@ -309,7 +312,12 @@ async def _watch(request: web.Request, cluster: DrillCluster, rt: ResourceType,
         expired_error = error
     response = web.StreamResponse(status=200, headers={"Content-Type": JSON})
     response.enable_chunked_encoding()
-    await response.prepare(request)
+    try:
+        await response.prepare(request)
+    except BaseException:
+        if expired_error is None:
+            cluster.store.unwatch(watch)
+        raise
     columns_sent = False
 
     async def send(event_type: str, obj: dict[str, Any]) -> None:
@@ -536,7 +544,7 @@ async def prom_query(request: web.Request) -> web.Response:
 
 
 def build_app(cluster: DrillCluster) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, auth_middleware, faults_middleware],
+    app = web.Application(middlewares=[errors_middleware, faults_middleware, auth_middleware],
                           client_max_size=8 * 1024 * 1024)
     app[CLUSTER_KEY] = cluster
     r = app.router

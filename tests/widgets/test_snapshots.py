@@ -18,7 +18,7 @@ from widgets.text_modal import TextModal
 from widgets.undo_modal import UndoModal
 
 LOG = "\n".join(
-    f"2024-05-01T03:0{n // 10}:{n % 10}0Z ERROR auth: token validation failed (attempt {n})"
+    f"2024-05-01T03:0{n // 6}:{n % 6}0Z ERROR auth: token validation failed (attempt {n})"
     for n in range(40)
 )
 
