@@ -1,78 +1,739 @@
-"""The Textual application. (First cut: a live pod list; the full war-room screen follows.)"""
+"""The war-room console: live pods, rates and the runbook side by side, audited actions.
+
+Data flows one way: adapters run in worker threads (the informer's watch threads, a metrics
+poller) and hand results to the UI thread, which applies them to the widgets in batches. Keys
+become `ActionRequest`s that are pre-checked, confirmed in a modal, run in a worker, and
+written to the audit log; the audit pane shows the log file itself, so what is on screen is
+already on disk.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
+from textual import on, work
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.binding import Binding
+from textual.widgets import Footer, ProgressBar, Static
 
 from adapters.errors import AdapterError
-from adapters.kubernetes import KubeClient, PodView
+from adapters.informer import Delta, Informer, WatchStatus
+from adapters.kube_views import DeploymentView, PodView
+from adapters.kubernetes import KubeClient, is_production
+from adapters.metrics import History, MetricsClient, RateSample
+from adapters.probes import Prober
+from themes import CSS_PATH, HORIZONTAL_BREAKPOINTS, THEMES, register_themes
+from widgets.audit_view import AuditView
+from widgets.checklist import Checklist
+from widgets.confirm_modal import ConfirmModal
+from widgets.deployment_list import DeploymentList
+from widgets.help_screen import HelpScreen
+from widgets.pane_deck import Pane, PaneDeck
+from widgets.pod_table import PodTable
+from widgets.rates_panel import RatesPanel
+from widgets.rows import HeaderInfo
+from widgets.scale_modal import ScaleModal
+from widgets.status_header import StatusHeader
+from widgets.text_modal import TextModal
+from widgets.undo_modal import UndoModal
+
+from . import view_model as vm
+from .actions import ActionOutcome, ActionRequest, ActionRunner
+from .audit import ACTION_REFUSED, NOTE, AuditLog, AuditWriteError
+from .checklist_state import ChecklistState
+from .settings import ConsoleSettings
+
+MAX_AUDIT_LINES = 5000
+DRAIN_EVERY = 0.08  # apply watch deltas at most ~12 times a second
 
 
 class WarroomApp(App[int]):
     TITLE = "warroom"
-    BINDINGS = [("q", "quit", "Quit")]
-    CSS = "#status { height: 1; padding: 0 1; }"
+    CSS_PATH = CSS_PATH
+    HORIZONTAL_BREAKPOINTS = HORIZONTAL_BREAKPOINTS
+    BINDINGS = [
+        Binding("s", "scale", "Scale"),
+        Binding("plus", "scale_by(1)", "+1", show=False),
+        Binding("minus", "scale_by(-1)", "-1", show=False),
+        Binding("r", "restart", "Restart"),
+        Binding("u", "undo", "Undo"),
+        Binding("v", "verify", "Verify"),
+        Binding("l", "logs", "Logs"),
+        Binding("e", "events", "Events"),
+        Binding("x", "delete_pod", "Del pod", show=False),
+        Binding("space", "check_step", "Check off"),
+        Binding("g", "run_step", "Run step", show=False),
+        Binding("n", "next_step", "Next", show=False),
+        Binding("p", "previous_step", "Prev", show=False),
+        Binding("t", "cycle_theme", "Theme", show=False),
+        Binding("1", "pane('left')", "Pods", show=False),
+        Binding("2", "pane('middle')", "Rates", show=False),
+        Binding("3", "pane('right')", "Runbook", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "request_quit", "Quit"),
+    ]
+    MUTATING = {"scale", "scale_by", "restart", "undo", "delete_pod"}
 
-    def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None,
-                 title: str | None = None) -> None:
+    def __init__(self, settings: ConsoleSettings) -> None:
         super().__init__()
-        self._kube_config = kubeconfig
-        self._kube_context = context
-        self._kube_namespace = namespace
+        self.settings = settings
+        if settings.title:
+            self.sub_title = settings.title
+        self.kube: KubeClient | None = None
+        self.runner: ActionRunner | None = None
+        self.informer: Informer | None = None
+        self.metrics: MetricsClient | None = None
+        self.audit: AuditLog | None = None
+        self.checklist_state: ChecklistState | None = None
+        self.context = settings.context or "?"
+        self.namespace = settings.namespace or "?"
+        self.production = bool(settings.production)
+        self.connection: WatchStatus | None = None
+        self.deployments: dict[str, DeploymentView] = {}
+        self.pods: dict[str, PodView] = {}
+        self.rates: dict[str, RateSample] = {}
+        self.histories: dict[str, History] = {}
+        self.selected: str | None = None
+        self.action_running: str | None = None
+        self.denied: dict[str, str] = {}
+        self._deltas: deque[Delta] = deque()
+        self._audit_offset = 0
+        self._opened = time.monotonic()
         self._stop = threading.Event()
-        if title:
-            self.sub_title = title
 
+    # ---- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("connecting…", id="status")
-        yield DataTable(id="pods", cursor_type="row", zebra_stripes=True)
+        yield StatusHeader(self._header(), id="status-header")
+        with PaneDeck(id="main"):
+            with Pane("Deployments · Pods", id="left"):
+                yield DeploymentList(id="deployments")
+                yield PodTable(id="pods")
+            with Pane("Rates · Verdict", id="middle"):
+                yield RatesPanel(id="rates")
+            with Pane("Runbook", id="right"):
+                yield Checklist(id="checklist")
+        yield Static("", id="action-status")
+        yield ProgressBar(id="action-progress", show_eta=False)
+        yield AuditView(id="audit", max_lines=MAX_AUDIT_LINES)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label in ("NAME", "READY", "STATUS", "RESTARTS", "AGE", "REVISION"):
-            table.add_column(label, key=label)
-        self.run_worker(self._watch, thread=True, exclusive=True, group="pods")
+        register_themes(self, self.settings.theme if self.settings.theme in THEMES else None)
+        if self.settings.theme not in THEMES:
+            self.theme = self.settings.theme
+        self.query_one("#action-progress").display = False
+        self.query_one("#action-status").display = False
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+        self.query_one(DeploymentList).focus()
+        self.set_interval(DRAIN_EVERY, self._drain)
+        self.set_interval(0.5, self._tail_audit)
+        if not self.settings.frozen:
+            self.set_interval(1.0, self._refresh_header)
+        self._connect()
 
-    def _watch(self) -> None:
+    def _hangup(self) -> None:
+        """A dropped SSH session: leave at once and leave nothing running."""
+        self._stop.set()
+        self.exit(129)
+
+    # ---- connecting --------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="connect")
+    def _connect(self) -> None:
+        s = self.settings
         try:
-            client = KubeClient.connect(self._kube_config, self._kube_context)
+            kube = KubeClient.connect(s.kubeconfig, s.context, s.namespace,
+                                      production=s.production)
         except AdapterError as error:
-            self.call_from_thread(self._set_status, f"[b red]{error.message}[/]")
+            self.call_from_thread(self._fatal_banner, error.message)
             return
-        namespace = self._kube_namespace or client.namespace
-        self.call_from_thread(self._set_status,
-                              f"context {client.context} · namespace {namespace} · live")
-        client.watch_pods(namespace, lambda kind, pod: self.call_from_thread(self._apply, kind, pod),
-                          self._stop,
-                          lambda msg: self.call_from_thread(self._set_status, msg))
+        self.kube = kube
+        self.context = kube.context
+        self.namespace = kube.namespace
+        self.production = s.production if s.production is not None else is_production(
+            kube.context)
+        try:
+            self._open_incident()
+        except (AuditWriteError, OSError, ValueError) as error:
+            message = getattr(error, "message", str(error))
+            self.call_from_thread(self._fatal_banner, f"cannot open the incident: {message}")
+            return
+        assert self.audit is not None
+        self.runner = ActionRunner(kube, self.audit, read_only=s.read_only)
+        self.informer = kube.informer(
+            self.namespace, kinds=("pods", "deployments", "replicasets"),
+            on_deltas=self._deltas.extend, on_status=self._on_status,
+            clock=s.cluster_clock)
+        self.informer.start()
+        if s.metrics is not None:
+            self.metrics = MetricsClient(s.metrics)
+            if not s.frozen:
+                self._poll_metrics()
+        self._check_permissions()
+        self.call_from_thread(self._connected)
 
-    def _set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+    def _open_incident(self) -> None:
+        s = self.settings
+        self.checklist_state = ChecklistState.open(
+            s.state_dir, resume=s.resume, context=self.context, namespace=self.namespace,
+            title=s.incident_title or f"incident on {self.context}/{self.namespace}",
+            severity=s.severity, runbook=s.runbook, runbook_values=s.runbook_values,
+            user_dirs=s.user_runbook_dirs)
+        self.audit = self.checklist_state.audit
 
-    def _apply(self, kind: str, pod: PodView) -> None:
-        table = self.query_one(DataTable)
-        row: list[Any] = [pod.name, pod.ready, pod.status, str(pod.restarts), pod.age, pod.revision]
-        if kind == "DELETED":
-            if pod.name in table.rows:
-                table.remove_row(pod.name)
-        elif pod.name in table.rows:
-            for label, value in zip(("NAME", "READY", "STATUS", "RESTARTS", "AGE", "REVISION"),
-                                    row, strict=True):
-                table.update_cell(pod.name, label, value)
+    def _connected(self) -> None:
+        self._refresh_header()
+        self._refresh_checklist()
+        problems = self.checklist_state.problems if self.checklist_state else []
+        for problem in problems[:3]:
+            self.notify(str(problem), title="runbook problem", severity="warning", timeout=10)
+        if self.settings.read_only:
+            self.notify("read-only: scale, restart, undo and delete are disabled",
+                        severity="information")
+
+    def _fatal_banner(self, message: str) -> None:
+        status = self.query_one("#action-status", Static)
+        status.update(f"✖ {message}")
+        status.add_class("-error")
+        status.display = True
+        self.notify(message, title="cannot connect", severity="error", timeout=30)
+
+    def _on_status(self, status: WatchStatus) -> None:
+        self.connection = status
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._refresh_header)
+
+    @work(thread=True, group="rbac")
+    def _check_permissions(self) -> None:
+        if self.runner is None or self.settings.read_only:
+            return
+        denied: dict[str, str] = {}
+        probe = {"scale": "scale", "restart": "restart", "undo": "undo",
+                 "delete_pod": "delete-pod"}
+        for action, kind in probe.items():
+            reason = self.runner.precheck(ActionRequest(kind, self.context, self.namespace, "-"))
+            if reason:
+                denied[action] = reason
+        denied["scale_by"] = denied.get("scale", "")
+        self.denied = {k: v for k, v in denied.items() if v}
+        self.call_from_thread(self.refresh_bindings)
+        if self.denied:
+            first = next(iter(self.denied.values()))
+            self.call_from_thread(self.notify, first, title="some actions are disabled",
+                                  severity="warning", timeout=10)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MUTATING and (self.settings.read_only or action in self.denied):
+            return None  # shown greyed out in the footer; the reason was notified
+        return True
+
+    # ---- live data ---------------------------------------------------------------------
+    def _drain(self) -> None:
+        if not self._deltas:
+            return
+        batch: list[Delta] = []
+        while self._deltas:
+            batch.append(self._deltas.popleft())
+        deploy_changed: set[str] = set()
+        pod_upserts: dict[str, PodView] = {}
+        pod_deletes: set[str] = set()
+        for delta in batch:
+            if delta.kind == "deployments":
+                deploy_changed.add(delta.key)
+                if delta.type == "DELETED":
+                    self.deployments.pop(delta.key, None)
+                else:
+                    self.deployments[delta.key] = delta.view  # type: ignore[assignment]
+            elif delta.kind == "pods":
+                if delta.type == "DELETED":
+                    self.pods.pop(delta.key, None)
+                    pod_upserts.pop(delta.key, None)
+                    pod_deletes.add(delta.key)
+                else:
+                    self.pods[delta.key] = delta.view  # type: ignore[assignment]
+                    pod_upserts[delta.key] = delta.view  # type: ignore[assignment]
+                    pod_deletes.discard(delta.key)
+        if deploy_changed:
+            table = self.query_one(DeploymentList)
+            table._apply([vm.deployment_row(self.deployments[k]) for k in deploy_changed
+                          if k in self.deployments],
+                         [k for k in deploy_changed if k not in self.deployments])
+            if self.selected is None and self.deployments:
+                self._select(table.cursor_key or sorted(self.deployments)[0])
+        if pod_upserts or pod_deletes:
+            shown = [p for p in pod_upserts.values() if self._pod_shown(p)]
+            hidden = [p.key for p in pod_upserts.values() if not self._pod_shown(p)]
+            self.query_one(PodTable).apply_deltas([vm.pod_row(p) for p in shown],
+                                                  list(pod_deletes) + hidden)
+        if deploy_changed or pod_upserts or pod_deletes:
+            self._refresh_rates()
+
+    def _pod_shown(self, pod: PodView) -> bool:
+        if self.selected is None:
+            return True
+        namespace, _, name = self.selected.partition("/")
+        return pod.namespace == namespace and pod.deployment == name
+
+    @on(DeploymentList.Selected)
+    def _deployment_selected(self, event: DeploymentList.Selected) -> None:
+        self._select(event.key)
+
+    def _select(self, key: str) -> None:
+        if key == self.selected:
+            return
+        self.selected = key
+        self.query_one(PodTable).sync([vm.pod_row(p) for p in self.pods.values()
+                                       if self._pod_shown(p)])
+        self.query_one(RatesPanel).select(key)
+
+    # ---- metrics -----------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="metrics")
+    def _poll_metrics(self) -> None:
+        assert self.metrics is not None
+        last_history = 0.0
+        while not self._stop.is_set():
+            try:
+                rates = self.metrics.deployment_rates(self.namespace)
+                self.rates = {f"{ns}/{name}": sample for (ns, name), sample in rates.items()}
+                if time.monotonic() - last_history > 10:
+                    last_history = time.monotonic()
+                    for key in list(self.deployments):
+                        ns, _, name = key.partition("/")
+                        self.histories[key] = self.metrics.history(
+                            ns, name, minutes=self.settings.history_minutes)
+                self.call_from_thread(self._refresh_rates)
+            except AdapterError as error:
+                self.rates = {}
+                with contextlib.suppress(RuntimeError):
+                    self.call_from_thread(self._metrics_down, error.message)
+            except RuntimeError:
+                return  # the app is shutting down
+            self._stop.wait(self.settings.metrics_interval)
+
+    def _metrics_down(self, message: str) -> None:
+        self._refresh_rates()
+        self.notify(message, title="metrics unavailable", severity="warning", timeout=5)
+
+    def _refresh_rates(self) -> None:
+        rows, verdicts = [], {}
+        for key in sorted(self.deployments):
+            sample = self.rates.get(key)
+            pods = [p for p in self.pods.values()
+                    if f"{p.namespace}/{p.deployment}" == key]
+            rows.append(vm.rate_row(key, sample, self.histories.get(key)))
+            verdicts[key] = vm.advise_row(sample, pods, self.deployments[key])
+        self.query_one(RatesPanel).update_rates(rows, verdicts)
+
+    # ---- header, audit pane, checklist ---------------------------------------------------
+    def _header(self) -> HeaderInfo:
+        status = self.connection
+        if status is None:
+            connection, since = "reconnecting", None
+        elif status.state == "live":
+            connection, since = "live", None
+        elif status.state == "stale":
+            connection = "stale"
+            since = status.since.astimezone().strftime("%H:%M:%S") if status.since else None
         else:
-            table.add_row(*row, key=pod.name)
+            connection, since = "reconnecting", None
+        clock = ""
+        drill_time = None
+        if not self.settings.frozen:
+            elapsed = int(time.monotonic() - self._opened)
+            clock = f"{elapsed // 3600:02d}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"
+            if self.settings.cluster_clock is not None and self.settings.drill is not None:
+                drill_time = self.settings.cluster_clock().strftime("%H:%M:%S")
+        return HeaderInfo(context=self.context, namespace=self.namespace,
+                          connection=connection,  # type: ignore[arg-type]
+                          stale_since=since, incident_clock=clock, production=self.production,
+                          drill_time=drill_time, read_only=self.settings.read_only)
+
+    def _refresh_header(self) -> None:
+        self.query_one(StatusHeader).info = self._header()
+
+    def _tail_audit(self) -> None:
+        if self.audit is None:
+            return
+        try:
+            records, self._audit_offset = self.audit.read_new(self._audit_offset)
+        except OSError:
+            return
+        if records:
+            self.query_one(AuditView).extend([vm.audit_row(r) for r in records])
+        if self.checklist_state and self.checklist_state.changed():
+            self._refresh_checklist()
+
+    def _refresh_checklist(self) -> None:
+        state = self.checklist_state
+        if state is None:
+            return
+        title, rows, current = state.rows()
+        self.query_one(Checklist).set_steps(title, rows, current)
+
+    # ---- actions: selection helpers ------------------------------------------------------
+    def _selected_deployment(self) -> DeploymentView | None:
+        if self.selected is None or self.selected not in self.deployments:
+            self.notify("select a deployment first", severity="warning")
+            return None
+        return self.deployments[self.selected]
+
+    def _selected_pod(self) -> PodView | None:
+        key = self.query_one(PodTable).cursor_key
+        pod = self.pods.get(key) if key else None
+        if pod is None:
+            self.notify("select a pod first (tab to the pod table)", severity="warning")
+        return pod
+
+    def _ready_to_act(self) -> bool:
+        if self.runner is None:
+            self.notify("not connected to a cluster yet", severity="error")
+            return False
+        if self.action_running:
+            self.notify(f"wait: {self.action_running} is still running", severity="warning")
+            return False
+        return True
+
+    # ---- actions: keys -------------------------------------------------------------------
+    def action_scale(self) -> None:
+        dep = self._selected_deployment()
+        if dep is None or not self._ready_to_act():
+            return
+
+        def chosen(replicas: int | None) -> None:
+            if replicas is not None:
+                self._propose(dep, "scale", {"replicas": replicas},
+                              f"replicas {dep.desired} → {replicas}",
+                              self._scale_warnings(dep, replicas))
+
+        self.push_screen(ScaleModal(dep.key, dep.desired, max_replicas=self.settings.max_replicas),
+                         chosen)
+
+    def action_scale_by(self, step: int) -> None:
+        dep = self._selected_deployment()
+        if dep is None or not self._ready_to_act():
+            return
+        replicas = dep.desired + step * self.settings.scale_step
+        if not 0 <= replicas <= self.settings.max_replicas:
+            self.notify(f"replicas must stay between 0 and {self.settings.max_replicas}",
+                        severity="warning")
+            return
+        self._propose(dep, "scale", {"replicas": replicas}, f"replicas {dep.desired} → {replicas}",
+                      self._scale_warnings(dep, replicas))
+
+    @staticmethod
+    def _scale_warnings(dep: DeploymentView, replicas: int) -> list[str]:
+        if replicas == 0:
+            return [f"scaling to 0 stops every pod of {dep.name}: a complete outage of it"]
+        return []
+
+    def action_restart(self) -> None:
+        dep = self._selected_deployment()
+        if dep is not None and self._ready_to_act():
+            self._propose(dep, "restart", {}, "rollout restart: replace every pod (new revision)",
+                          ["pods are replaced gradually (RollingUpdate); the template is "
+                           "unchanged apart from the restartedAt annotation"])
+
+    def action_undo(self) -> None:
+        dep = self._selected_deployment()
+        if dep is not None and self._ready_to_act():
+            self._load_history(dep)
+
+    @work(thread=True, group="history")
+    def _load_history(self, dep: DeploymentView) -> None:
+        assert self.kube is not None
+        try:
+            history = self.kube.history(dep.namespace, dep.name)
+            diffs: dict[int, str] = {}
+            for rev in history:
+                if rev.revision and not rev.current:
+                    diff = self.kube.template_diff(dep.namespace, dep.name, rev.revision)
+                    diffs[rev.revision] = "\n".join(diff.lines()) or "no template change"
+        except AdapterError as error:
+            self.call_from_thread(self.notify, error.message, title="rollout history",
+                                  severity="error")
+            return
+        self.call_from_thread(self._show_undo, dep, history, diffs)
+
+    def _show_undo(self, dep: DeploymentView, history: list[Any], diffs: dict[int, str]) -> None:
+        if len([r for r in history if not r.current]) == 0:
+            self.notify(f"deployment/{dep.name} has no previous revision to roll back to",
+                        severity="warning")
+            return
+        warnings = []
+        if dep.paused:
+            warnings.append("the deployment is paused: kubectl refuses to roll back a paused "
+                            "deployment — resume it first")
+        oldest_kept = min((r.revision or 0) for r in history)
+        if oldest_kept > 1:
+            warnings.append(f"revisions before {oldest_kept} were pruned "
+                            "(revisionHistoryLimit) and cannot be restored")
+
+        def chosen(revision: int | None) -> None:
+            if revision is not None:
+                self._propose(dep, "undo", {"to_revision": revision},
+                              f"pod template → revision {revision}\n{diffs.get(revision, '')}",
+                              ["undo does not revert the replica count, HPA settings, "
+                               "ConfigMaps or Secrets"])
+
+        self.push_screen(UndoModal(dep.key, [vm.revision_row(r) for r in history], diffs,
+                                   warnings), chosen)
+
+    def action_delete_pod(self) -> None:
+        pod = self._selected_pod()
+        if pod is None or not self._ready_to_act():
+            return
+        dep = self.deployments.get(f"{pod.namespace}/{pod.deployment}")
+        self._propose_request(
+            ActionRequest("delete-pod", self.context, pod.namespace, pod.name),
+            "delete the pod (its ReplicaSet creates a replacement)",
+            [] if dep else ["this pod has no deployment: it will not be replaced"])
+
+    # ---- actions: the common path ----------------------------------------------------------
+    def _propose(self, dep: DeploymentView, kind: str, params: dict[str, Any], change: str,
+                 warnings: list[str]) -> None:
+        request = ActionRequest(kind, self.context, dep.namespace, dep.name, params,
+                                seen_generation=dep.generation)
+        self._propose_request(request, change, warnings)
+
+    def _propose_request(self, request: ActionRequest, change: str, warnings: list[str]) -> None:
+        self._precheck(request, change, warnings)
+
+    @work(thread=True, group="precheck")
+    def _precheck(self, request: ActionRequest, change: str, warnings: list[str]) -> None:
+        assert self.runner is not None
+        reason = self.runner.precheck(request)
+        if reason:
+            self.call_from_thread(self._refused, request, reason)
+        else:
+            self.call_from_thread(self._confirm, request, change, warnings)
+
+    def _refused(self, request: ActionRequest, reason: str) -> None:
+        self.notify(reason, title=f"{request.describe()}: refused", severity="error", timeout=10)
+        if self.audit is not None:
+            with contextlib.suppress(AuditWriteError):
+                self.audit.append(ACTION_REFUSED, action=request.kind, target=request.target_ref,
+                                  params=request.params, message=reason,
+                                  context=request.context, namespace=request.namespace)
+
+    def _confirm(self, request: ActionRequest, change: str, warnings: list[str]) -> None:
+        modal = ConfirmModal(
+            request.describe(), context=self.context, namespace=request.namespace,
+            target=request.target_ref, change=change, warnings=warnings,
+            typed_name=request.target if self.production else None)
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self._run(request)
+            else:
+                self.notify(f"cancelled: {request.describe()}")
+
+        self.push_screen(modal, answered)
+
+    def _run(self, request: ActionRequest) -> None:
+        self.action_running = request.describe()
+        status = self.query_one("#action-status", Static)
+        status.remove_class("-error")
+        status.update(f"▶ {request.describe()}")
+        status.display = True
+        bar = self.query_one("#action-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+        self._run_worker(request)
+
+    @work(thread=True, group="actions")
+    def _run_worker(self, request: ActionRequest) -> None:
+        assert self.runner is not None
+
+        def progress(message: str, fraction: float | None) -> None:
+            with contextlib.suppress(RuntimeError):
+                self.call_from_thread(self._progress, message, fraction)
+
+        try:
+            outcome = self.runner.run(request, progress)
+        except Exception as error:  # noqa: BLE001 - shown, never a traceback on screen
+            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+            outcome = ActionOutcome(False, message, 0.0)
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._finished, request, outcome)
+
+    def _progress(self, message: str, fraction: float | None) -> None:
+        self.query_one("#action-status", Static).update(f"▶ {message}")
+        bar = self.query_one("#action-progress", ProgressBar)
+        if fraction is None:
+            bar.update(total=None)
+        else:
+            bar.update(total=100, progress=round(fraction * 100))
+
+    def _finished(self, request: ActionRequest, outcome: ActionOutcome) -> None:
+        self.action_running = None
+        self.query_one("#action-progress").display = False
+        status = self.query_one("#action-status", Static)
+        mark = "✔" if outcome.ok else "✖"
+        status.update(f"{mark} {request.describe()}: {outcome.message}")
+        status.set_class(not outcome.ok, "-error")
+        self.notify(outcome.message, title=f"{mark} {request.describe()}",
+                    severity="information" if outcome.ok else "error",
+                    timeout=6 if outcome.ok else 15)
+
+    # ---- verification, logs, events --------------------------------------------------------
+    def action_verify(self) -> None:
+        if not self.settings.checks:
+            self.notify("no verification checks configured (config file `checks:` or the "
+                        "runbook's verify steps)", severity="warning")
+            return
+        self._verify()
+
+    @work(thread=True, group="verify")
+    def _verify(self) -> None:
+        checks = list(self.settings.checks)
+        if self.audit is not None:
+            with contextlib.suppress(AuditWriteError):
+                self.audit.append("action.started", action="verify", target="http",
+                                  params={"checks": [c.name for c in checks]},
+                                  message=f"running {len(checks)} verification checks")
+        results = asyncio.run(Prober().run_all(checks))
+        ok = all(r.ok for r in results)
+        summary = "; ".join(f"{'✔' if r.ok else '✖'} {r.name}: {r.message}" for r in results)
+        if self.audit is not None:
+            with contextlib.suppress(AuditWriteError):
+                self.audit.append("action.finished" if ok else "action.failed", action="verify",
+                                  target="http", result={"ok": ok},
+                                  message=summary)
+        self.call_from_thread(self.notify, summary, title="verification",
+                              severity="information" if ok else "error", timeout=15)
+
+    def action_logs(self) -> None:
+        pod = self._selected_pod()
+        if pod is not None and self.kube is not None:
+            self._show_logs(pod)
+
+    @work(thread=True, group="logs")
+    def _show_logs(self, pod: PodView) -> None:
+        assert self.kube is not None
+        parts = []
+        try:
+            parts.append(self.kube.pod_logs(pod.namespace, pod.name, tail=500))
+        except AdapterError as error:
+            parts.append(f"(logs unavailable: {error.message})")
+        if pod.restarts:
+            try:
+                previous = self.kube.pod_logs(pod.namespace, pod.name, tail=200, previous=True)
+                parts.append("──── previous container (before the last restart) ────\n"
+                             + previous)
+            except AdapterError as error:
+                parts.append(f"(previous container: {error.message})")
+        self.call_from_thread(self.push_screen, TextModal(f"logs: {pod.name}", "\n".join(parts)))
+
+    def action_events(self) -> None:
+        if self.kube is None:
+            return
+        key = self.query_one(PodTable).cursor_key if self.query_one(PodTable).has_focus else None
+        target = self.pods[key].name if key and key in self.pods else (
+            self.selected.partition("/")[2] if self.selected else None)
+        self._show_events(target)
+
+    @work(thread=True, group="events")
+    def _show_events(self, name: str | None) -> None:
+        assert self.kube is not None
+        try:
+            events = self.kube.list_events(self.namespace, involved_name=name)
+        except AdapterError as error:
+            self.call_from_thread(self.notify, error.message, title="events", severity="error")
+            return
+        lines = [f"{e.last_seen:>8}  {e.type:<7} {e.reason:<20} {e.object:<40} {e.message}"
+                 for e in events[-300:]]
+        self.call_from_thread(self.push_screen,
+                              TextModal(f"events: {name or self.namespace}",
+                                        "\n".join(lines) or "no events"))
+
+    # ---- runbook -------------------------------------------------------------------------
+    def action_check_step(self) -> None:
+        state = self.checklist_state
+        key = self.query_one(Checklist).highlighted_key or self.query_one(Checklist).current_key
+        if state is None or key is None:
+            return
+        message = state.toggle(key)
+        if message:
+            self.notify(message, severity="warning")
+        self._refresh_checklist()
+
+    @on(Checklist.StepToggled)
+    def _step_toggled(self, event: Checklist.StepToggled) -> None:
+        if self.checklist_state is not None:
+            message = self.checklist_state.toggle(event.key)
+            if message:
+                self.notify(message, severity="warning")
+            self._refresh_checklist()
+
+    def action_next_step(self) -> None:
+        if self.checklist_state is not None:
+            self.checklist_state.move(1)
+            self._refresh_checklist()
+
+    def action_previous_step(self) -> None:
+        if self.checklist_state is not None:
+            self.checklist_state.move(-1)
+            self._refresh_checklist()
+
+    def action_run_step(self) -> None:
+        self.notify("this step is run from its action key (s, r, u, v) or checked off with "
+                    "space", severity="information")
+
+    # ---- misc ------------------------------------------------------------------------------
+    def action_pane(self, pane: str) -> None:
+        self.query_one(PaneDeck).show(pane)
+
+    def action_cycle_theme(self) -> None:
+        names = list(THEMES)
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"theme: {self.theme}")
+
+    def action_help(self) -> None:
+        bindings = [(b.key.replace("question_mark", "?"), b.description)
+                    for b in self.BINDINGS if isinstance(b, Binding)]
+        self.push_screen(HelpScreen(bindings))
+
+    def action_request_quit(self) -> None:
+        if not self.action_running:
+            self.exit(0)
+            return
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.exit(0)
+
+        self.push_screen(ConfirmModal(
+            "Quit while an action is running?", context=self.context, namespace=self.namespace,
+            target=self.action_running, change="leave the console",
+            warnings=["the cluster keeps rolling out; the audit log will miss the result"],
+            confirm_label="Quit"), answered)
+
+    def note(self, text: str) -> None:
+        if self.audit is not None:
+            self.audit.append(NOTE, message=text)
 
     def on_unmount(self) -> None:
         self._stop.set()
+        if self.informer is not None:
+            self.informer.stop(timeout=1.0)
+        if self.metrics is not None:
+            with contextlib.suppress(Exception):
+                self.metrics.close()
 
 
-def run_app(kubeconfig: str | None, context: str | None, namespace: str | None,
-            title: str | None = None) -> int:
-    app = WarroomApp(kubeconfig, context, namespace, title)
-    return app.run() or 0
+def run_app(settings: ConsoleSettings) -> int:
+    app = WarroomApp(settings)
+    result = app.run()
+    return int(result or 0)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

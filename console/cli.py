@@ -9,21 +9,33 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .audit_cli import add_audit_commands, run_audit_command
+from .drill_cli import add_inject_parser, fault_spec, run_inject
 from .runbook_cli import add_runbook_commands, run_runbooks_command
 from .statefiles import default_state_dir, ensure_private_dir
+
+if TYPE_CHECKING:
+    from .settings import ConsoleSettings
 
 DESCRIPTION = """\
 warroom — a terminal war-room console for Kubernetes rollback and recovery.
 
 Without a subcommand it opens the console on your current kubeconfig context.
 `warroom drill` starts an embedded drill cluster that plays a failure scenario
-from the rollback handbook and opens the console on it."""
+from the rollback handbook and opens the console on it; `warroom drill inject FAULT`
+switches faults (latency, errors, api-down, ...) on and off in a running drill cluster."""
+DRILL_KUBECONFIG = "drill-kubeconfig.yaml"
 
 
 def state_dir() -> Path:
     return ensure_private_dir(default_state_dir())
+
+
+def drill_kubeconfig_path() -> Path:
+    """Where `warroom drill` writes the drill cluster's kubeconfig (and inject reads it)."""
+    return state_dir() / DRILL_KUBECONFIG
 
 
 def _positive_float(text: str) -> float:
@@ -55,13 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     parser.add_argument("--context", help="kubeconfig context to use (default: current context)")
     parser.add_argument("-n", "--namespace", help="namespace to watch (default: the context's)")
+    _console_options(parser)
+    parser.add_argument("--prometheus", metavar="URL",
+                        help="Prometheus base URL for error rates and latency "
+                             "(default: none; the drill cluster serves its own)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     drill = sub.add_parser(
         "drill", help="run the console on an embedded drill cluster",
-        description="Start an embedded, Kubernetes-API-compatible drill cluster playing a "
-                    "failure scenario, and open the console on it.")
+        description="Start an embedded, Kubernetes-API-compatible drill cluster playing a\n"
+                    "failure scenario, and open the console on it.\n\n"
+                    "`warroom drill inject FAULT [k=v ...]` (also `warroom drill-inject`)\n"
+                    "instead switches a fault on in a drill cluster that is already running;\n"
+                    "see `warroom drill inject --help`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     _drill_options(drill)
+    default_kubeconfig = str(default_state_dir() / DRILL_KUBECONFIG)
+    drill_sub = drill.add_subparsers(dest="drill_command", metavar="[inject]")
+    add_inject_parser(drill_sub, "inject", default_kubeconfig,
+                      "switch a fault on/off in a running drill cluster")
 
     server = sub.add_parser(
         "drill-server", help="run only the drill cluster (for kubectl and other clients)",
@@ -71,9 +95,38 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     server.add_argument("--kubeconfig-out", required=True, metavar="PATH",
                         help="where to write the kubeconfig (mode 0600)")
+    server.add_argument("--fault", action="append", type=fault_spec, default=[],
+                        metavar="NAME[:k=v,...]",
+                        help="inject a fault at start (repeatable), e.g. latency:seconds=0.5 or "
+                             "errors:share=0.2,code=500/503; see `warroom drill inject --help`")
+    add_inject_parser(sub, "drill-inject", default_kubeconfig,
+                      "same as `warroom drill inject`")
     add_audit_commands(sub)
     add_runbook_commands(sub)
     return parser
+
+
+def _console_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--read-only", action="store_true",
+                        help="watch only: disable scale, restart, undo and delete")
+    parser.add_argument("--theme", default="warroom-dark",
+                        help="colour theme: warroom-dark, warroom-light, warroom-high-contrast, "
+                             "warroom-colorblind (t switches at run time)")
+    parser.add_argument("--runbook", metavar="ID",
+                        help="runbook to follow (see `warroom runbooks list`)")
+    parser.add_argument("--resume", nargs="?", const="latest", metavar="INCIDENT",
+                        help="come back to an open incident (default: the latest)")
+    parser.add_argument("--max-replicas", type=_replicas, default=50, metavar="N",
+                        help="upper bound accepted by the scale dialog (default 50)")
+    parser.add_argument("--production", action=argparse.BooleanOptionalAction, default=None,
+                        help="treat the context as production (typed confirmations); default: "
+                             "by its name (prod, production, prd)")
+
+
+def _replicas(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
 
 
 def _drill_options(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +140,12 @@ def _drill_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # `drill inject FAULT --kubeconfig P k=v`: k=v after an option land here
+        if getattr(args, "inject", False) and all("=" in e and not e.startswith("-") for e in extra):
+            args.params += extra
+        else:
+            parser.error("unrecognized arguments: " + " ".join(extra))
     if getattr(args, "scenario", None) and args.scenario not in _scenario_names():
         parser.error(f"unknown scenario {args.scenario!r}; choose one of: "
                      + ", ".join(_scenario_names()))
@@ -97,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_audit_command(args)
     if args.command == "drill-server":
         return run_drill_server(args)
+    if getattr(args, "inject", False):
+        return run_inject(args, drill_kubeconfig_path())
     if args.command == "drill":
         return run_drill_console(args)
     return run_console(args)
@@ -114,10 +174,15 @@ def run_drill_server(args: argparse.Namespace) -> int:
             print(f"warroom: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}",
                   file=sys.stderr)
             raise SystemExit(1) from exc
+        for name, params in args.fault:
+            cluster.faults.inject(name, params)
         path = cluster.write_kubeconfig(args.kubeconfig_out)
         print(f"drill cluster listening on {cluster.url} (scenario {cluster.scenario.name}, "
               f"speed {cluster.clock.speed:g}x)\nkubeconfig written to {path}\n"
               f"try: KUBECONFIG={path} kubectl get pods -n shop", file=sys.stderr, flush=True)
+        if args.fault:
+            print("faults: " + ", ".join(f["fault"] for f in cluster.faults.describe()["active"]),
+                  file=sys.stderr, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -130,25 +195,59 @@ def run_drill_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace, **overrides: object) -> ConsoleSettings:
+    from .settings import ConsoleSettings
+
+    values: dict[str, object] = {
+        "kubeconfig": getattr(args, "kubeconfig", None),
+        "context": getattr(args, "context", None),
+        "namespace": getattr(args, "namespace", None),
+        "read_only": args.read_only, "theme": args.theme, "runbook": args.runbook,
+        "resume": args.resume, "max_replicas": args.max_replicas,
+        "production": args.production,
+    }
+    values.update(overrides)
+    return ConsoleSettings(**values)  # type: ignore[arg-type]
+
+
 def run_drill_console(args: argparse.Namespace) -> int:
+    from adapters.metrics import MetricsConfig
     from drill.cluster import DrillThread
 
     runner = DrillThread(scenario=args.scenario, speed=args.speed, seed=args.seed)
-    cluster = runner.start()
-    kubeconfig = cluster.write_kubeconfig(state_dir() / "drill-kubeconfig.yaml")
     try:
+        cluster = runner.start()
+    except OSError as exc:
+        print(f"warroom: cannot start the drill cluster: {exc}", file=sys.stderr)
+        return 1
+    try:
+        kubeconfig = cluster.write_kubeconfig(state_dir() / "drill-kubeconfig.yaml")
+        scenario = cluster.scenario
+        target_ns, target = getattr(scenario, "target", ("shop", "api"))
+        settings = _settings(
+            args, kubeconfig=str(kubeconfig), context="drill", namespace=target_ns,
+            metrics=MetricsConfig(base_url=cluster.url + "/prometheus",
+                                  bearer_token=cluster.token, verify_tls=str(cluster.ca_path)),
+            cluster_clock=cluster.clock.now, drill=cluster,
+            runbook=args.runbook or getattr(scenario, "runbook", None) or None,
+            runbook_values={"deployment": target},
+            incident_title=f"drill: {scenario.title}" if scenario.name != "none"
+            else "drill: free play",
+            title=f"drill: {scenario.name} · speed {cluster.clock.speed:g}x")
         from .app import run_app
 
-        return run_app(kubeconfig=str(kubeconfig), context="drill", namespace="shop",
-                       title=f"drill: {cluster.scenario.name}")
+        return run_app(settings)
     finally:
         runner.stop()
 
 
 def run_console(args: argparse.Namespace) -> int:
+    from adapters.metrics import MetricsConfig
+
     from .app import run_app
 
-    return run_app(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace)
+    metrics = MetricsConfig(base_url=args.prometheus) if args.prometheus else None
+    return run_app(_settings(args, metrics=metrics))
 
 
 if __name__ == "__main__":

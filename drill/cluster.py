@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +23,21 @@ from aiohttp import web
 
 from . import promql
 from .access import Access
-from .clock import DrillClock
+from .clock import DrillClock, rfc3339
 from .control_plane import ControlPlane
 from .controllers import apply_deployment_defaults
 from .errors import ApiError
 from .events import EventRecorder
 from .faults import Faults
-from .scenarios import get_scenario
+from .scenarios import ScenarioActionError, get_scenario
 from .seed import seed_workload
 from .server import CLUSTER_KEY, PRINCIPAL, build_app, dump
 from .tls import make_serving_cert
 from .traffic import Traffic
 
 TICK_SECONDS = 0.05
+WARMUP_SECONDS = 3600.0
+WARMUP_STEP = 30.0
 
 
 class DrillCluster:
@@ -51,8 +53,11 @@ class DrillCluster:
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the drill cluster binds to loopback only, not {host}")
-        self.scenario = get_scenario(scenario)
-        self.clock = DrillClock(self.scenario.default_speed if speed is None else speed, start)
+        self.scenario = get_scenario(scenario, seed=seed)
+        # the cluster has been running for an hour before the incident starts, so baselines
+        # ("p99 30 minutes ago") and sparklines have history from the first frame
+        begin = (start or datetime.now(UTC)) - timedelta(seconds=WARMUP_SECONDS)
+        self.clock = DrillClock(self.scenario.default_speed if speed is None else speed, begin)
         from .store import Store
 
         self.store = Store(self.clock, seed=seed)
@@ -71,6 +76,11 @@ class DrillCluster:
         self._ticker: asyncio.Task[None] | None = None
         seed_workload(self.store, self.control, self.clock.now())
         self.tick()
+        for _ in range(int(WARMUP_SECONDS // WARMUP_STEP)):
+            self.clock.advance(WARMUP_STEP)
+            self.tick()
+        self.incident_started = self.clock.now()
+        self.scenario.attach(self)
         self.scenario.setup(self.store, self.clock)
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -106,6 +116,7 @@ class DrillCluster:
     def tick(self) -> None:
         self.control.tick()
         self.traffic.tick()
+        self.scenario.tick(self.store, self.clock)
 
     async def _tick_forever(self) -> None:
         while True:
@@ -146,6 +157,7 @@ class DrillCluster:
         app.router.add_get("/drill/v1/status", _admin(self._status))
         app.router.add_post("/drill/v1/clock", _admin(self._clock_control))
         app.router.add_post("/drill/v1/tokens", _admin(self._token_control))
+        app.router.add_post("/drill/v1/scenario/action", _admin(self._scenario_action))
         app.router.add_get("/drill/v1/faults", _admin(self._faults_status))
         app.router.add_post("/drill/v1/faults", _admin(self._fault_control))
 
@@ -158,12 +170,33 @@ class DrillCluster:
             "scenario": self.scenario.name,
             "resolved": state.resolved,
             "reason": state.reason,
+            "mitigated": state.mitigated,
+            "clean": state.clean,
+            "resolution": state.resolution,
+            "followups": list(state.followups),
+            "steps": list(state.steps),
+            "unsafe": list(state.unsafe),
+            "details": self.scenario.details(self.store),
             "drillTime": self.clock.stamp(),
             "elapsedDrillSeconds": round(self.clock.elapsed(), 3),
+            "incidentStart": rfc3339(self.incident_started),
             "speed": self.clock.speed,
             "paused": self.clock.paused,
             "resourceVersion": str(self.store.rv),
         }
+
+    async def _scenario_action(self, request: web.Request) -> web.Response:
+        """`{"action": NAME}`: a step of the scenario's recovery the drill simulates (e.g.
+        `backup-current`); 400 for an action the scenario does not know, 409 if not now."""
+        body = await request.json()
+        action = body.get("action") if isinstance(body, dict) else None
+        if not isinstance(action, str):
+            raise ApiError(400, 'bad drill control request: expected {"action": NAME}')
+        try:
+            report = self.scenario.act(action, self.store)
+        except ScenarioActionError as exc:
+            raise ApiError(exc.code, exc.message) from exc
+        return dump({**report.to_dict(), "status": self.status()})
 
     async def _clock_control(self, request: web.Request) -> web.Response:
         body = await request.json()

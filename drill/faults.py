@@ -387,7 +387,8 @@ class Faults:
     def _drop_watches(self) -> int:
         count = len(getattr(self.store, "_watches", ()))
         self.store.close_watches()
-        self.counters["drop-watches.watches"] += count
+        if count:
+            self.counters["drop-watches.watches"] += count
         return count
 
     # ---- per request ---------------------------------------------------------------------

@@ -117,6 +117,8 @@ class Checklist(Vertical):
         self.runbook_title = ""
         self._rows: list[StepRow] = []
         self._current: str | None = None
+        self._composed = False
+        self._pending: tuple[str, list[StepRow], str | None] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="checklist-heading"):
@@ -125,6 +127,12 @@ class Checklist(Vertical):
         yield ListView(id="checklist-steps")
         with VerticalScroll(id="checklist-explain-box"):
             yield Static("", id="checklist-explain", markup=False)
+
+    def on_mount(self) -> None:
+        self._composed = True
+        if self._pending is not None:
+            self.set_steps(*self._pending)
+            self._pending = None
 
     @property
     def rows(self) -> list[StepRow]:
@@ -137,6 +145,8 @@ class Checklist(Vertical):
     @property
     def highlighted_key(self) -> str | None:
         """The key of the step under the cursor."""
+        if not self._composed:
+            return None
         index = self.query_one(ListView).index
         if index is None or not 0 <= index < len(self._rows):
             return None
@@ -144,6 +154,9 @@ class Checklist(Vertical):
 
     def set_steps(self, title: str, rows: Sequence[StepRow], current_key: str | None) -> None:
         rows = list(rows)
+        if not self._composed:
+            self._pending = (title, rows, current_key)
+            return
         list_view = self.query_one(ListView)
         follow = current_key != self._current or not self._rows
         same_steps = [r.key for r in rows] == [r.key for r in self._rows]

@@ -64,16 +64,17 @@ class DeploymentList(KeyedTable[DeploymentRow]):
 
     def _cells(self, row: DeploymentRow) -> tuple[Text, ...]:
         name = f"{row.namespace}/{row.name}" if self.show_namespace else row.name
+        style = self.component_style
         short = row.ready is None or row.desired is None or row.ready < row.desired
         ready = Text(f"{count(row.ready)}/{count(row.desired)}",
-                     style=self.style("deployment-list--short") if short else "")
+                     style=style("deployment-list--short") if short else "")
         revision = Text(count(row.revision))
         symbol = ROLLOUT_SYMBOLS.get(row.rollout)
         if symbol is None:
-            rollout = Text(f"? {row.rollout}", style=self.style("deployment-list--unknown"))
+            rollout = Text(f"? {row.rollout}", style=style("deployment-list--unknown"))
         else:
             rollout = Text(f"{symbol} {row.rollout}",
-                           style=self.style(f"deployment-list--{row.rollout}"))
+                           style=style(f"deployment-list--{row.rollout}"))
         return Text(name), ready, revision, rollout
 
     def _row_highlighted(self, key: str, activated: bool) -> None:

@@ -144,7 +144,7 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         for key, row in self._rows.items():
             self._update_row(key, self._cells(row))
 
-    def style(self, component: str) -> Style:
+    def component_style(self, component: str) -> Style:
         """The partial Rich style of one of this table's component classes."""
         return self.get_component_rich_style(component, partial=True)
 

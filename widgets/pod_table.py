@@ -105,15 +105,16 @@ class PodTable(KeyedTable[PodRow]):
         self._apply(rows, [key for key in self._rows if key not in present])
 
     def _cells(self, row: PodRow) -> tuple[Text, ...]:
+        style = self.component_style
         kind = status_kind(row.status)
         symbol, component = KINDS[kind]
-        status = Text(f"{symbol} {row.status}", style=self.style(f"pod-table--{component}"))
+        status = Text(f"{symbol} {row.status}", style=style(f"pod-table--{component}"))
         ready_match = _READY.match(row.ready)
         not_ready = ready_match is None or ready_match[1] != ready_match[2]
-        ready = Text(row.ready, style=self.style("pod-table--not-ready") if not_ready else "")
+        ready = Text(row.ready, style=style("pod-table--not-ready") if not_ready else "")
         restarted = (restart_count(row.restarts) or 0) > 0
         restarts = Text(str(row.restarts),
-                        style=self.style("pod-table--restarted") if restarted else "")
+                        style=style("pod-table--restarted") if restarted else "")
         return (Text(row.name), ready, status, restarts, Text(row.age),
                 Text(row.revision or "?"))
 

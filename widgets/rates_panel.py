@@ -154,9 +154,17 @@ class RatesPanel(VerticalScroll):
         super().__init__(name=name, id=id, classes=classes)
         self._cards: dict[str, RateCard] = {}
         self._selected: str | None = None
+        self._composed = False
+        self._pending: tuple[list[RateRow], dict[str, VerdictRow]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Label("no traffic data yet", id="rates-empty")
+
+    def on_mount(self) -> None:
+        self._composed = True
+        if self._pending is not None:
+            self.update_rates(*self._pending)
+            self._pending = None
 
     @property
     def keys(self) -> list[str]:
@@ -167,7 +175,10 @@ class RatesPanel(VerticalScroll):
 
     def update_rates(self, rows: Sequence[RateRow],
                      verdicts: Mapping[str, VerdictRow] | None = None) -> None:
-        verdicts = verdicts or {}
+        verdicts = dict(verdicts or {})
+        if not self._composed:
+            self._pending = (list(rows), verdicts)
+            return
         wanted = [row.key for row in rows]
         for key in [k for k in self._cards if k not in wanted]:
             self._cards.pop(key).remove()

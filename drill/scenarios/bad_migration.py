@@ -8,7 +8,7 @@ from ..clock import DrillClock
 from ..events import EventRecorder
 from ..profiles import Endpoint, TrafficProfile
 from ..store import Store
-from .base import RolloutView, Scenario
+from .base import ActionReport, RolloutView, Scenario
 
 MIGRATION = "20241109_add_email_verified"
 BROKEN_ERROR_RATIO = 0.98  # "~100 %": nearly every /users/* request fails
@@ -28,8 +28,9 @@ class BadMigration(Scenario):
     bad values stay in the table until the migration is rolled back. The handbook's actions:
     stop the deployment (`kubectl rollout pause`), back up, `npm run migrate:down`, roll back
     the code (`kubectl rollout undo deployment/api`), verify the users table.
-    `migrate_down()` records the migration rollback; the drill is resolved by the undo and
-    lists the migration rollback as a follow-up until it is done.
+    `migrate_down()` records the migration rollback (drill action `migrate-down`, what `npm
+    run migrate:down` does in a drill runbook); the drill is resolved by the undo and lists the
+    migration rollback as a follow-up until it is done.
     """
 
     name = "bad-migration"
@@ -39,6 +40,7 @@ class BadMigration(Scenario):
     runbook = "migration-failed"
     handbook = "Example 2: Database Migration Corrupts Data"
     default_speed = 1.0
+    actions = ("migrate-down",)
     bad_image = "registry.local/shop/api:1.7.0"
     good_image = "registry.local/shop/api:1.6.0"
     change_cause = f"deploy api 1.7.0: add users.email_verified (migration {MIGRATION})"
@@ -68,6 +70,18 @@ class BadMigration(Scenario):
     def migrate_down(self) -> None:
         """Record `npm run migrate:down`: the column's bad values are gone."""
         self.migration_applied = False
+        self.note_step("migrate-down")
+
+    def do_action(self, action: str, store: Store) -> ActionReport:
+        if not self.migration_applied:
+            return ActionReport(action, f"migration {MIGRATION} is already rolled back")
+        self.migrate_down()
+        return ActionReport(
+            action, f"migration {MIGRATION} rolled back (npm run migrate:down): "
+            "users.email_verified no longer holds the bad values")
+
+    def details(self, store: Store) -> dict[str, Any]:
+        return {"migration": MIGRATION, "migrationApplied": self.migration_applied}
 
     def bad_traffic(
         self, deployment: dict[str, Any], pod: dict[str, Any], healthy: TrafficProfile

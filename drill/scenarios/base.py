@@ -41,6 +41,35 @@ class ScenarioStatus:
     resolution: str = ""  # the recovery the handbook prescribes
     mitigated: bool = False  # a stop-gap is in place (e.g. scaled up) but not the fix
     followups: tuple[str, ...] = ()  # still to do after resolution (e.g. migrate:down)
+    steps: tuple[str, ...] = ()  # recovery steps the drill saw happen, in order
+    unsafe: tuple[str, ...] = ()  # unsafe actions the drill recorded ("code: what happened")
+
+    @property
+    def clean(self) -> bool:
+        """Resolved without any unsafe action on record."""
+        return self.resolved and not self.unsafe
+
+
+class ScenarioActionError(Exception):
+    """A drill action that cannot be done: 400 unknown to the scenario, 409 not now."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ActionReport:
+    """What a drill action (`POST /drill/v1/scenario/action`) did."""
+
+    action: str
+    message: str
+    unsafe: str = ""  # why it was unsafe ("" when it was not)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "ok": True, "message": self.message,
+                "unsafe": bool(self.unsafe), "unsafeReason": self.unsafe}
 
 
 @dataclass(frozen=True)
@@ -133,6 +162,8 @@ class Scenario:
     change_cause: ClassVar[str] = ""
     resolution: ClassVar[str] = ""  # the recovery that ends it, in the handbook's words
     bad_log_lines: ClassVar[tuple[str, ...]] = ()
+    # drill actions it understands (`POST /drill/v1/scenario/action {"action": NAME}`)
+    actions: ClassVar[tuple[str, ...]] = ()
     bad_image: str | None = None
     good_image: str | None = None
 
@@ -142,9 +173,67 @@ class Scenario:
         self.good_image = cls.good_image
         self.clock: DrillClock | None = None
         self.initial_replicas: int | None = None
+        self.journal: list[dict[str, Any]] = []  # recovery steps seen: {"step", "at", "elapsed"}
+        self.unsafe_actions: list[dict[str, Any]] = []  # {"code", "message", "at", "elapsed"}
+
+    @classmethod
+    def create(cls, seed: int | None = None) -> Scenario:
+        """A fresh instance; scenarios that draw on the drill's `--seed` override this."""
+        return cls()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+    # ---- wiring to a running drill cluster ----------------------------------------------
+    def attach(self, cluster: Any) -> None:
+        """Called by `DrillCluster` before `setup`, for scenarios that need more than the store
+        (e.g. its `access` layer). Scenarios also work unattached (unit tests)."""
+
+    def tick(self, store: Store, clock: DrillClock) -> None:
+        """Called on every cluster tick, after the controllers and traffic."""
+
+    def details(self, store: Store) -> dict[str, Any]:
+        """Scenario-specific state for `GET /drill/v1/status` ("details")."""
+        return {}
+
+    def act(self, action: str, store: Store) -> ActionReport:
+        """Run a drill action: `ScenarioActionError(400)` if this scenario does not know it."""
+        if action not in self.actions:
+            known = ", ".join(self.actions) or "none"
+            raise ScenarioActionError(
+                400, f"scenario {self.name!r} does not know drill action {action!r} "
+                f"(it knows: {known})")
+        return self.do_action(action, store)
+
+    def do_action(self, action: str, store: Store) -> ActionReport:
+        raise ScenarioActionError(400, f"scenario {self.name!r} cannot run {action!r}")
+
+    # ---- journal -------------------------------------------------------------------------
+    def _moment(self) -> tuple[str, float]:
+        if self.clock is None:
+            return "", 0.0
+        return self.clock.stamp(), round(self.clock.elapsed(), 3)
+
+    def note_step(self, step: str) -> None:
+        """Record that a recovery step happened (each step once, first time wins)."""
+        if any(entry["step"] == step for entry in self.journal):
+            return
+        at, elapsed = self._moment()
+        self.journal.append({"step": step, "at": at, "elapsed": elapsed})
+
+    def note_unsafe(self, code: str, message: str) -> None:
+        at, elapsed = self._moment()
+        self.unsafe_actions.append({"code": code, "message": message, "at": at,
+                                    "elapsed": elapsed})
+
+    def has_step(self, step: str) -> bool:
+        return any(entry["step"] == step for entry in self.journal)
+
+    def step_names(self) -> tuple[str, ...]:
+        return tuple(entry["step"] for entry in self.journal)
+
+    def unsafe_names(self) -> tuple[str, ...]:
+        return tuple(f"{entry['code']}: {entry['message']}" for entry in self.unsafe_actions)
 
     # ---- the incident --------------------------------------------------------------------
     def setup(self, store: Store, clock: DrillClock) -> None:
@@ -215,7 +304,8 @@ class Scenario:
         suffix = f" ({stopgap})" if stopgap else ""
 
         def pending(reason: str) -> ScenarioStatus:
-            return ScenarioStatus(False, reason + suffix, self.resolution, stopgap is not None)
+            return ScenarioStatus(False, reason + suffix, self.resolution, stopgap is not None,
+                                  steps=self.step_names(), unsafe=self.unsafe_names())
 
         if not view.exists:
             return pending(f"deployment {namespace}/{name} is gone")
@@ -245,4 +335,6 @@ class Scenario:
             self.resolution,
             stopgap is not None,
             self.followups(),
+            self.step_names(),
+            self.unsafe_names(),
         )

@@ -82,3 +82,13 @@ def test_progress_and_symbols() -> None:
     assert progress_text(STEPS[:3]) == "3/3"
     assert step_symbol("blocked") == "⛔"  # two cells wide already
     assert step_symbol("pending") == "☐ "
+
+
+async def test_steps_given_before_mount_are_shown() -> None:
+    checklist = Checklist()
+    checklist.set_steps("production-bug", STEPS, "undo")
+    app = WidgetApp(checklist)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        assert len(checklist.query(ListItem)) == 9
+        assert checklist.highlighted_key == "undo"

@@ -86,3 +86,13 @@ def test_trend_line_bars_rise_from_zero() -> None:
     with console.capture() as capture:
         console.print(bars)
     assert capture.get().strip() == "▁▅█"
+
+
+async def test_rates_given_before_mount_are_shown() -> None:
+    panel = RatesPanel()
+    panel.update_rates(RATES, VERDICTS)
+    app = WidgetApp(panel)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.pause()
+        assert panel.keys == [r.key for r in RATES]
+        assert card_text(panel, "shop/api", ".verdict") == "⚠ ROLL BACK NOW"

@@ -1,0 +1,156 @@
+"""The console's hold on the incident: the incident file, its audit log and the active runbook.
+
+Pair-driving consoles share all three through files (see console/incident.py and
+console/audit.py); this module keeps the console side small: open or resume, show rows,
+check steps off, move the shared cursor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from widgets.rows import StepRow
+
+from .actor import Actor
+from .audit import INCIDENT_OPENED, RUNBOOK_STEP, AuditLog, default_audit_path
+from .incident import IncidentError, IncidentStore, SharedIncident
+from .runbooks import Problem, Runbook, RunbookError, load_all, substitute
+from .statefiles import default_state_dir
+
+DEFAULT_RUNBOOK = "production-bug"
+
+
+@dataclass
+class ChecklistState:
+    incident: SharedIncident
+    audit: AuditLog
+    runbook: Runbook | None
+    values: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+    actor: Actor = field(default_factory=Actor.current)
+    _stamp: object = None
+
+    @classmethod
+    def open(cls, state_dir: Path | None, *, resume: str | None, context: str, namespace: str,
+             title: str, severity: str, runbook: str | None, runbook_values: dict[str, str],
+             user_dirs: tuple[Path, ...] = ()) -> ChecklistState:
+        state_dir = state_dir or default_state_dir()
+        store = IncidentStore(state_dir)
+        runbooks, problems = load_all(user_dirs)
+        by_id = {r.id: r for r in runbooks}
+        actor = Actor.current()
+        if resume:
+            found = store.latest() if resume == "latest" else store.load(resume)
+            if found is None:
+                raise IncidentError("no open incident to resume; start without --resume")
+            incident = store.attach(found.id)
+            wanted = runbook or (found.runbooks[0] if found.runbooks else DEFAULT_RUNBOOK)
+            audit = AuditLog(found.audit_path or default_audit_path(found.id, state_dir),
+                             actor=actor, context=context, namespace=namespace)
+        else:
+            wanted = runbook or DEFAULT_RUNBOOK
+            incident = store.open_new(title, severity, context, namespace,  # type: ignore[arg-type]
+                                      runbooks=[wanted], by=actor)
+            snapshot = incident.read()
+            path = default_audit_path(snapshot.id, state_dir)
+            incident.update(lambda i: setattr(i, "audit_path", str(path)))
+            audit = AuditLog(path, actor=actor, context=context, namespace=namespace)
+            audit.append(INCIDENT_OPENED, target=snapshot.id, params={"runbook": wanted},
+                         message=f"{title} (severity {severity})")
+        chosen = by_id.get(wanted)
+        if chosen is None:
+            problems.append(Problem(file="", line=0, message=f"unknown runbook {wanted!r}; "
+                                    f"known: {', '.join(sorted(by_id))}"))
+        values = {"namespace": namespace, **runbook_values}
+        if chosen is not None:
+            values = _with_defaults(chosen, values)
+        return cls(incident, audit, chosen, values, problems, actor)
+
+    # ---- reading -----------------------------------------------------------------------
+    def _text(self, text: str | None) -> str:
+        if not text:
+            return ""
+        try:
+            return substitute(text, self.values)
+        except Exception:  # noqa: BLE001 - an unbound variable shows as written
+            return text
+
+    def rows(self) -> tuple[str, list[StepRow], str | None]:
+        self._stamp = self.incident.stamp()
+        if self.runbook is None:
+            return "no runbook", [], None
+        incident = self.incident.read()
+        progress = incident.step_progress.get(self.runbook.id, {})
+        rows = []
+        for step in self.runbook.steps:
+            state = progress.get(step.id)
+            status = state.status if state else "pending"
+            if status == "pending" and any(
+                    progress.get(r) is None or progress[r].status != "done"
+                    for r in step.requires):
+                status = "blocked"
+            detail = state.note if state and state.note else ""
+            rows.append(StepRow(step.id, self._text(step.title), step.kind, status,  # type: ignore[arg-type]
+                                detail, self._text(step.explain)))
+        current = None
+        if incident.current_step and incident.current_step[0] == self.runbook.id:
+            current = incident.current_step[1]
+        if current is None:
+            current = next((r.key for r in rows if r.status in ("pending", "running")), None)
+        return self._text(self.runbook.title), rows, current
+
+    def changed(self) -> bool:
+        return self.incident.changed_since(self._stamp)  # type: ignore[arg-type]
+
+    # ---- changing ----------------------------------------------------------------------
+    def toggle(self, step_id: str) -> str | None:
+        """Check a manual step off (or back on). Returns a message when refused."""
+        if self.runbook is None:
+            return "no runbook is active"
+        step = self.runbook.step(step_id)
+        if step.kind != "manual":
+            return (f"'{self._text(step.title)}' is a {step.kind} step: run it with its action "
+                    "key, or it is checked off when the action finishes")
+        progress = self.incident.read().step_progress.get(self.runbook.id, {})
+        missing = [r for r in step.requires if progress.get(r) is None
+                   or progress[r].status != "done"]
+        if missing:
+            return f"'{step_id}' needs {', '.join(missing)} done first"
+        done = progress.get(step_id) is not None and progress[step_id].status == "done"
+        status = "pending" if done else "done"
+        self.audit.append(RUNBOOK_STEP, action="manual", target=step_id,
+                          result={"status": status},
+                          message=f"{'unchecked' if done else 'checked off'}: "
+                                  f"{self._text(step.title)}")
+        self.incident.set_step(self.runbook.id, step_id, status, self.actor)  # type: ignore[arg-type]
+        if status == "done":
+            self.move(1, from_step=step_id)
+        return None
+
+    def move(self, delta: int, from_step: str | None = None) -> None:
+        if self.runbook is None or not self.runbook.steps:
+            return
+        ids = [s.id for s in self.runbook.steps]
+        if from_step is None:
+            _title, _rows, current = self.rows()
+            from_step = current or ids[0]
+        index = ids.index(from_step) if from_step in ids else 0
+        target = ids[max(0, min(len(ids) - 1, index + delta))]
+        self.incident.set_current_step(self.runbook.id, target)
+
+
+def _with_defaults(runbook: Runbook, values: dict[str, str]) -> dict[str, str]:
+    """Given values plus every default that can be worked out; unbound ones stay as written."""
+    try:
+        return {**values, **runbook.resolve(values)}
+    except RunbookError:
+        pass
+    out = dict(values)
+    for name, spec in runbook.inputs():
+        if name not in out and spec.default is not None:
+            try:
+                out[name] = substitute(spec.default, out)
+            except Exception:  # noqa: BLE001 - default needs a value we do not have
+                continue
+    return out

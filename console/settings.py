@@ -1,0 +1,40 @@
+"""What one console session is pointed at and how it behaves (from the CLI and config file)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.metrics import MetricsConfig
+from adapters.probes import Check
+
+
+@dataclass
+class ConsoleSettings:
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    read_only: bool = False
+    theme: str = "warroom-dark"
+    production: bool | None = None  # None: decide from the context name
+    max_replicas: int = 50
+    scale_step: int = 1
+    metrics: MetricsConfig | None = None
+    checks: tuple[Check, ...] = ()  # HTTP verification (`v`)
+    runbook: str | None = None
+    runbook_values: dict[str, str] = field(default_factory=dict)
+    user_runbook_dirs: tuple[Path, ...] = ()
+    resume: str | None = None  # incident id, or "latest"
+    incident_title: str | None = None
+    severity: str = "high"
+    state_dir: Path | None = None
+    title: str | None = None
+    # the cluster's clock, for ages and the drill-time display (the drill runs faster)
+    cluster_clock: Callable[[], datetime] | None = None
+    drill: Any = None  # the in-process DrillCluster, when running a drill
+    metrics_interval: float = 2.0
+    history_minutes: float = 15.0
+    frozen: bool = False  # snapshot tests: no clocks, no metrics polling

@@ -1,0 +1,96 @@
+"""Turns adapter views and domain results into the immutable rows the widgets display."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from adapters.kube_views import DeploymentView, PodView, RevisionView
+from adapters.metrics import History, RateSample
+from widgets.rows import AuditRow, DeploymentRow, PodRow, RateRow, RevisionRow, VerdictRow
+
+from .advisor import Signals, Verdict, advise
+from .audit import AuditRecord
+
+CRASHING = {"CrashLoopBackOff", "OOMKilled", "Error", "ImagePullBackOff", "ErrImagePull"}
+
+
+def pod_row(pod: PodView) -> PodRow:
+    return PodRow(key=pod.key, name=pod.name, ready=pod.ready, status=pod.status,
+                  restarts=pod.restarts_text, age=pod.age, revision=pod.revision, node=pod.node)
+
+
+def deployment_row(view: DeploymentView) -> DeploymentRow:
+    rollout = view.rollout if view.rollout in ("progressing", "complete", "stalled",
+                                               "paused") else "progressing"
+    return DeploymentRow(key=view.key, namespace=view.namespace, name=view.name,
+                         ready=view.ready, desired=view.desired, updated=view.updated,
+                         available=view.available, revision=view.revision,
+                         images=view.images, rollout=rollout)  # type: ignore[arg-type]
+
+
+def revision_row(view: RevisionView) -> RevisionRow:
+    return RevisionRow(revision=view.revision or 0, change_cause=view.change_cause or None,
+                       images=view.images, current=view.current)
+
+
+def _finite(values: Iterable[float | None]) -> tuple[float, ...]:
+    return tuple(v for v in values if v is not None and math.isfinite(v))
+
+
+def rate_row(key: str, sample: RateSample | None, history: History | None) -> RateRow:
+    namespace, _, deployment = key.partition("/")
+    errors = _finite(history.error_ratio) if history else ()
+    p99 = tuple(v * 1000 for v in _finite(history.p99_s)) if history else ()
+    if sample is None:
+        return RateRow(key, namespace, deployment, None, None, None, None, errors, p99)
+    return RateRow(key, namespace, deployment, sample.request_rate, sample.error_ratio,
+                   None if sample.p99_s is None else sample.p99_s * 1000,
+                   sample.latency_ratio, errors, p99)
+
+
+def signals(sample: RateSample | None, pods: Iterable[PodView],
+            deployment: DeploymentView | None) -> Signals:
+    """The advisor's inputs for one deployment.
+
+    The share of failing requests stands in for the share of users affected: the console has
+    no user-level data, and for request/response services the two track each other.
+    """
+    pods = [p for p in pods if not p.deleting]
+    error_ratio = sample.error_ratio if sample else None
+    return Signals(
+        error_ratio=error_ratio,
+        users_affected=error_ratio,
+        latency_ratio=sample.latency_ratio if sample else None,
+        pods_crashing=sum(1 for p in pods if p.status in CRASHING),
+        pods_total=deployment.desired if deployment else len(pods),
+        ready_pods=deployment.ready if deployment else sum(
+            1 for p in pods if p.ready.split("/")[0] == p.ready.split("/")[-1]),
+    )
+
+
+def verdict_row(verdict: Verdict) -> VerdictRow:
+    reasons = verdict.reasons + tuple(f"unknown: {m}" for m in verdict.missing[:2])
+    return VerdictRow(level=verdict.level, rule=verdict.rule, reasons=reasons)
+
+
+def advise_row(sample: RateSample | None, pods: Iterable[PodView],
+               deployment: DeploymentView | None) -> VerdictRow:
+    return verdict_row(advise(signals(sample, pods, deployment)))
+
+
+def audit_row(record: AuditRecord) -> AuditRow:
+    actor = record.actor
+    who = actor.user if actor else "?"
+    if actor and actor.ssh_client:
+        who += "@" + actor.ssh_client.split()[0]
+    ok: bool | None = None
+    if record.kind.endswith(".finished"):
+        ok = True
+    elif record.kind.endswith((".failed", ".refused")):
+        ok = False
+    result = record.result if isinstance(record.result, dict) else {}
+    if record.kind == "runbook.step" and result.get("status") in ("done", "failed"):
+        ok = result["status"] == "done"
+    return AuditRow(time=record.time[11:19], actor=who, kind=record.kind,
+                    target=record.target or "", message=record.message, ok=ok)
