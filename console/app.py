@@ -137,6 +137,7 @@ class WarroomApp(App[int]):
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:
             self.set_interval(1.0, self._refresh_header)
+            self.set_interval(5.0, self._resync_pods)
         self._connect()
 
     def _hangup(self) -> None:
@@ -270,10 +271,20 @@ class WarroomApp(App[int]):
         if pod_upserts or pod_deletes:
             shown = [p for p in pod_upserts.values() if self._pod_shown(p)]
             hidden = [p.key for p in pod_upserts.values() if not self._pod_shown(p)]
-            self.query_one(PodTable).apply_deltas([vm.pod_row(p) for p in shown],
+            self.query_one(PodTable).apply_deltas([vm.pod_row(p, self._now()) for p in shown],
                                                   list(pod_deletes) + hidden)
         if deploy_changed or pod_upserts or pod_deletes:
             self._refresh_rates()
+
+    def _now(self) -> datetime | None:
+        clock = self.settings.cluster_clock
+        return clock() if clock is not None else (None if self.settings.frozen else utc_now())
+
+    def _resync_pods(self) -> None:
+        """Show the selected deployment's pods, with ages as of now."""
+        now = self._now()
+        self.query_one(PodTable).sync([vm.pod_row(p, now) for p in self.pods.values()
+                                       if self._pod_shown(p)])
 
     def _pod_shown(self, pod: PodView) -> bool:
         if self.selected is None:
@@ -289,8 +300,7 @@ class WarroomApp(App[int]):
         if key == self.selected:
             return
         self.selected = key
-        self.query_one(PodTable).sync([vm.pod_row(p) for p in self.pods.values()
-                                       if self._pod_shown(p)])
+        self._resync_pods()
         self.query_one(RatesPanel).select(key)
 
     # ---- metrics -----------------------------------------------------------------------

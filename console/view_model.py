@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from collections.abc import Iterable
 
-from adapters.kube_views import DeploymentView, PodView, RevisionView
+from adapters.kube_views import DeploymentView, PodView, RevisionView, age_since
 from adapters.metrics import History, RateSample
 from widgets.rows import AuditRow, DeploymentRow, PodRow, RateRow, RevisionRow, VerdictRow
 
@@ -15,9 +16,11 @@ from .audit import AuditRecord
 CRASHING = {"CrashLoopBackOff", "OOMKilled", "Error", "ImagePullBackOff", "ErrImagePull"}
 
 
-def pod_row(pod: PodView) -> PodRow:
+def pod_row(pod: PodView, now: datetime | None = None) -> PodRow:
+    """`now` (the cluster's clock) recomputes AGE, which the view fixed when it arrived."""
+    age = age_since(pod.created, now) if now is not None and pod.created else pod.age
     return PodRow(key=pod.key, name=pod.name, ready=pod.ready, status=pod.status,
-                  restarts=pod.restarts_text, age=pod.age, revision=pod.revision, node=pod.node)
+                  restarts=pod.restarts_text, age=age, revision=pod.revision, node=pod.node)
 
 
 def deployment_row(view: DeploymentView) -> DeploymentRow:

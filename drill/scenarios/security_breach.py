@@ -168,8 +168,8 @@ class SecurityBreach(Scenario):
             unsafe = (f"rotated secrets while login {image_tag(self.bad_image)} still runs: "
                       "its backdoor leaks the new credentials too")
             self.note_unsafe("rotate-before-isolate", unsafe)
-        what = "revoked" if valid else "was already revoked:"
-        message = (f"token {revoked!r} of {ATTACKER_USER} {what} the attacker made "
+        what = "revoked" if valid else "was already revoked"
+        message = (f"token {revoked!r} of {ATTACKER_USER} {what}; the attacker made "
                    f"{self.attacker_requests} requests with leaked tokens; restart "
                    "deployment/login so its pods use the rotated secrets")
         self._sync(store)
