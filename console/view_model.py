@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from collections.abc import Iterable
+from datetime import datetime
 
 from adapters.kube_views import DeploymentView, PodView, RevisionView, age_since
 from adapters.metrics import History, RateSample
