@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 import threading
 import time
 from collections import deque
@@ -608,7 +609,10 @@ class WarroomApp(App[int]):
                 self.audit.append("action.started", action="verify", target="http",
                                   params={"checks": [c.name for c in checks]},
                                   message=f"running {len(checks)} verification checks")
-        results = asyncio.run(Prober().run_all(checks))
+        verify: bool | ssl.SSLContext = True
+        if self.settings.probe_ca:
+            verify = ssl.create_default_context(cafile=self.settings.probe_ca)
+        results = asyncio.run(Prober(verify=verify).run_all(checks))
         ok = all(r.ok for r in results)
         summary = "; ".join(f"{'✔' if r.ok else '✖'} {r.name}: {r.message}" for r in results)
         if self.audit is not None:

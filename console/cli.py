@@ -231,6 +231,7 @@ def run_drill_console(args: argparse.Namespace) -> int:
             cluster_clock=cluster.clock.now, drill=cluster,
             runbook=args.runbook or getattr(scenario, "runbook", None) or None,
             runbook_values={"deployment": target},
+            checks=_drill_checks(cluster, target_ns, target), probe_ca=str(cluster.ca_path),
             incident_title=f"drill: {scenario.title}" if scenario.name != "none"
             else "drill: free play",
             title=f"drill: {scenario.name} · speed {cluster.clock.speed:g}x")
@@ -239,6 +240,19 @@ def run_drill_console(args: argparse.Namespace) -> int:
         return run_app(settings)
     finally:
         runner.stop()
+
+
+def _drill_checks(cluster: object, namespace: str, deployment: str) -> tuple[object, ...]:
+    """Verification checks against the drill's simulated service (`v` in the console)."""
+    from adapters.probes import Check
+
+    base = f"{cluster.url}/drill/v1/svc/{namespace}/{deployment}"  # type: ignore[attr-defined]
+    headers = {"Authorization": f"Bearer {cluster.token}"}  # type: ignore[attr-defined]
+    paths = {"api": ("/auth/login", "/products", "/users/me"),
+             "worker": ("/tasks/email",), "login": ("/auth/login",)}.get(deployment, ("/",))
+    return tuple(Check(name=f"{deployment} {path}", url=base + path, expect_status=200,
+                       body_contains='"ok"', retries=1, retry_delay_s=0.5, headers=headers)
+                 for path in paths)
 
 
 def run_console(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ class ConsoleSettings:
     scale_step: int = 1
     metrics: MetricsConfig | None = None
     checks: tuple[Check, ...] = ()  # HTTP verification (`v`)
+    probe_ca: str | None = None  # CA bundle the verification checks trust (the drill's)
     runbook: str | None = None
     runbook_values: dict[str, str] = field(default_factory=dict)
     user_runbook_dirs: tuple[Path, ...] = ()

@@ -32,6 +32,7 @@ from .faults import Faults
 from .scenarios import ScenarioActionError, get_scenario
 from .seed import seed_workload
 from .server import CLUSTER_KEY, PRINCIPAL, build_app, dump
+from .service import add_service_routes
 from .tls import make_serving_cert
 from .traffic import Traffic
 
@@ -154,6 +155,7 @@ class DrillCluster:
 
     # ---- facilitator / test controls -----------------------------------------------------
     def add_admin_routes(self, app: web.Application) -> None:
+        add_service_routes(app, self)
         app.router.add_get("/drill/v1/status", _admin(self._status))
         app.router.add_post("/drill/v1/clock", _admin(self._clock_control))
         app.router.add_post("/drill/v1/tokens", _admin(self._token_control))
