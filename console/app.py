@@ -176,8 +176,7 @@ class WarroomApp(App[int]):
         self.informer.start()
         if s.metrics is not None:
             self.metrics = MetricsClient(s.metrics)
-            if not s.frozen:
-                self._poll_metrics()
+            self._poll_metrics()
         self._check_permissions()
         self.call_from_thread(self._connected)
 
@@ -187,7 +186,7 @@ class WarroomApp(App[int]):
             s.state_dir, resume=s.resume, context=self.context, namespace=self.namespace,
             title=s.incident_title or f"incident on {self.context}/{self.namespace}",
             severity=s.severity, runbook=s.runbook, runbook_values=s.runbook_values,
-            user_dirs=s.user_runbook_dirs)
+            user_dirs=s.user_runbook_dirs, clock=s.wall_clock)
         self.audit = self.checklist_state.audit
 
     def _connected(self) -> None:
@@ -315,7 +314,8 @@ class WarroomApp(App[int]):
                 self.rates = {f"{ns}/{name}": sample for (ns, name), sample in rates.items()}
                 if time.monotonic() - last_history > 10:
                     last_history = time.monotonic()
-                    for key in list(self.deployments):
+                    # the deployments Prometheus knows: the watch may not have listed any yet
+                    for key in sorted(set(self.deployments) | set(self.rates)):
                         ns, _, name = key.partition("/")
                         self.histories[key] = self.metrics.history(
                             ns, name, minutes=self.settings.history_minutes)
@@ -326,6 +326,8 @@ class WarroomApp(App[int]):
                     self.call_from_thread(self._metrics_down, error.message)
             except RuntimeError:
                 return  # the app is shutting down
+            if self.settings.frozen:
+                return  # a frozen clock: one fetch is the picture
             self._stop.wait(self.settings.metrics_interval)
 
     def _metrics_down(self, message: str) -> None:

@@ -7,7 +7,9 @@ check steps off, move the shared cursor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from widgets.rows import StepRow
@@ -34,9 +36,11 @@ class ChecklistState:
     @classmethod
     def open(cls, state_dir: Path | None, *, resume: str | None, context: str, namespace: str,
              title: str, severity: str, runbook: str | None, runbook_values: dict[str, str],
-             user_dirs: tuple[Path, ...] = ()) -> ChecklistState:
+             user_dirs: tuple[Path, ...] = (),
+             clock: Callable[[], datetime] | None = None) -> ChecklistState:
+        """`clock` stamps the incident and its audit records (default: the wall clock)."""
         state_dir = state_dir or default_state_dir()
-        store = IncidentStore(state_dir)
+        store = IncidentStore(state_dir, clock=clock)
         runbooks, problems = load_all(user_dirs)
         by_id = {r.id: r for r in runbooks}
         actor = Actor.current()
@@ -47,7 +51,8 @@ class ChecklistState:
             incident = store.attach(found.id)
             wanted = runbook or (found.runbooks[0] if found.runbooks else DEFAULT_RUNBOOK)
             audit = AuditLog(found.audit_path or default_audit_path(found.id, state_dir),
-                             actor=actor, context=context, namespace=namespace)
+                             actor=actor, context=context, namespace=namespace,
+                             clock=clock)
         else:
             wanted = runbook or DEFAULT_RUNBOOK
             incident = store.open_new(title, severity, context, namespace,  # type: ignore[arg-type]
@@ -55,7 +60,8 @@ class ChecklistState:
             snapshot = incident.read()
             path = default_audit_path(snapshot.id, state_dir)
             incident.update(lambda i: setattr(i, "audit_path", str(path)))
-            audit = AuditLog(path, actor=actor, context=context, namespace=namespace)
+            audit = AuditLog(path, actor=actor, context=context, namespace=namespace,
+                             clock=clock)
             audit.append(INCIDENT_OPENED, target=snapshot.id, params={"runbook": wanted},
                          message=f"{title} (severity {severity})")
         chosen = by_id.get(wanted)

@@ -16,7 +16,8 @@ Semantics the engine implements (documented here because the data encodes them):
 
 - ``confirm`` (default: true for mutating steps) asks the operator before the step runs.
 - ``requires`` names earlier steps that must be *done* (not skipped) before this one runs; the
-  handbook's "Before restoring: TAKE CURRENT BACKUP!" is ``restore`` requiring ``backup``.
+  handbook's "Before restoring: TAKE CURRENT BACKUP!" is ``restore`` requiring ``backup``;
+  the optional ``requires_why`` says why, in the words the refusal shows.
 - ``when`` is a condition in words ("if data at risk"); the operator decides whether it holds.
   ``optional`` steps may be skipped.
 - ``verify:`` on an action step re-runs its checks and gates every ``interval`` until all pass
@@ -605,6 +606,7 @@ class BaseStep(_Tagged):
     optional: bool = False
     confirm: bool = False
     requires: list[str] = Field(default_factory=list)
+    requires_why: str = ""  # why the required steps come first (shown when refused)
 
     @model_validator(mode="before")
     @classmethod

@@ -38,4 +38,6 @@ class ConsoleSettings:
     drill: Any = None  # the in-process DrillCluster, when running a drill
     metrics_interval: float = 2.0
     history_minutes: float = 15.0
-    frozen: bool = False  # snapshot tests: no clocks, no metrics polling
+    frozen: bool = False  # snapshot tests: no clocks, metrics fetched once, not polled
+    # stamps the incident (and its id) and audit records; None: the wall clock (tests pin it)
+    wall_clock: Callable[[], datetime] | None = None

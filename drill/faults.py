@@ -327,11 +327,11 @@ class Faults:
         self._activate(state)
 
     def _start_drop_watches(self, state: FaultState, result: dict[str, Any]) -> None:
+        if state.params["every"] is not None and state.params["every"] <= 0:
+            raise ValueError("parameter every must be > 0")
         dropped = self._drop_watches()
         result["dropped"] = dropped
         if state.params["every"] is not None:
-            if state.params["every"] <= 0:
-                raise ValueError("parameter every must be > 0")
             state.hits = dropped
             state.next_at = state.started + state.params["every"]
             self._activate(state)
