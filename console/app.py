@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.widgets import Footer, ProgressBar, Static
 
@@ -701,6 +701,33 @@ class WarroomApp(App[int]):
     def action_run_step(self) -> None:
         self.notify("this step is run from its action key (s, r, u, v) or checked off with "
                     "space", severity="information")
+
+    # ---- command palette ---------------------------------------------------------------------
+    PALETTE = (
+        ("Scale deployment", "s: set the replica count of the selected deployment", "scale"),
+        ("Scale up by one", "+: one more replica", "scale_by(1)"),
+        ("Scale down by one", "-: one replica fewer", "scale_by(-1)"),
+        ("Rollout restart", "r: replace every pod of the selected deployment", "restart"),
+        ("Rollout undo", "u: roll back to a previous revision (shows the template diff)", "undo"),
+        ("Verify", "v: run the HTTP verification checks", "verify"),
+        ("Pod logs", "l: logs of the selected pod, with the previous container", "logs"),
+        ("Events", "e: events of the selected pod or deployment", "events"),
+        ("Delete pod", "x: delete the selected pod (its ReplicaSet replaces it)", "delete_pod"),
+        ("Check off step", "space: check off the current manual runbook step", "check_step"),
+        ("Next step", "n: move to the next runbook step", "next_step"),
+        ("Previous step", "p: move to the previous runbook step", "previous_step"),
+        ("Switch theme", "t: next colour theme", "cycle_theme"),
+        ("Help", "?: keys and how the war room works", "help"),
+    )
+
+    def get_system_commands(self, screen: Any) -> Any:
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in self.PALETTE:
+            name = action.split("(")[0]
+            if self.check_action(name, ()) is not True:
+                continue
+            yield SystemCommand(title, help_text,
+                                lambda action=action: self.run_action(action))
 
     # ---- misc ------------------------------------------------------------------------------
     def action_pane(self, pane: str) -> None:
