@@ -47,8 +47,17 @@ from widgets.undo_modal import UndoModal
 
 from . import view_model as vm
 from .actions import ActionOutcome, ActionRequest, ActionRunner
-from .audit import ACTION_REFUSED, NOTE, AuditLog, AuditWriteError
+from .actor import same_operator
+from .audit import (
+    ACTION_REFUSED,
+    NOTE,
+    PROPOSAL_APPROVED,
+    PROPOSAL_MADE,
+    AuditLog,
+    AuditWriteError,
+)
 from .checklist_state import ChecklistState
+from .incident import ProposalError
 from .settings import ConsoleSettings
 
 MAX_AUDIT_LINES = 5000
@@ -77,10 +86,11 @@ class WarroomApp(App[int]):
         Binding("1", "pane('left')", "Pods", show=False),
         Binding("2", "pane('middle')", "Rates", show=False),
         Binding("3", "pane('right')", "Runbook", show=False),
+        Binding("A", "approve", "Approve", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "request_quit", "Quit"),
     ]
-    MUTATING = {"scale", "scale_by", "restart", "undo", "delete_pod"}
+    MUTATING = {"scale", "scale_by", "restart", "undo", "delete_pod", "approve"}
 
     def __init__(self, settings: ConsoleSettings) -> None:
         super().__init__()
@@ -108,6 +118,7 @@ class WarroomApp(App[int]):
         self._audit_offset = 0
         self._opened = time.monotonic()
         self._stop = threading.Event()
+        self._announced: set[str] = set()
 
     # ---- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -382,6 +393,7 @@ class WarroomApp(App[int]):
             self.query_one(AuditView).extend([vm.audit_row(r) for r in records])
         if self.checklist_state and self.checklist_state.changed():
             self._refresh_checklist()
+            self._announce_proposals()
 
     def _refresh_checklist(self) -> None:
         state = self.checklist_state
@@ -542,12 +554,83 @@ class WarroomApp(App[int]):
             typed_name=request.target if self.production else None)
 
         def answered(ok: bool | None) -> None:
-            if ok:
-                self._run(request)
-            else:
+            if not ok:
                 self.notify(f"cancelled: {request.describe()}")
+            elif self.settings.two_person:
+                self._propose_for_approval(request)
+            else:
+                self._run(request)
 
         self.push_screen(modal, answered)
+
+    # ---- two-person rule ------------------------------------------------------------------
+    def _propose_for_approval(self, request: ActionRequest) -> None:
+        state = self.checklist_state
+        assert state is not None and self.audit is not None
+        action = {"kind": request.kind, "context": request.context,
+                  "namespace": request.namespace, "target": request.target,
+                  "params": request.params, "seen_generation": request.seen_generation}
+        proposal_id = state.incident.propose(action, by=state.actor)
+        self.audit.append(PROPOSAL_MADE, action=request.kind, target=request.target_ref,
+                          params={**request.params, "proposal": proposal_id},
+                          message=f"{request.describe()}: waiting for a second person to "
+                                  "approve (A in another console on this incident)")
+        self.notify("waiting for a second person's approval (two-person rule)",
+                    title=request.describe())
+
+    def _announce_proposals(self) -> None:
+        state = self.checklist_state
+        if state is None:
+            return
+        for proposal in state.incident.pending_proposals():
+            if proposal.id in self._announced or same_operator(proposal.proposed_by, state.actor):
+                continue
+            self._announced.add(proposal.id)
+            action = proposal.action
+            self.notify(f"{proposal.proposed_by.label} proposes {action.get('kind')} "
+                        f"{action.get('target')}: press A to review and approve",
+                        title="approval needed", severity="warning", timeout=30)
+
+    def action_approve(self) -> None:
+        state = self.checklist_state
+        if state is None or not self._ready_to_act():
+            return
+        pending = [p for p in state.incident.pending_proposals()
+                   if not same_operator(p.proposed_by, state.actor)]
+        if not pending:
+            self.notify("no proposal waiting for your approval")
+            return
+        proposal = pending[0]
+        a = proposal.action
+        request = ActionRequest(a["kind"], a["context"], a["namespace"], a["target"],
+                                dict(a.get("params") or {}), a.get("seen_generation"))
+
+        def answered(ok: bool | None) -> None:
+            if not ok:
+                return
+            try:
+                approved = state.incident.approve(proposal.id, state.actor)
+            except ProposalError as error:
+                self._refused(request, str(error))
+                return
+            assert self.audit is not None
+            self.audit.append(PROPOSAL_APPROVED, action=request.kind, target=request.target_ref,
+                              params={"proposal": proposal.id,
+                                      "proposed_by": approved.proposed_by.label,
+                                      "approved_by": state.actor.label},
+                              message=f"approved: {request.describe()}")
+            self._run(ActionRequest(request.kind, request.context, request.namespace,
+                                    request.target,
+                                    {**request.params, "proposed_by": approved.proposed_by.label,
+                                     "approved_by": state.actor.label},
+                                    request.seen_generation))
+
+        self.push_screen(ConfirmModal(
+            f"Approve: {request.describe()}", context=request.context,
+            namespace=request.namespace, target=request.target_ref,
+            change=f"proposed by {proposal.proposed_by.label}",
+            warnings=["two-person rule: you are the second person; approving runs it now"],
+            confirm_label="Approve and run"), answered)
 
     def _run(self, request: ActionRequest) -> None:
         self.action_running = request.describe()

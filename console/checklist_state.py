@@ -37,13 +37,14 @@ class ChecklistState:
     def open(cls, state_dir: Path | None, *, resume: str | None, context: str, namespace: str,
              title: str, severity: str, runbook: str | None, runbook_values: dict[str, str],
              user_dirs: tuple[Path, ...] = (),
-             clock: Callable[[], datetime] | None = None) -> ChecklistState:
+             clock: Callable[[], datetime] | None = None,
+             actor: Actor | None = None) -> ChecklistState:
         """`clock` stamps the incident and its audit records (default: the wall clock)."""
         state_dir = state_dir or default_state_dir()
         store = IncidentStore(state_dir, clock=clock)
         runbooks, problems = load_all(user_dirs)
         by_id = {r.id: r for r in runbooks}
-        actor = Actor.current()
+        actor = actor or Actor.current()
         if resume:
             found = store.latest() if resume == "latest" else store.load(resume)
             if found is None:

@@ -118,6 +118,10 @@ def _console_options(parser: argparse.ArgumentParser) -> None:
                         help="come back to an open incident (default: the latest)")
     parser.add_argument("--max-replicas", type=_replicas, default=50, metavar="N",
                         help="upper bound accepted by the scale dialog (default 50)")
+    parser.add_argument("--two-person", action="store_true",
+                        help="two-person rule: an action confirmed here runs only after "
+                             "someone else approves it (A) from another console on the "
+                             "same incident (--resume)")
     parser.add_argument("--production", action=argparse.BooleanOptionalAction, default=None,
                         help="treat the context as production (typed confirmations); default: "
                              "by its name (prod, production, prd)")
@@ -204,7 +208,7 @@ def _settings(args: argparse.Namespace, **overrides: object) -> ConsoleSettings:
         "namespace": getattr(args, "namespace", None),
         "read_only": args.read_only, "theme": args.theme, "runbook": args.runbook,
         "resume": args.resume, "max_replicas": args.max_replicas,
-        "production": args.production,
+        "production": args.production, "two_person": args.two_person,
     }
     values.update(overrides)
     return ConsoleSettings(**values)  # type: ignore[arg-type]
