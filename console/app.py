@@ -197,7 +197,7 @@ class WarroomApp(App[int]):
             s.state_dir, resume=s.resume, context=self.context, namespace=self.namespace,
             title=s.incident_title or f"incident on {self.context}/{self.namespace}",
             severity=s.severity, runbook=s.runbook, runbook_values=s.runbook_values,
-            user_dirs=s.user_runbook_dirs, clock=s.wall_clock)
+            user_dirs=s.user_runbook_dirs, clock=s.wall_clock, actor=s.actor)
         self.audit = self.checklist_state.audit
 
     def _connected(self) -> None:

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Static
 
 from console.app import WarroomApp
 from console.incident import IncidentStore
 from tests.conftest import Drill
 from tests.console.app_harness import (
     action_kinds,
+    audit_records,
     cluster_until,
     deployment,
     drill_settings,
@@ -205,7 +206,7 @@ async def test_read_only_changes_nothing(cluster: Drill) -> None:
         await pilot.pause()
         assert len(app.screen_stack) == 1
         assert app.action_running is None
-    kinds = {r for r in shown_audit_kinds(app)} | {
+    kinds = set(shown_audit_kinds(app)) | {
         k for a in ("scale", "restart", "undo", "delete-pod") for k in action_kinds(app, a)}
     assert kinds <= {"incident.opened", "action.refused"}
     assert fingerprint(cluster) == before
@@ -252,7 +253,7 @@ async def test_forbidden_verb_is_refused_and_audited(cluster: Drill, tmp_path: P
         await pilot.press("r")
         await until(pilot, lambda: "action.refused" in action_kinds(app, "restart"),
                     message="an action.refused record")
-        refused = [r for r in _records(app) if r["kind"] == "action.refused"][0]
+        refused = [r for r in audit_records(app) if r["kind"] == "action.refused"][0]
         assert refused["target"] == "deployment/api"
         assert "forbidden: you may not patch deployments in namespace shop" in refused["message"]
         assert notified(app, "forbidden: you may not patch deployments")
@@ -299,17 +300,11 @@ async def test_forbidden_by_the_api_after_confirming_fails_cleanly(cluster: Dril
         await wait_finished(pilot, app, "restart")
         assert action_kinds(app, "restart") == ["action.requested", "action.started",
                                                 "action.failed"]
-        failed = [r for r in _records(app) if r["kind"] == "action.failed"][0]
+        failed = [r for r in audit_records(app) if r["kind"] == "action.failed"][0]
         assert "forbidden" in failed["message"].lower()
-        status = str(app.query_one("#action-status", Label).render())
+        status = str(app.query_one("#action-status", Static).render())
         assert status.startswith("✖") and "forbidden" in status.lower()
     assert fingerprint(cluster) == before
-
-
-def _records(app: WarroomApp) -> list[dict[str, Any]]:
-    from tests.console.app_harness import audit_records
-
-    return audit_records(app)
 
 
 # ---- runbook and quitting --------------------------------------------------------------------
@@ -327,7 +322,7 @@ async def test_space_checks_off_the_current_manual_step(cluster: Drill, state_di
         assert checklist.current_key == checklist.rows[1].key
         await until(pilot, lambda: "runbook.step" in shown_audit_kinds(app),
                     message="the check-off in the audit pane")
-        step = [r for r in _records(app) if r["kind"] == "runbook.step"][0]
+        step = [r for r in audit_records(app) if r["kind"] == "runbook.step"][0]
         assert step["target"] == first and step["result"] == {"status": "done"}
     assert app.checklist_state is not None
     incident = IncidentStore(state_dir).load(app.checklist_state.incident.read().id)
