@@ -228,7 +228,7 @@ class RunbookEngine:
                 missing = self._missing(step)
                 if status == "pending" and missing:
                     status = "blocked"
-                    detail = detail or "needs " + _quoted_list(missing) + " done first"
+                    detail = "needs " + _quoted_list(missing) + " done first"
                 if status == "running" and step.id not in self._running and not detail:
                     detail = "running in another console"
                 comp = self._compensations.get(step.id)
@@ -442,6 +442,10 @@ class RunbookEngine:
                 return "failed", refused.message
             except AuditWriteError as error:
                 return "failed", f"{request.describe()} ran but {error.message}"
+            if not outcome.ok and outcome.duration_s == 0.0 and outcome.rollout is None:
+                # the runner's last checks refused it (read-only, context, generation moved):
+                # nothing was sent to the cluster, so nothing needs undoing
+                return "pending", f"not run: {outcome.message}"
             if not outcome.ok:
                 return "failed", outcome.message
             return self._verify_after(step, outcome.message, live)
@@ -496,7 +500,10 @@ class RunbookEngine:
     # ---- verification, gates, waits -----------------------------------------------------
     def _verify(self, fields: Any, progress: Progress) -> tuple[str, str]:
         """Rounds of HTTP checks and gates every ``interval`` until they pass or ``deadline``."""
-        checks = [Check(**check.probe_kwargs()) for check in fields.checks]
+        try:
+            checks = [Check(**check.probe_kwargs()) for check in fields.checks]
+        except AdapterError as error:
+            return "failed", error.message
         gates: list[GateCondition] = list(fields.gates)
         held: list[float | None] = [None] * len(gates)
         deadline = self._clock() + fields.deadline_s

@@ -41,3 +41,5 @@ class ConsoleSettings:
     frozen: bool = False  # snapshot tests: no clocks, metrics fetched once, not polled
     # stamps the incident (and its id) and audit records; None: the wall clock (tests pin it)
     wall_clock: Callable[[], datetime] | None = None
+    two_person: bool = False  # mutations need a second person's approval from another console
+    actor: Any = None  # who is at this console (default: from the process and $SSH_CLIENT)
