@@ -229,8 +229,8 @@ class RunbookEngine:
                 if status == "pending" and missing:
                     status = "blocked"
                     detail = "needs " + _quoted_list(missing) + " done first"
-                if status == "running" and step.id not in self._running and not detail:
-                    detail = "running in another console"
+                if status == "running" and step.id not in self._running:
+                    detail = self._remote_running(step.id, state)
                 comp = self._compensations.get(step.id)
                 compensated = comp is not None and comp.status == "done"
                 if compensated:
@@ -347,6 +347,11 @@ class RunbookEngine:
         return StepOutcome(step.id, "pending", True, _join("reopened", warning))
 
     # ---- running steps ------------------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        """True when the action runner is read-only: no step that changes things runs."""
+        return bool(self.actions is not None and self.actions.read_only)
+
     def stop(self) -> None:
         """Interrupt every wait, gate, verification and shell command this engine runs."""
         self._stop.set()
@@ -392,6 +397,8 @@ class RunbookEngine:
             refusal = self.actions.precheck(request)
             if refusal:
                 return self._refused(step, refusal)
+        elif step.is_mutating and self.read_only:
+            return self._refused(step, "read-only mode: warroom was started with --read-only")
         if step.needs_confirmation:
             if confirm is None:
                 return self._refused(step, f"{step.id} needs confirmation: {prompt}",
@@ -403,6 +410,7 @@ class RunbookEngine:
                         params=dict(request.params) if request else None)
         except AuditWriteError as error:
             return self._refused(step, f"not run: {error.message}", audit=False)
+        before = self._state(step.id)
         warning = self._save(step.id, "running", step.describe())
         started = self._clock()
         interrupted = False
@@ -414,18 +422,25 @@ class RunbookEngine:
         except Exception as exc:  # noqa: BLE001 — never leave a step "running" on a bug
             status, message = "failed", f"internal error: {type(exc).__name__}: {exc}"
         duration = self._clock() - started
-        warning = _join(warning, self._save(step.id, status, message,
-                                            advance=status == "done"))
+        unchanged = status == "pending"  # stopped while waiting, or not sent: nothing changed
+        if unchanged and before.status not in ("pending", "running"):
+            status = before.status  # e.g. a done verify step re-run and stopped stays done
+            warning = _join(warning, self._save(step.id, state=before))
+        else:
+            warning = _join(warning, self._save(step.id, status, message,
+                                                advance=status == "done" and not unchanged))
+        recorded = "interrupted" if interrupted else ("refused" if unchanged else status)
         try:
-            self._audit(step, "interrupted" if interrupted else status, message,
-                        duration_s=duration)
+            self._audit(step, recorded, message, duration_s=duration)
         except AuditWriteError as error:
             warning = _join(warning, f"audit log: {error.message}")
         due = tuple(self.compensations_due()) if status == "failed" else ()
         if due:
             message += "; compensation due for " + _quoted_list(due)
-        return StepOutcome(step.id, status, status == "done", _join(message, warning),
-                           interrupted=interrupted, duration_s=duration, compensations_due=due)
+        return StepOutcome(step.id, status, status == "done" and not unchanged,
+                           _join(message, warning), refused=unchanged and not interrupted,
+                           interrupted=interrupted, duration_s=duration,
+                           compensations_due=due)
 
     def _execute(self, step: AnyStep, request: ActionRequest | None, progress: Progress
                  ) -> tuple[str, str]:
@@ -438,8 +453,8 @@ class RunbookEngine:
             assert self.actions is not None
             try:
                 outcome = self.actions.run(request, live)
-            except ActionRefused as refused:
-                return "failed", refused.message
+            except ActionRefused as refused:  # its requested/started record failed: not sent
+                return "pending", refused.message
             except AuditWriteError as error:
                 return "failed", f"{request.describe()} ran but {error.message}"
             if not outcome.ok and outcome.duration_s == 0.0 and outcome.rollout is None:
@@ -793,7 +808,13 @@ class RunbookEngine:
             except (AdapterError, _NoCluster) as error:
                 message = getattr(error, "message", str(error))
                 return CompensationOutcome(step_id, what, "failed", f"not run: {message}")
+            assert self.actions is not None
+            refusal = self.actions.precheck(request)
+            if refusal:
+                return CompensationOutcome(step_id, what, "failed", f"not run: {refusal}")
             params.update(request.params)
+        elif self.read_only:
+            return CompensationOutcome(step_id, what, "failed", "not run: read-only mode")
         try:
             self._audit_compensation(step_id, "running", what, params)
         except AuditWriteError as error:
@@ -883,6 +904,13 @@ class RunbookEngine:
         return (f"{step_id} is running in another console ({by.label}, since {state.at}); "
                 "wait for it there")
 
+    def _remote_running(self, step_id: str, state: StepState) -> str:
+        """The detail of a step saved as running that this engine is not running."""
+        who = state.by.label if state.by else "another console"
+        if self._running_elsewhere(step_id) or (state.by and state.by.host != socket.gethostname()):
+            return f"running in another console ({who})" + (f": {state.note}" if state.note else "")
+        return f"interrupted: {who} started it and is gone; run it again or reopen it"
+
     def _apply(self, incident: Incident, force: bool = False) -> bool:
         with self._lock:
             if not force and incident.version <= self._version:
@@ -915,10 +943,15 @@ class RunbookEngine:
         self._apply(saved)
         return None
 
-    def _save(self, step_id: str, status: str, note: str, *, by: Actor | None = None,
-              advance: bool = False) -> str | None:
-        state = StepState(status=status, by=by or self.audit.actor, at=utc_timestamp(),  # type: ignore[arg-type]
-                          note=note)
+    def _save(self, step_id: str, status: str = "pending", note: str = "", *,
+              by: Actor | None = None, advance: bool = False,
+              state: StepState | None = None) -> str | None:
+        """Record a step's new state here and in the incident; returns a warning if the
+        incident could not be saved. ``state`` puts back a previous state as it was."""
+        if state is None:
+            state = StepState(status=status, by=by or self.audit.actor,  # type: ignore[arg-type]
+                              at=utc_timestamp(), note=note)
+        status = state.status
         runbook_id = self.runbook.id
         with self._lock:
             self._states[step_id] = state

@@ -108,6 +108,12 @@ class DrillAdmin:
     def status(self) -> dict[str, Any]:
         return self._request("GET", "/drill/v1/status")
 
+    def scenario_action(self, action: str) -> dict[str, Any]:
+        """Run a drill action of the current scenario (`backup-current`, `restore`,
+        `reconcile`, `rotate-secrets`, `migrate-down`, `stop-writes`): what it did and the
+        status after it. `DrillAdminError` (400/409 message) when the scenario cannot."""
+        return self._request("POST", "/drill/v1/scenario/action", {"action": action})
+
     def _request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         url = self.endpoint.url
         try:

@@ -678,6 +678,15 @@ def test_wait_is_interrupted_by_stop(shared: SharedIncident, audit: AuditLog) ->
     done = fast.run_step("soak")
     assert done.ok and done.message == "waited 1h" and sum(fake.slept) == 3600
 
+    # stopping a re-run changes nothing: the step stays done, as it was
+    assert engine.refresh() and engine.status("soak") == "done"
+    thread, box = in_thread(lambda: engine.run_step("soak"))
+    wait_for(lambda: engine.status("soak") == "running", message="the re-run running")
+    engine.stop()
+    thread.join(5)
+    assert box["result"].interrupted and box["result"].status == "done"
+    assert view(engine, "soak").status == "done" and view(engine, "soak").detail == "waited 1h"
+
 
 # ---- compensation and abort ---------------------------------------------------------------------
 def test_compensation_runs_when_a_later_step_fails(
@@ -858,12 +867,15 @@ def test_a_step_running_in_another_live_console_is_not_started_twice(
     assert view(engine, "soak").status == "running"
     refused = engine.run_step("soak")
     assert refused.refused and "running in another console (bob" in refused.message
+    assert view(engine, "soak").detail.startswith("running in another console (bob")
 
     finished = subprocess.run([PY, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True, check=True)
     gone = Actor(user="bob", pid=int(finished.stdout), host=socket.gethostname(),
                  console_id="c-bob")
     shared.set_step(engine.runbook.id, "soak", "running", gone)
+    engine.refresh()
+    assert view(engine, "soak").detail.startswith("interrupted: bob started it and is gone")
     fake = FakeTime()
     fast = engine_for(WAITS, shared, audit, clock=fake.clock, sleeper=fake.sleep)
     assert fast.run_step("soak").ok  # the console that ran it is gone: it may run again

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from drill.admin_client import DrillAdmin, DrillAdminError
 from drill.cluster import DrillCluster
 from drill.scenarios import SCENARIOS, ScenarioActionError, get_scenario
 from drill.scenarios.data_loss import ROWS_PER_POD
@@ -351,3 +352,7 @@ def test_bad_migration_migrate_down_over_http(drill_factory) -> None:
     assert body["ok"] is True and body["status"]["details"]["migrationApplied"] is False
     assert body["status"]["steps"] == ["migrate-down"]
     act(drill, "restore", expect=400)
+    with DrillAdmin.from_kubeconfig(drill.kubeconfig) as admin:  # what the console uses
+        assert "already rolled back" in admin.scenario_action("migrate-down")["message"]
+        with pytest.raises(DrillAdminError, match="400: .*does not know drill action"):
+            admin.scenario_action("restore")
