@@ -127,6 +127,7 @@ class ChecklistState:
         done = progress.get(step_id) is not None and progress[step_id].status == "done"
         status = "pending" if done else "done"
         self.audit.append(RUNBOOK_STEP, action="manual", target=step_id,
+                          params={"runbook": self.runbook.id, "step": step_id, "status": status},
                           result={"status": status},
                           message=f"{'unchecked' if done else 'checked off'}: "
                                   f"{self._text(step.title)}")

@@ -339,7 +339,7 @@ def _drill_action(rec: _Rec) -> str | None:
 
 def _step_record(rec: _Rec) -> tuple[str, bool] | None:
     """(step id, done) of a runbook.step record."""
-    step = rec.params.get("step") or rec.params.get("step_id") or rec.action
+    step = rec.params.get("step") or rec.params.get("step_id") or rec.target or rec.action
     if not isinstance(step, str) or not step:
         return None
     status = rec.params.get("status") or _result(rec).get("status")

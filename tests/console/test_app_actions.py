@@ -274,7 +274,9 @@ async def test_verb_forbidden_from_the_start_is_disabled(cluster: Drill,
         await until(pilot, lambda: "restart" in app.denied, message="the RBAC probe")
         # denying a resource denies its subresources (deployments/scale) too
         assert set(app.denied) == {"restart", "undo", "scale", "scale_by"}
-        assert notified(app, "forbidden: you may not patch deployments in namespace shop")
+        await until(pilot, lambda: notified(
+            app, "forbidden: you may not patch deployments in namespace shop"),
+            message="a notification saying why")
         for key in ("s", "plus", "r", "u"):
             await pilot.press(key)
             await pilot.pause()

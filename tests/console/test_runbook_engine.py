@@ -22,6 +22,7 @@ import pytest
 
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient, MetricsConfig
+from console.actions import ActionRunner
 from console.actor import Actor
 from console.audit import RUNBOOK_STEP, AuditLog, AuditRecord
 from console.incident import IncidentStore, SharedIncident
@@ -499,11 +500,9 @@ def test_shell_steps(shared: SharedIncident, audit: AuditLog,
     assert failed.status == "failed" and failed.message == "exited 3 (expected 0)"
     assert engine.run_step("exit3-expected", YES).ok
 
-    slow = Lines()
-    timed_out = engine.run_step("slow", YES, slow)
+    timed_out = engine.run_step("slow", YES)
     assert timed_out.status == "failed"
     assert timed_out.message.startswith("timed out after 0.3 s")
-    assert "started" in slow.messages
 
     piped = Lines()
     assert engine.run_step("piped", YES, piped).ok
@@ -927,3 +926,40 @@ def test_an_unwritable_audit_log_refuses_the_step(tmp_path: Path,
     checked = engine.check_off("note")
     assert checked.refused and engine.status("note") == "pending"
     assert shared.read().step_progress == {}
+
+
+def test_read_only_mode_runs_nothing_that_changes_things(
+    drill: Drill, shared: SharedIncident, audit: AuditLog, tmp_path: Path,
+) -> None:
+    ns = make_namespace(drill.api(), unique("rbe-ro"))
+    make_deployment(drill.api(), ns, "app", replicas=1)
+    marker = tmp_path / "ran"
+    with KubeClient.connect(str(drill.kubeconfig)) as kube:
+        engine = engine_for(f"""
+            title: Read only
+            kind: procedure
+            steps:
+              - id: scale
+                title: Scale
+                type: scale
+                deployment: app
+                namespace: {ns}
+                replicas: 3
+              - id: touch
+                title: Touch a file
+                type: shell
+                command: {py(f"open({str(marker)!r}, 'w')")}
+              - id: pause
+                title: A short wait
+                type: wait
+                duration: 10ms
+        """, shared, audit, actions=ActionRunner(kube, audit, read_only=True),
+            context=kube.context, namespace=ns)
+        assert engine.read_only
+        for step in ("scale", "touch"):
+            outcome = engine.run_step(step, YES)
+            assert outcome.refused and outcome.message.startswith("read-only mode"), step
+            assert engine.status(step) == "pending"
+        assert engine.run_step("pause").ok  # waiting changes nothing
+        assert kube.get_deployment(ns, "app").desired == 1
+    assert not marker.exists()
