@@ -602,6 +602,9 @@ class Informer:
     def _failed(self, kind: str, stats: KindStats, error: AdapterError,
                 backoff: _Backoff) -> None:
         stats.errors += 1
+        mask = getattr(self.kube, "mask", None)
+        if mask is not None:  # credentials echoed into an error must not reach a screen or log
+            error = mask(error)
         log.info("informer %s: %s", kind, error.message)
         self._kind_down(kind, error)
         backoff.wait(self._stop)

@@ -61,6 +61,7 @@ from .kube_views import (
     revision_view,
     rollout_state,
 )
+from .redact import redact
 
 if TYPE_CHECKING:
     from .informer import Informer, WatchStatus
@@ -578,7 +579,48 @@ class KubeClient:
         return (min(10.0, self.request_timeout), self.request_timeout)
 
     def _fail(self, exc: BaseException, op: Operation) -> AdapterError:
-        return translate(exc, op, self.context, self.server)
+        return self.mask(translate(exc, op, self.context, self.server))
+
+    def secret_values(self) -> list[str]:
+        """The credentials this client sends (bearer token, basic-auth password, as sent and
+        bare): exact strings to mask wherever text leaves the process (screen, audit, logs)."""
+        configuration = self.api.configuration
+        found: list[str] = []
+        for value in (configuration.api_key or {}).values():
+            if isinstance(value, str) and value:
+                found.append(value)
+                scheme, _, bare = value.partition(" ")
+                if bare and scheme.lower() in ("bearer", "basic"):
+                    found.append(bare)
+        for value in (configuration.password, getattr(configuration, "access_token", None)):
+            if isinstance(value, str) and value:
+                found.append(value)
+        return [v for v in dict.fromkeys(found) if len(v) >= 4]
+
+    def mask(self, error: AdapterError) -> AdapterError:
+        """``error`` with this client's credentials (and anything ``redact`` recognises)
+        masked in its message and detail: a server or proxy that echoes the Authorization
+        header into an error body must not put the token on screen or in the audit log."""
+        secrets = self.secret_values()
+        message = redact(error.message, secrets)
+        if message != error.message:
+            error.message = message
+            error.args = (message,)
+        if error.detail:
+            error.detail = redact(error.detail, secrets)
+        return error
+
+    def namespace_exists(self, namespace: str) -> bool | None:
+        """True or False when the API server says so; None when we cannot tell (no
+        permission to read namespaces, or the server is unreachable): callers then carry on."""
+        try:
+            self._json(Operation("get", "namespaces", None, namespace),
+                       self.core.read_namespace, namespace)
+        except NotFound:
+            return False
+        except AdapterError:
+            return None
+        return True
 
     def _json(self, op: Operation, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a typed client call with ``_preload_content=False``; return decoded JSON."""

@@ -209,6 +209,12 @@ class AuditLog:
         """The log at ``default_audit_path(incident_id, state_dir)``."""
         return cls(default_audit_path(incident_id, state_dir), **kwargs)
 
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Mask these exact strings too in every later record (e.g. the cluster credentials
+        the console connected with)."""
+        with self._thread_lock:
+            self._secrets = tuple(dict.fromkeys((*self._secrets, *(v for v in values if v))))
+
     # ---- writing -----------------------------------------------------------------------------
     def append(
         self,

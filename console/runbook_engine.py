@@ -33,6 +33,10 @@ Rules the engine keeps:
 - **Stopping.** ``stop()`` ends a wait, gate or verification with the step back to pending
   (nothing changed), and kills a running shell command (the step fails: it may have done part
   of its work). A cluster action already sent is followed to the end of its rollout.
+- **Time.** Gate holds, wait durations and verification deadlines use ``clock`` (default
+  ``time.monotonic``); pauses go through ``sleeper(seconds)`` (default: a wait on the engine's
+  stop event, so ``stop()`` cuts it short). Tests inject a fake pair to make "for 20s" quick.
+- **Read-only.** With a read-only ``ActionRunner`` no mutating step (or compensation) runs.
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ ViewStatus = Literal["pending", "running", "done", "failed", "skipped", "blocked
 CompensationStatus = Literal["done", "failed", "manual", "not run"]
 
 RUNBOOK_ABORT = "runbook.abort"
+# not runbook.step: scoring and post-mortems read a runbook.step "done" as the step done
+RUNBOOK_COMPENSATION = "runbook.compensation"
 COMPENSATIONS_SUFFIX = "::compensations"
 ACTION_KINDS = ("scale", "restart", "undo")
 _KEEP: Any = object()  # "leave the current step pointer alone"
@@ -843,7 +849,8 @@ class RunbookEngine:
 
     def _audit_compensation(self, step_id: str, status: str, detail: str,
                             params: dict[str, Any], duration_s: float | None = None) -> None:
-        self.audit.append(RUNBOOK_STEP, action="compensate", target=step_id, params=params,
+        self.audit.append(RUNBOOK_COMPENSATION, action="compensate", target=step_id,
+                          params=params,
                           result={"status": status, "detail": detail}, duration_s=duration_s,
                           message=f"undo of {step_id}: {params.get('undo', '')}",
                           context=self.context, namespace=self.namespace)
@@ -976,7 +983,8 @@ class RunbookEngine:
                params: dict[str, Any] | None = None, duration_s: float | None = None) -> None:
         self.audit.append(
             RUNBOOK_STEP, action=step.kind, target=step.id,
-            params={"runbook": self.runbook.id, "title": step.title, **(params or {})},
+            params={"runbook": self.runbook.id, "step": step.id, "status": status,
+                    "title": step.title, **(params or {})},
             result={"status": status, "detail": detail}, duration_s=duration_s,
             message=f"{self.runbook.id}/{step.id}: {step.describe()}", actor=by,
             context=self.context, namespace=self.namespace)
@@ -1079,6 +1087,7 @@ def _run_coroutine(coro: Coroutine[Any, Any, _T]) -> _T:
 
 __all__ = [
     "COMPENSATIONS_SUFFIX",
+    "RUNBOOK_COMPENSATION",
     "RUNBOOK_ABORT",
     "AbortOutcome",
     "CompensationOutcome",

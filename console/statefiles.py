@@ -134,6 +134,7 @@ def describe_os_error(exc: OSError) -> str:
     """A short human explanation of an OSError, naming the usual culprits."""
     reasons = {
         errno.ENOSPC: "no space left on device (disk full)",
+        errno.EFBIG: "file too large (the file-size limit is reached: disk quota or ulimit -f)",
         errno.EDQUOT: "disk quota exceeded",
         errno.EACCES: "permission denied",
         errno.EPERM: "operation not permitted",

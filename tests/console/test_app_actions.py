@@ -275,7 +275,7 @@ async def test_verb_forbidden_from_the_start_is_disabled(cluster: Drill,
         # denying a resource denies its subresources (deployments/scale) too
         assert set(app.denied) == {"restart", "undo", "scale", "scale_by"}
         await until(pilot, lambda: notified(
-            app, "forbidden: you may not patch deployments in namespace shop"),
+            app, "forbidden: you may not patch deployments"),
             message="a notification saying why")
         for key in ("s", "plus", "r", "u"):
             await pilot.press(key)

@@ -26,7 +26,13 @@ from console.actions import ActionRunner
 from console.actor import Actor
 from console.audit import RUNBOOK_STEP, AuditLog, AuditRecord
 from console.incident import IncidentStore, SharedIncident
-from console.runbook_engine import COMPENSATIONS_SUFFIX, RUNBOOK_ABORT, RunbookEngine, StepView
+from console.runbook_engine import (
+    COMPENSATIONS_SUFFIX,
+    RUNBOOK_ABORT,
+    RUNBOOK_COMPENSATION,
+    RunbookEngine,
+    StepView,
+)
 from console.runbooks import builtin_dir, load_runbook, parse_runbook
 from tests.conftest import Drill, wait_for
 from tests.drill.kube_helpers import (
@@ -755,7 +761,8 @@ def test_compensation_runs_when_a_later_step_fails(
     records = audit.records()
     abort = [r for r in records if r.kind == RUNBOOK_ABORT]
     assert abort[0].params["compensations"] == ["scale-up"]
-    undo = [r for r in records if r.kind == RUNBOOK_STEP and r.action == "compensate"]
+    undo = [r for r in records if r.kind == RUNBOOK_COMPENSATION and r.action == "compensate"]
+    assert [r.target for r in undo] == ["scale-up", "scale-up"]
     assert [r.result["status"] for r in undo] == ["running", "done"]
     assert undo[0].params["replicas"] == 2
     saved = shared.read().step_progress[engine.runbook.id + COMPENSATIONS_SUFFIX]
@@ -894,6 +901,7 @@ def test_every_step_change_is_audited(shared: SharedIncident, audit: AuditLog) -
     running, done, skipped = records
     assert running.context == "drill" and running.namespace == "shop"
     assert running.params["runbook"] == engine.runbook.id
+    assert (running.params["step"], running.params["status"]) == ("backup-current", "running")
     assert done.result == {"status": "done", "detail": "exit 0"}
     assert done.duration_s is not None and done.duration_s >= 0
     assert skipped.result["detail"] == "restored by the DBA"
