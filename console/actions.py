@@ -37,6 +37,10 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
 }
 
 
+# precheck's reason when the permission check itself failed (outage): not a denial
+PERMISSION_UNKNOWN = "cannot check permissions"
+
+
 class ActionRefused(Exception):
     """The action was not run; `message` says why (shown in the modal and the audit log)."""
 
@@ -110,7 +114,7 @@ class ActionRunner:
         try:
             review = self.kube.can_i(verb, resource, request.namespace)
         except AdapterError as error:
-            return f"cannot check permissions: {error.message}"
+            return f"{PERMISSION_UNKNOWN}: {error.message}"
         if not review.allowed:
             return (f"forbidden: you may not {verb} {resource} in namespace {request.namespace}"
                     + (f" ({review.reason})" if review.reason else ""))

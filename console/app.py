@@ -19,6 +19,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -43,10 +44,11 @@ from widgets.rows import HeaderInfo
 from widgets.scale_modal import ScaleModal
 from widgets.status_header import StatusHeader
 from widgets.text_modal import TextModal
+from widgets.too_small import TooSmall
 from widgets.undo_modal import UndoModal
 
 from . import view_model as vm
-from .actions import ActionOutcome, ActionRequest, ActionRunner
+from .actions import PERMISSION_UNKNOWN, ActionOutcome, ActionRequest, ActionRunner
 from .actor import same_operator
 from .audit import (
     ACTION_REFUSED,
@@ -57,7 +59,9 @@ from .audit import (
     AuditWriteError,
 )
 from .checklist_state import ChecklistState
+from .connection_notes import ConnectionNotes
 from .incident import ProposalError
+from .screen_text import ScreenRedactor
 from .settings import ConsoleSettings
 
 MAX_AUDIT_LINES = 5000
@@ -119,6 +123,8 @@ class WarroomApp(App[int]):
         self._opened = time.monotonic()
         self._stop = threading.Event()
         self._announced: set[str] = set()
+        self.redact = ScreenRedactor()  # every text shown passes through it (secrets masked)
+        self._connection_notes = ConnectionNotes()
 
     # ---- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -145,6 +151,7 @@ class WarroomApp(App[int]):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
         self.query_one(DeploymentList).focus()
+        self.mount(TooSmall())  # "terminal too small" over everything below 80x24
         self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:
@@ -168,6 +175,7 @@ class WarroomApp(App[int]):
             self.call_from_thread(self._fatal_banner, error.message)
             return
         self.kube = kube
+        self.redact.add(kube.secret_values())
         self.context = kube.context
         self.namespace = kube.namespace
         self.production = s.production if s.production is not None else is_production(
@@ -179,14 +187,25 @@ class WarroomApp(App[int]):
             self.call_from_thread(self._fatal_banner, f"cannot open the incident: {message}")
             return
         assert self.audit is not None
+        self.audit.add_secrets(kube.secret_values())
         self.runner = ActionRunner(kube, self.audit, read_only=s.read_only)
+        if s.metrics is not None:
+            self.metrics = MetricsClient(s.metrics)
+        assert self.checklist_state is not None
+        prober_verify: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=s.probe_ca) if s.probe_ca else True)
+        unbound = self.checklist_state.attach_engine(
+            actions=self.runner, metrics=self.metrics, prober=Prober(verify=prober_verify),
+            context=self.context, namespace=self.namespace)
+        if unbound:
+            self.checklist_state.problems.append(unbound)  # type: ignore[arg-type]
         self.informer = kube.informer(
             self.namespace, kinds=("pods", "deployments", "replicasets"),
             on_deltas=self._deltas.extend, on_status=self._on_status,
-            clock=s.cluster_clock)
+            clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
         self.informer.start()
-        if s.metrics is not None:
-            self.metrics = MetricsClient(s.metrics)
+        self._check_namespace()
+        if self.metrics is not None:
             self._poll_metrics()
         self._check_permissions()
         self.call_from_thread(self._connected)
@@ -210,17 +229,33 @@ class WarroomApp(App[int]):
             self.notify("read-only: scale, restart, undo and delete are disabled",
                         severity="information")
 
-    def _fatal_banner(self, message: str) -> None:
+    def _fatal_banner(self, message: str, title: str = "cannot connect") -> None:
         status = self.query_one("#action-status", Static)
-        status.update(f"✖ {message}")
+        status.update(Text(f"✖ {self.redact(message)}"))
         status.add_class("-error")
         status.display = True
-        self.notify(message, title="cannot connect", severity="error", timeout=30)
+        self.notify(message, title=title, severity="error", timeout=30)
+
+    @work(thread=True, group="namespace")
+    def _check_namespace(self) -> None:
+        if self.kube is not None and self.kube.namespace_exists(self.namespace) is False:
+            with contextlib.suppress(RuntimeError):
+                self.call_from_thread(
+                    self._fatal_banner, f"namespace {self.namespace} not found in context "
+                    f"{self.context}: check -n/--namespace", "namespace not found")
+
+    def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
+        """Every notification is shown with secrets masked (see console/screen_text.py)."""
+        super().notify(self.redact(message), *args, **kwargs)
 
     def _on_status(self, status: WatchStatus) -> None:
         self.connection = status
+        note = self._connection_notes.on_status(status)
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(self._refresh_header)
+            if note is not None:
+                self.call_from_thread(self.notify, note.message, title=note.title,
+                                      severity=note.severity, timeout=note.timeout)
 
     @work(thread=True, group="rbac")
     def _check_permissions(self) -> None:
@@ -231,7 +266,7 @@ class WarroomApp(App[int]):
                  "delete_pod": "delete-pod"}
         for action, kind in probe.items():
             reason = self.runner.precheck(ActionRequest(kind, self.context, self.namespace, "-"))
-            if reason:
+            if reason and not reason.startswith(PERMISSION_UNKNOWN):  # outage: ask again later
                 denied[action] = reason
         denied["scale_by"] = denied.get("scale", "")
         self.denied = {k: v for k, v in denied.items() if v}
@@ -660,7 +695,7 @@ class WarroomApp(App[int]):
             self.call_from_thread(self._finished, request, outcome)
 
     def _progress(self, message: str, fraction: float | None) -> None:
-        self.query_one("#action-status", Static).update(f"▶ {message}")
+        self.query_one("#action-status", Static).update(Text(f"▶ {self.redact(message)}"))
         bar = self.query_one("#action-progress", ProgressBar)
         if fraction is None:
             bar.update(total=None)
@@ -672,7 +707,7 @@ class WarroomApp(App[int]):
         self.query_one("#action-progress").display = False
         status = self.query_one("#action-status", Static)
         mark = "✔" if outcome.ok else "✖"
-        status.update(f"{mark} {request.describe()}: {outcome.message}")
+        status.update(Text(f"{mark} {request.describe()}: {self.redact(outcome.message)}"))
         status.set_class(not outcome.ok, "-error")
         self.notify(outcome.message, title=f"{mark} {request.describe()}",
                     severity="information" if outcome.ok else "error",
@@ -782,8 +817,82 @@ class WarroomApp(App[int]):
             self._refresh_checklist()
 
     def action_run_step(self) -> None:
-        self.notify("this step is run from its action key (s, r, u, v) or checked off with "
-                    "space", severity="information")
+        key = self.query_one(Checklist).highlighted_key or self.query_one(Checklist).current_key
+        if key is not None:
+            self._start_step(key)
+
+    @on(Checklist.StepRun)
+    def _step_run(self, event: Checklist.StepRun) -> None:
+        self._start_step(event.key)
+
+    def _start_step(self, key: str) -> None:
+        state = self.checklist_state
+        if state is None or state.runbook is None:
+            return
+        if state.runbook.step(key).kind == "manual":
+            self.action_check_step()
+            return
+        if state.engine is None:
+            self.notify("this runbook's steps cannot run: its variables are not all set",
+                        severity="warning")
+            return
+        if self.action_running:
+            self.notify(f"wait: {self.action_running} is still running", severity="warning")
+            return
+        self.action_running = f"step {key}"
+        self._run_step(key)
+
+    @work(thread=True, group="steps")
+    def _run_step(self, key: str) -> None:
+        state = self.checklist_state
+        assert state is not None and state.engine is not None
+
+        def confirm(question: str) -> bool:
+            answer: list[bool] = []
+            done = threading.Event()
+
+            def show() -> None:
+                def answered(ok: bool | None) -> None:
+                    answer.append(bool(ok))
+                    done.set()
+
+                self.push_screen(ConfirmModal(
+                    question, context=self.context, namespace=self.namespace,
+                    target=f"runbook step {key}", change=question,
+                    typed_name=self.namespace if self.production else None), answered)
+
+            self.call_from_thread(show)
+            while not done.wait(0.2):
+                if self._stop.is_set():
+                    return False
+            return answer[0]
+
+        def progress(message: str, fraction: float | None) -> None:
+            with contextlib.suppress(RuntimeError):
+                self.call_from_thread(self._progress, message, fraction)
+
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._show_running, f"runbook step {key}")
+        try:
+            outcome = state.engine.run_step(key, confirm=confirm, progress=progress)
+            result = ActionOutcome(outcome.ok, outcome.message, outcome.duration_s)
+        except Exception as error:  # noqa: BLE001 - shown, never a traceback
+            result = ActionOutcome(False, getattr(error, "message", None) or str(error), 0.0)
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._step_finished, key, result)
+
+    def _show_running(self, what: str) -> None:
+        status = self.query_one("#action-status", Static)
+        status.remove_class("-error")
+        status.update(f"▶ {what}")
+        status.display = True
+        bar = self.query_one("#action-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+
+    def _step_finished(self, key: str, outcome: ActionOutcome) -> None:
+        self._finished(ActionRequest("step", self.context, self.namespace, key), outcome)
+        self._refresh_checklist()
 
     # ---- command palette ---------------------------------------------------------------------
     PALETTE = (

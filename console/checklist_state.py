@@ -12,11 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from adapters.metrics import MetricsClient
+from adapters.probes import Prober
 from widgets.rows import StepRow
 
+from .actions import ActionRunner
 from .actor import Actor
 from .audit import INCIDENT_OPENED, RUNBOOK_STEP, AuditLog, default_audit_path
 from .incident import IncidentError, IncidentStore, SharedIncident
+from .runbook_engine import RunbookEngine
 from .runbooks import Problem, Runbook, RunbookError, load_all, substitute
 from .statefiles import default_state_dir
 
@@ -74,6 +78,23 @@ class ChecklistState:
             values = _with_defaults(chosen, values)
         return cls(incident, audit, chosen, values, problems, actor)
 
+    engine: RunbookEngine | None = None
+
+    def attach_engine(self, *, actions: ActionRunner, metrics: MetricsClient | None,
+                      prober: Prober | None, context: str, namespace: str) -> str | None:
+        """Run the runbook's steps for real; returns why not when it cannot be bound."""
+        if self.runbook is None:
+            return None
+        try:
+            bound = self.runbook.bind(self.values)
+        except RunbookError as error:
+            return (f"runbook {self.runbook.id}: steps can be checked off but not run until "
+                    f"its variables are set ({error.message})")
+        self.engine = RunbookEngine(bound, incident=self.incident, audit=self.audit,
+                                    actions=actions, metrics=metrics, prober=prober,
+                                    context=context, namespace=namespace)
+        return None
+
     # ---- reading -----------------------------------------------------------------------
     def _text(self, text: str | None) -> str:
         if not text:
@@ -87,6 +108,11 @@ class ChecklistState:
         self._stamp = self.incident.stamp()
         if self.runbook is None:
             return "no runbook", [], None
+        if self.engine is not None:
+            self.engine.refresh()
+            rows = [StepRow(v.id, v.title, v.kind, v.status, v.detail, v.explain)  # type: ignore[arg-type]
+                    for v in self.engine.steps_view()]
+            return self._text(self.runbook.title), rows, self.engine.current
         incident = self.incident.read()
         progress = incident.step_progress.get(self.runbook.id, {})
         rows = []
@@ -116,6 +142,12 @@ class ChecklistState:
         if self.runbook is None:
             return "no runbook is active"
         step = self.runbook.step(step_id)
+        if self.engine is not None and step.kind == "manual":
+            if self.engine.status(step_id) == "done":
+                outcome = self.engine.reopen(step_id, "unchecked", by=self.actor)
+            else:
+                outcome = self.engine.check_off(step_id, by=self.actor)
+            return None if outcome.ok else outcome.message
         if step.kind != "manual":
             return (f"'{self._text(step.title)}' is a {step.kind} step: run it with its action "
                     "key, or it is checked off when the action finishes")
@@ -138,6 +170,12 @@ class ChecklistState:
 
     def move(self, delta: int, from_step: str | None = None) -> None:
         if self.runbook is None or not self.runbook.steps:
+            return
+        if self.engine is not None and from_step is None:
+            if delta > 0:
+                self.engine.next()
+            else:
+                self.engine.previous()
             return
         ids = [s.id for s in self.runbook.steps]
         if from_step is None:

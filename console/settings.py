@@ -37,6 +37,10 @@ class ConsoleSettings:
     cluster_clock: Callable[[], datetime] | None = None
     drill: Any = None  # the in-process DrillCluster, when running a drill
     metrics_interval: float = 2.0
+    # the watch: longest back-off between reconnection attempts (a returning API server is
+    # noticed within this), and seconds down before "reconnecting" becomes "stale since T"
+    watch_backoff_max: float = 5.0
+    stale_after: float = 10.0
     history_minutes: float = 15.0
     frozen: bool = False  # snapshot tests: no clocks, metrics fetched once, not polled
     # stamps the incident (and its id) and audit records; None: the wall clock (tests pin it)

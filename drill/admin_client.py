@@ -108,6 +108,14 @@ class DrillAdmin:
     def status(self) -> dict[str, Any]:
         return self._request("GET", "/drill/v1/status")
 
+    def clock(self, *, pause: bool = False, resume: bool = False,
+              speed: float | None = None) -> dict[str, Any]:
+        """Pause, resume or re-speed the drill clock; the status after it."""
+        body: dict[str, Any] = {"pause": pause, "resume": resume}
+        if speed is not None:
+            body["speed"] = speed
+        return self._request("POST", "/drill/v1/clock", body)
+
     def scenario_action(self, action: str) -> dict[str, Any]:
         """Run a drill action of the current scenario (`backup-current`, `restore`,
         `reconcile`, `rotate-secrets`, `migrate-down`, `stop-writes`): what it did and the

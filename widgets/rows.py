@@ -120,3 +120,54 @@ class HeaderInfo:
     production: bool = False
     drill_time: str | None = None
     read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ScenarioRow:
+    """One drill scenario in the picker: what it rehearses and the runbook it pairs with."""
+
+    name: str
+    title: str
+    brief: str  # one line
+    difficulty: str  # easy | medium | hard
+    runbook: str | None = None
+    handbook: str = ""
+    speed: float = 1.0  # the scenario's default drill speed
+
+
+@dataclass(frozen=True)
+class ScoreCheckRow:
+    """One handbook-order rule of a drill score and whether it held."""
+
+    rule: str
+    ok: bool
+    detail: str
+    points: int = 0  # deducted (0 when it held, or when it counts as an unsafe action)
+
+
+@dataclass(frozen=True)
+class ScoreLineRow:
+    """A deduction or an unsafe action: what, when (``+1m 05s`` or ""), points deducted."""
+
+    text: str
+    points: int
+    when: str = ""
+    category: str = ""  # time | order | unsafe
+
+
+@dataclass(frozen=True)
+class ScoreView:
+    """A drill's score as the score screen shows it (times already formatted, "—" = never)."""
+
+    scenario: str
+    total: int
+    outcome: str  # clean | resolved with unsafe actions | not resolved
+    time_to_detect: str
+    time_to_mitigate: str
+    time_to_resolve: str
+    checks: tuple[ScoreCheckRow, ...] = ()
+    unsafe: tuple[ScoreLineRow, ...] = ()
+    deductions: tuple[ScoreLineRow, ...] = ()
+    good: tuple[str, ...] = ()
+    report_path: str | None = None  # where the Markdown report was written
+    final: bool = False  # the drill is over (resolved or quit), not a score so far

@@ -56,7 +56,8 @@ async def test_two_consoles_share_checklist_and_audit(drill_factory, state) -> N
             await until(pilot_b, lambda: any(r.key == step and r.status == "done"
                                              for r in second.query_one(Checklist).rows),
                         message="bob sees alice's check-off")
-            await until(pilot_b, lambda: any("checked off" in r.message and r.actor == "alice@10.0.0.5"
+            await until(pilot_b, lambda: any(r.kind == "runbook.step" and r.target == step
+                                             and r.actor == "alice@10.0.0.5"
                                              for r in second.query_one(AuditView).rows),
                         message="bob's audit pane shows alice's record")
 

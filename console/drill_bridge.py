@@ -1,0 +1,215 @@
+"""Drill mode inside the console: the Textual side of ``DrillMode`` (console/drill_mode.py).
+
+``DrillBridge.attach(app)`` is called once by a console running on an in-process drill
+(``settings.drill``). It polls the drill every second in a worker thread; the first time the
+incident is mitigated or resolved it says so (a notification and a ``drill.*`` audit record —
+kinds the scoring does not count as a response), and when it is resolved it writes the score
+report beside the audit log and shows the score screen, once. ``toggle_pause`` (P) pauses or
+resumes the drill clock; ``show_score`` (S) shows the score so far; ``finish`` (on quit)
+rewrites the report with everything done up to then. A drill without an incident (``none``)
+has nothing to score.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from drill.admin_client import DrillAdminError
+from widgets.score_screen import ScoreScreen
+
+from .audit import AuditLog, AuditWriteError
+from .drill_mode import DrillMode, DrillState, DrillUpdate, score_view
+from .scoring import DrillScore
+
+POLL_EVERY = 1.0  # seconds between status polls
+DRILL_MITIGATED = "drill.mitigated"
+DRILL_RESOLVED = "drill.resolved"
+DRILL_CLOCK = "drill.clock"
+DRILL_SCORED = "drill.scored"
+NO_INCIDENT = "none"
+
+
+class DrillBridge:
+    """Drill mode for one console ``app`` (a ``WarroomApp``: its ``audit``, ``rates``,
+    ``settings`` and Textual's ``run_worker``/``call_from_thread``/``notify``/``push_screen``)."""
+
+    def __init__(self, app: Any, mode: DrillMode) -> None:
+        self.app = app
+        self.mode = mode
+        self.report_path: Path | None = None
+        self.last_score: DrillScore | None = None
+        self._polling = False
+        self._shown_final = False
+        self._finished = False
+        self._unreachable = False
+
+    @classmethod
+    def attach(cls, app: Any) -> DrillBridge:
+        """Start drill mode for ``app`` (polls unless the app runs on a frozen clock)."""
+        settings = app.settings
+        bridge = cls(app, DrillMode.for_cluster(settings.drill, wall_clock=settings.wall_clock))
+        if not settings.frozen:
+            app.set_interval(POLL_EVERY, bridge.poll)
+            bridge.poll()
+        return bridge
+
+    @property
+    def scored(self) -> bool:
+        """Whether this drill has an incident to score."""
+        return self.mode.scenario != NO_INCIDENT
+
+    @property
+    def audit(self) -> AuditLog | None:
+        audit = getattr(self.app, "audit", None)
+        return audit if isinstance(audit, AuditLog) else None
+
+    def header_text(self, drill_time: str | None) -> str | None:
+        """The header's drill clock with the speed, or ⏸ PAUSED."""
+        return self.mode.clock_text(drill_time)
+
+    # ---- polling ---------------------------------------------------------------------------
+    def poll(self) -> None:
+        if self._polling or self._finished:
+            return
+        self._polling = True
+        self.app.run_worker(self._poll_worker, name="drill-poll", group="drill", thread=True,
+                            exit_on_error=False)
+
+    def _error_ratio(self) -> float | None:
+        if self.mode.target is None:
+            return None
+        sample = dict(getattr(self.app, "rates", {}) or {}).get(self.mode.target)
+        return getattr(sample, "error_ratio", None)
+
+    def _poll_worker(self) -> None:
+        try:
+            update: DrillUpdate | None = self.mode.poll(self._error_ratio())
+            error = None
+        except DrillAdminError as exc:
+            update, error = None, str(exc)
+        self._call(self._polled, update, error)
+
+    def _polled(self, update: DrillUpdate | None, error: str | None) -> None:
+        self._polling = False
+        if update is None:
+            if not self._unreachable:
+                self._unreachable = True
+                self.app.notify(error or "the drill cluster does not answer", title="drill",
+                                severity="warning", timeout=10)
+            return
+        self._unreachable = False
+        if not self.scored:
+            return
+        state = update.state
+        if update.mitigated_now and not state.resolved:
+            self._record(DRILL_MITIGATED, f"drill: incident mitigated ({state.reason})")
+            self.app.notify(state.reason, title="drill: mitigated", timeout=8)
+        if update.resolved_now:
+            self._record(DRILL_RESOLVED, f"drill: incident resolved ({state.reason})")
+            self.app.notify(state.reason, title="drill: resolved", timeout=10)
+            self._score(final=True, write=True)
+
+    # ---- the score -------------------------------------------------------------------------
+    def show_score(self) -> None:
+        """The score so far (S); after resolution, the final one."""
+        if not self.scored:
+            self.app.notify("no incident in this drill: nothing to score")
+            return
+        self._score(final=self.mode.resolved_at is not None, write=False, fresh=True,
+                    always_show=True)
+
+    def _score(self, final: bool, write: bool, fresh: bool = False,
+               always_show: bool = False) -> None:
+        def work() -> None:
+            if fresh:
+                with contextlib.suppress(DrillAdminError):
+                    self.mode.poll(self._error_ratio())
+            result, path = self._compute(final, write)
+            self._call(self._scored, result, path, final, always_show)
+
+        self.app.run_worker(work, name="drill-score", group="drill-score", thread=True,
+                            exit_on_error=False)
+
+    def _compute(self, final: bool, write: bool) -> tuple[DrillScore, Path | None]:
+        audit = self.audit
+        records = audit.records() if audit is not None and audit.path.exists() else []
+        if write and audit is not None:
+            result, path = self.mode.write_report(records, audit.path, final)
+            self.report_path = path
+        else:
+            result, path = self.mode.score(records, final), self.report_path
+        self.last_score = result
+        return result, path
+
+    def _scored(self, result: DrillScore, path: Path | None, final: bool,
+                always_show: bool) -> None:
+        if final and path is not None:
+            self._record(DRILL_SCORED, f"drill score {result.total}/100: report {path}",
+                         {"total": result.total, "report": str(path)})
+        if always_show or (final and not self._shown_final):
+            self._shown_final = self._shown_final or final
+            self.app.push_screen(ScoreScreen(score_view(result, path, final)))
+
+    # ---- the drill clock -------------------------------------------------------------------
+    def toggle_pause(self) -> None:
+        def work() -> None:
+            try:
+                state: DrillState | None = self.mode.toggle_pause()
+                error = None
+            except DrillAdminError as exc:
+                state, error = None, str(exc)
+            self._call(self._toggled, state, error)
+
+        self.app.run_worker(work, name="drill-clock", group="drill-clock", thread=True,
+                            exit_on_error=False)
+
+    def _toggled(self, state: DrillState | None, error: str | None) -> None:
+        if state is None:
+            self.app.notify(error or "the drill did not answer", title="drill clock",
+                            severity="error")
+            return
+        word = "paused" if state.paused else "resumed"
+        when = state.drill_time[11:19] or "?"
+        self._record(DRILL_CLOCK, f"drill clock {word} at drill time {when}",
+                     {"paused": state.paused, "speed": state.speed}, action=word)
+        self.app.notify(f"drill clock {word} at {when}"
+                        + ("" if state.paused else f" (×{state.speed:g})"), title="drill")
+        refresh = getattr(self.app, "_refresh_header", None)
+        if callable(refresh):
+            refresh()
+
+    # ---- quitting ----------------------------------------------------------------------------
+    def finish(self) -> Path | None:
+        """On quit (blocking): poll once more and write the report with all that was done."""
+        if self._finished:
+            return self.report_path
+        self._finished = True
+        try:
+            if not self.scored or self.audit is None:
+                return None
+            with contextlib.suppress(DrillAdminError):
+                self.mode.poll(self._error_ratio())
+            with contextlib.suppress(OSError, AuditWriteError):
+                self._compute(final=True, write=True)
+            return self.report_path
+        finally:
+            self.mode.close()
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _record(self, kind: str, message: str, params: dict[str, Any] | None = None,
+                action: str | None = None) -> None:
+        audit = self.audit
+        if audit is None:
+            return
+        target = self.mode.target
+        with contextlib.suppress(AuditWriteError, OSError):
+            audit.append(kind, action=action or kind.partition(".")[2],
+                         target=f"deployment/{target.partition('/')[2]}" if target else None,
+                         params=params or {}, message=message)
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.app.call_from_thread(fn, *args)

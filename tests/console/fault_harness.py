@@ -1,0 +1,68 @@
+"""Helpers for driving the console while the drill cluster misbehaves.
+
+Faults are switched over the drill's admin endpoint (real HTTP); key response is measured as
+wall time from pressing a key until its effect is visible in the app (the screen pushed, the
+pane switched), polling the event loop every 2 ms. Nothing sleeps for a fixed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+
+from console.app import WarroomApp
+from tests.conftest import Drill
+from widgets.help_screen import HelpScreen
+from widgets.pane_deck import PaneDeck
+
+KEY_BUDGET_S = 0.1  # a key must show its effect within 100 ms, whatever the cluster does
+
+
+def inject(drill: Drill, fault: str, **params: Any) -> dict[str, Any]:
+    """Switch a fault on over POST /drill/v1/faults."""
+    with drill.http() as http:
+        response = http.post("/drill/v1/faults", json={"fault": fault, **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def clear(drill: Drill) -> None:
+    inject(drill, "clear")
+
+
+def notified(app: WarroomApp, *texts: str) -> bool:
+    """A notification (title or message) containing every one of ``texts``."""
+    return any(all(t in f"{n.title} {n.message}" for t in texts) for n in app._notifications)
+
+
+def notifications(app: WarroomApp) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def key_response(pilot: Pilot[Any], key: str, done: Callable[[], bool],
+                       limit: float = 5.0) -> float:
+    """Seconds from pressing ``key`` until ``done()``."""
+    start = time.perf_counter()
+    await pilot.press(key)
+    while not done():
+        if time.perf_counter() - start > limit:
+            raise AssertionError(f"key {key!r} had no effect within {limit}s")
+        await asyncio.sleep(0.002)
+    return time.perf_counter() - start
+
+
+async def probe_keys(pilot: Pilot[Any]) -> list[float]:
+    """Press ? (help), Esc, 2, 1 and time each until its effect shows; returns the times."""
+    app = pilot.app
+    deck = app.query_one(PaneDeck)
+    times = [
+        await key_response(pilot, "question_mark", lambda: isinstance(app.screen, HelpScreen)),
+        await key_response(pilot, "escape", lambda: not isinstance(app.screen, HelpScreen)),
+        await key_response(pilot, "2", lambda: deck.active == "middle"),
+        await key_response(pilot, "1", lambda: deck.active == "left"),
+    ]
+    return times
