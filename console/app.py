@@ -60,6 +60,8 @@ from .audit import (
 )
 from .checklist_state import ChecklistState
 from .connection_notes import ConnectionNotes
+from .drill_bridge import DrillBridge
+from .gc_pacing import CACHE_EVERY, GcPacer
 from .incident import ProposalError
 from .screen_text import ScreenRedactor
 from .settings import ConsoleSettings
@@ -91,6 +93,8 @@ class WarroomApp(App[int]):
         Binding("2", "pane('middle')", "Rates", show=False),
         Binding("3", "pane('right')", "Runbook", show=False),
         Binding("A", "approve", "Approve", show=False),
+        Binding("P", "drill_pause", "Pause drill", show=False),  # drills only (drill_bridge.py)
+        Binding("S", "drill_score", "Drill score", show=False),  # drills only
         Binding("question_mark", "help", "Help"),
         Binding("q", "request_quit", "Quit"),
     ]
@@ -123,8 +127,10 @@ class WarroomApp(App[int]):
         self._opened = time.monotonic()
         self._stop = threading.Event()
         self._announced: set[str] = set()
+        self.drill: DrillBridge | None = None  # drill mode: on an in-process drill cluster
         self.redact = ScreenRedactor()  # every text shown passes through it (secrets masked)
         self._connection_notes = ConnectionNotes()
+        self._gc = GcPacer()  # no collector pauses under the operator's keys (gc_pacing.py)
 
     # ---- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -152,12 +158,15 @@ class WarroomApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
         self.query_one(DeploymentList).focus()
         self.mount(TooSmall())  # "terminal too small" over everything below 80x24
+        self.set_interval(CACHE_EVERY, self._gc.tick)
         self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:
             self.set_interval(1.0, self._refresh_header)
             self.set_interval(5.0, self._resync_pods)
         self._connect()
+        if self.settings.drill is not None:  # drill mode: milestones, P pause, S score
+            self.drill = DrillBridge.attach(self)
 
     def _hangup(self) -> None:
         """A dropped SSH session: leave at once and leave nothing running."""
@@ -253,6 +262,8 @@ class WarroomApp(App[int]):
         note = self._connection_notes.on_status(status)
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(self._refresh_header)
+            if status.live and status.synced and not self._gc.settled:
+                self.call_from_thread(self._gc.settle)  # the first full picture is loaded
             if note is not None:
                 self.call_from_thread(self.notify, note.message, title=note.title,
                                       severity=note.severity, timeout=note.timeout)
@@ -277,6 +288,8 @@ class WarroomApp(App[int]):
                                   severity="warning", timeout=10)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("drill_pause", "drill_score") and self.drill is None:
+            return False  # drill mode only: hidden on a real cluster
         if action in self.MUTATING and (self.settings.read_only or action in self.denied):
             return None  # shown greyed out in the footer; the reason was notified
         return True
@@ -409,6 +422,8 @@ class WarroomApp(App[int]):
             clock = f"{elapsed // 3600:02d}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"
             if self.settings.cluster_clock is not None and self.settings.drill is not None:
                 drill_time = self.settings.cluster_clock().strftime("%H:%M:%S")
+                if self.drill is not None:
+                    drill_time = self.drill.header_text(drill_time)  # speed or ⏸ PAUSED
         return HeaderInfo(context=self.context, namespace=self.namespace,
                           connection=connection,  # type: ignore[arg-type]
                           stale_since=since, incident_clock=clock, production=self.production,
@@ -909,6 +924,9 @@ class WarroomApp(App[int]):
         ("Next step", "n: move to the next runbook step", "next_step"),
         ("Previous step", "p: move to the previous runbook step", "previous_step"),
         ("Switch theme", "t: next colour theme", "cycle_theme"),
+        ("Pause/resume the drill", "P: pause or resume the drill clock (drills only)",
+         "drill_pause"),
+        ("Drill score", "S: the drill's score so far (drills only)", "drill_score"),
         ("Help", "?: keys and how the war room works", "help"),
     )
 
@@ -920,6 +938,15 @@ class WarroomApp(App[int]):
                 continue
             yield SystemCommand(title, help_text,
                                 lambda action=action: self.run_action(action))
+
+    # ---- drill mode (console/drill_bridge.py) ------------------------------------------------
+    def action_drill_pause(self) -> None:
+        if self.drill is not None:
+            self.drill.toggle_pause()
+
+    def action_drill_score(self) -> None:
+        if self.drill is not None:
+            self.drill.show_score()
 
     # ---- misc ------------------------------------------------------------------------------
     def action_pane(self, pane: str) -> None:
@@ -956,7 +983,10 @@ class WarroomApp(App[int]):
             self.audit.append(NOTE, message=text)
 
     def on_unmount(self) -> None:
+        if self.drill is not None:
+            self.drill.finish()  # the drill's score report, with all that was done
         self._stop.set()
+        self._gc.close()
         if self.informer is not None:
             self.informer.stop(timeout=1.0)
         if self.metrics is not None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .audit_cli import add_audit_commands, run_audit_command
 from .drill_cli import add_inject_parser, fault_spec, run_inject
+from .replay_cli import add_replay_command, run_replay_command
 from .runbook_cli import add_runbook_commands, run_runbooks_command
 from .statefiles import default_state_dir, ensure_private_dir
 
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "same as `warroom drill inject`")
     add_audit_commands(sub)
     add_runbook_commands(sub)
+    add_replay_command(sub)  # warroom replay AUDIT.jsonl
     return parser
 
 
@@ -134,8 +136,9 @@ def _replicas(text: str) -> int:
 
 
 def _drill_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scenario", default="none", metavar="NAME",
-                        help="failure scenario to play: " + ", ".join(_scenario_names()))
+    parser.add_argument("--scenario", default=None, metavar="NAME",
+                        help="failure scenario to play: " + ", ".join(_scenario_names())
+                        + " (`warroom drill` without it: choose in a picker; drill-server: none)")
     parser.add_argument("--speed", type=_positive_float, default=None, metavar="X",
                         help="drill clock speed (1 = real time, 60 = a minute per second; "
                              "default: the scenario's)")
@@ -157,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_runbooks_command(args)
     if args.command == "audit":
         return run_audit_command(args)
+    if args.command == "replay":
+        return run_replay_command(args)
     if args.command == "drill-server":
         return run_drill_server(args)
     if getattr(args, "inject", False):
@@ -170,7 +175,7 @@ def run_drill_server(args: argparse.Namespace) -> int:
     from drill.cluster import DrillCluster
 
     async def serve() -> None:
-        cluster = DrillCluster(scenario=args.scenario, speed=args.speed, seed=args.seed,
+        cluster = DrillCluster(scenario=args.scenario or "none", speed=args.speed, seed=args.seed,
                                port=args.port)
         try:
             await cluster.start()
@@ -218,6 +223,12 @@ def run_drill_console(args: argparse.Namespace) -> int:
     from adapters.metrics import MetricsConfig
     from drill.cluster import DrillThread
 
+    if args.scenario is None:  # the picker, before anything starts (console/scenario_pick.py)
+        from .scenario_pick import pick_scenario
+
+        args.scenario = pick_scenario(args.theme)
+        if args.scenario is None:
+            return 0
     runner = DrillThread(scenario=args.scenario, speed=args.speed, seed=args.seed)
     try:
         cluster = runner.start()

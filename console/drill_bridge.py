@@ -20,7 +20,7 @@ from typing import Any
 from drill.admin_client import DrillAdminError
 from widgets.score_screen import ScoreScreen
 
-from .audit import AuditLog, AuditWriteError
+from .audit import AuditError, AuditLog, AuditWriteError
 from .drill_mode import DrillMode, DrillState, DrillUpdate, score_view
 from .scoring import DrillScore
 
@@ -75,8 +75,9 @@ class DrillBridge:
         if self._polling or self._finished:
             return
         self._polling = True
-        self.app.run_worker(self._poll_worker, name="drill-poll", group="drill", thread=True,
-                            exit_on_error=False)
+        self.app.run_worker(
+            self._poll_worker, name="drill-poll", group="drill", thread=True, exit_on_error=False
+        )
 
     def _error_ratio(self) -> float | None:
         if self.mode.target is None:
@@ -88,17 +89,23 @@ class DrillBridge:
         try:
             update: DrillUpdate | None = self.mode.poll(self._error_ratio())
             error = None
-        except DrillAdminError as exc:
+        except (DrillAdminError, ValueError, TypeError) as exc:  # no answer, or a garbled one
             update, error = None, str(exc)
         self._call(self._polled, update, error)
 
     def _polled(self, update: DrillUpdate | None, error: str | None) -> None:
         self._polling = False
+        if self._finished:
+            return  # the console is closing
         if update is None:
             if not self._unreachable:
                 self._unreachable = True
-                self.app.notify(error or "the drill cluster does not answer", title="drill",
-                                severity="warning", timeout=10)
+                self.app.notify(
+                    error or "the drill cluster does not answer",
+                    title="drill",
+                    severity="warning",
+                    timeout=10,
+                )
             return
         self._unreachable = False
         if not self.scored:
@@ -118,20 +125,27 @@ class DrillBridge:
         if not self.scored:
             self.app.notify("no incident in this drill: nothing to score")
             return
-        self._score(final=self.mode.resolved_at is not None, write=False, fresh=True,
-                    always_show=True)
+        # as of the last poll (at most a second old): a poll here could swallow a milestone
+        self._score(final=self.mode.resolved_at is not None, write=False, always_show=True)
 
-    def _score(self, final: bool, write: bool, fresh: bool = False,
-               always_show: bool = False) -> None:
+    def _score(self, final: bool, write: bool, always_show: bool = False) -> None:
         def work() -> None:
-            if fresh:
-                with contextlib.suppress(DrillAdminError):
-                    self.mode.poll(self._error_ratio())
-            result, path = self._compute(final, write)
+            try:
+                result, path = self._compute(final, write)
+            except (OSError, AuditError) as exc:
+                message = getattr(exc, "message", None) or str(exc)
+                self._call(
+                    self.app.notify,
+                    f"cannot score the drill: {message}",
+                    title="drill score",
+                    severity="error",
+                )
+                return
             self._call(self._scored, result, path, final, always_show)
 
-        self.app.run_worker(work, name="drill-score", group="drill-score", thread=True,
-                            exit_on_error=False)
+        self.app.run_worker(
+            work, name="drill-score", group="drill-score", thread=True, exit_on_error=False
+        )
 
     def _compute(self, final: bool, write: bool) -> tuple[DrillScore, Path | None]:
         audit = self.audit
@@ -144,11 +158,17 @@ class DrillBridge:
         self.last_score = result
         return result, path
 
-    def _scored(self, result: DrillScore, path: Path | None, final: bool,
-                always_show: bool) -> None:
+    def _scored(
+        self, result: DrillScore, path: Path | None, final: bool, always_show: bool
+    ) -> None:
+        if self._finished:
+            return
         if final and path is not None:
-            self._record(DRILL_SCORED, f"drill score {result.total}/100: report {path}",
-                         {"total": result.total, "report": str(path)})
+            self._record(
+                DRILL_SCORED,
+                f"drill score {result.total}/100: report {path}",
+                {"total": result.total, "report": str(path)},
+            )
         if always_show or (final and not self._shown_final):
             self._shown_final = self._shown_final or final
             self.app.push_screen(ScoreScreen(score_view(result, path, final)))
@@ -163,20 +183,30 @@ class DrillBridge:
                 state, error = None, str(exc)
             self._call(self._toggled, state, error)
 
-        self.app.run_worker(work, name="drill-clock", group="drill-clock", thread=True,
-                            exit_on_error=False)
+        self.app.run_worker(
+            work, name="drill-clock", group="drill-clock", thread=True, exit_on_error=False
+        )
 
     def _toggled(self, state: DrillState | None, error: str | None) -> None:
+        if self._finished:
+            return
         if state is None:
-            self.app.notify(error or "the drill did not answer", title="drill clock",
-                            severity="error")
+            self.app.notify(
+                error or "the drill did not answer", title="drill clock", severity="error"
+            )
             return
         word = "paused" if state.paused else "resumed"
         when = state.drill_time[11:19] or "?"
-        self._record(DRILL_CLOCK, f"drill clock {word} at drill time {when}",
-                     {"paused": state.paused, "speed": state.speed}, action=word)
-        self.app.notify(f"drill clock {word} at {when}"
-                        + ("" if state.paused else f" (×{state.speed:g})"), title="drill")
+        self._record(
+            DRILL_CLOCK,
+            f"drill clock {word} at drill time {when}",
+            {"paused": state.paused, "speed": state.speed},
+            action=word,
+        )
+        self.app.notify(
+            f"drill clock {word} at {when}" + ("" if state.paused else f" (×{state.speed:g})"),
+            title="drill",
+        )
         refresh = getattr(self.app, "_refresh_header", None)
         if callable(refresh):
             refresh()
@@ -192,23 +222,32 @@ class DrillBridge:
                 return None
             with contextlib.suppress(DrillAdminError):
                 self.mode.poll(self._error_ratio())
-            with contextlib.suppress(OSError, AuditWriteError):
+            with contextlib.suppress(OSError, AuditError):
                 self._compute(final=True, write=True)
             return self.report_path
         finally:
             self.mode.close()
 
     # ---- helpers ---------------------------------------------------------------------------
-    def _record(self, kind: str, message: str, params: dict[str, Any] | None = None,
-                action: str | None = None) -> None:
+    def _record(
+        self,
+        kind: str,
+        message: str,
+        params: dict[str, Any] | None = None,
+        action: str | None = None,
+    ) -> None:
         audit = self.audit
         if audit is None:
             return
         target = self.mode.target
         with contextlib.suppress(AuditWriteError, OSError):
-            audit.append(kind, action=action or kind.partition(".")[2],
-                         target=f"deployment/{target.partition('/')[2]}" if target else None,
-                         params=params or {}, message=message)
+            audit.append(
+                kind,
+                action=action or kind.partition(".")[2],
+                target=f"deployment/{target.partition('/')[2]}" if target else None,
+                params=params or {},
+                message=message,
+            )
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):

@@ -36,8 +36,9 @@ class DrillSource(Protocol):
 
     def status(self) -> dict[str, Any]: ...
 
-    def clock(self, *, pause: bool = False, resume: bool = False,
-              speed: float | None = None) -> dict[str, Any]: ...
+    def clock(
+        self, *, pause: bool = False, resume: bool = False, speed: float | None = None
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,9 @@ class DrillState:
 
     def drill_seconds_since_incident(self) -> float | None:
         try:
-            return (parse_timestamp(self.drill_time)
-                    - parse_timestamp(self.incident_start)).total_seconds()
+            return (
+                parse_timestamp(self.drill_time) - parse_timestamp(self.incident_start)
+            ).total_seconds()
         except ValueError:
             return None
 
@@ -101,9 +103,16 @@ class DrillMode:
     ``namespace/deployment``; ``wall_clock`` stamps the milestones (the audit log's clock).
     """
 
-    def __init__(self, source: DrillSource, *, scenario: str, target: str | None = None,
-                 initial_replicas: int | None = None, hidden_pick: str | None = None,
-                 wall_clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        source: DrillSource,
+        *,
+        scenario: str,
+        target: str | None = None,
+        initial_replicas: int | None = None,
+        hidden_pick: str | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.source = source
         self.scenario = scenario
         self.target = target
@@ -118,16 +127,22 @@ class DrillMode:
         self._seen_bad = False
 
     @classmethod
-    def for_cluster(cls, cluster: Any, wall_clock: Callable[[], datetime] | None = None,
-                    timeout: float = 5.0) -> DrillMode:
+    def for_cluster(
+        cls, cluster: Any, wall_clock: Callable[[], datetime] | None = None, timeout: float = 5.0
+    ) -> DrillMode:
         """For an in-process ``DrillCluster``: talks to it over its admin API all the same
         (its store belongs to its own event loop)."""
         endpoint = DrillEndpoint(cluster.url, cluster.tls.ca_pem, cluster.token)
         scenario = cluster.scenario
         target = "/".join(scenario.target) if getattr(scenario, "target", None) else None
-        return cls(DrillAdmin(endpoint, timeout), scenario=scenario.name, target=target,
-                   initial_replicas=getattr(scenario, "initial_replicas", None),
-                   hidden_pick=getattr(scenario, "picked", None), wall_clock=wall_clock)
+        return cls(
+            DrillAdmin(endpoint, timeout),
+            scenario=scenario.name,
+            target=target,
+            initial_replicas=getattr(scenario, "initial_replicas", None),
+            hidden_pick=getattr(scenario, "picked", None),
+            wall_clock=wall_clock,
+        )
 
     def close(self) -> None:
         close = getattr(self.source, "close", None)
@@ -151,10 +166,12 @@ class DrillMode:
                 self.started = self._incident_start(state, now)
             if error_ratio is not None and error_ratio >= MITIGATED_ERROR_RATIO:
                 self._seen_bad = True
-            back_under = (self._seen_bad and error_ratio is not None
-                          and error_ratio < MITIGATED_ERROR_RATIO)
+            back_under = (
+                self._seen_bad and error_ratio is not None and error_ratio < MITIGATED_ERROR_RATIO
+            )
             mitigated_now = self.mitigated_at is None and (
-                state.mitigated or state.resolved or back_under)
+                state.mitigated or state.resolved or back_under
+            )
             if mitigated_now:
                 self.mitigated_at = now
             resolved_now = self.resolved_at is None and state.resolved
@@ -212,12 +229,17 @@ class DrillMode:
                 drill_unsafe=state.unsafe if state else (),
             )
 
-    def score(self, records: Iterable[Mapping[str, Any] | AuditRecord],
-              final: bool = False) -> DrillScore:
+    def score(
+        self, records: Iterable[Mapping[str, Any] | AuditRecord], final: bool = False
+    ) -> DrillScore:
         return score(records, self.facts(final))
 
-    def write_report(self, records: Iterable[Mapping[str, Any] | AuditRecord],
-                     audit_path: Path | str, final: bool = True) -> tuple[DrillScore, Path]:
+    def write_report(
+        self,
+        records: Iterable[Mapping[str, Any] | AuditRecord],
+        audit_path: Path | str,
+        final: bool = True,
+    ) -> tuple[DrillScore, Path]:
         """Score the drill and write the Markdown report beside the audit log."""
         result = self.score(records, final)
         return result, write_report(result, audit_path)
@@ -225,7 +247,7 @@ class DrillMode:
 
 # ---- the score screen's rows ------------------------------------------------------------------
 def format_duration(seconds: float | None) -> str:
-    """"1h02m03s", "4m05s", "12s"; "—" for never."""
+    """Like the report: "1h02m03s", "4m05s", "12s"; "—" for never."""
     if seconds is None:
         return "—"
     minutes, secs = divmod(int(round(max(0.0, seconds))), 60)
@@ -243,8 +265,9 @@ def outcome(result: DrillScore) -> str:
     return "resolved with unsafe actions" if result.resolved else "not resolved"
 
 
-def score_view(result: DrillScore, report_path: Path | str | None = None,
-               final: bool = False) -> ScoreView:
+def score_view(
+    result: DrillScore, report_path: Path | str | None = None, final: bool = False
+) -> ScoreView:
     """The ``ScoreView`` the score screen shows."""
     return ScoreView(
         scenario=result.scenario,
@@ -254,11 +277,18 @@ def score_view(result: DrillScore, report_path: Path | str | None = None,
         time_to_mitigate=format_duration(result.time_to_mitigate_s),
         time_to_resolve=format_duration(result.time_to_resolve_s),
         checks=tuple(ScoreCheckRow(c.rule, c.ok, c.detail, c.points) for c in result.checks),
-        unsafe=tuple(ScoreLineRow(u.what, u.points,
-                                  f"+{format_duration(u.at_s)}" if u.at_s is not None else "",
-                                  "unsafe") for u in result.unsafe),
-        deductions=tuple(ScoreLineRow(d.reason, d.points, "", d.category)
-                         for d in result.deductions),
+        unsafe=tuple(
+            ScoreLineRow(
+                u.what,
+                u.points,
+                f"+{format_duration(u.at_s)}" if u.at_s is not None else "",
+                "unsafe",
+            )
+            for u in result.unsafe
+        ),
+        deductions=tuple(
+            ScoreLineRow(d.reason, d.points, "", d.category) for d in result.deductions
+        ),
         good=result.good,
         report_path=str(report_path) if report_path is not None else None,
         final=final,

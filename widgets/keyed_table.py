@@ -18,7 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
 
 def same_text(a: Text, b: Text) -> bool:
@@ -53,6 +53,8 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         self._pending: list[tuple[list[RowT], list[str]]] = []
         self._columns_ready = False
         self._last_highlighted: str | None = None
+        self._direct_cells = isinstance(getattr(self, "_data", None), dict) and all(
+            hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations"))
 
     # ---- subclass hooks ----------------------------------------------------------------
     def _cells(self, row: RowT) -> tuple[Text, ...]:
@@ -133,8 +135,38 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         old = self._shown.get(key, ())
         for index, ((column, _), cell) in enumerate(zip(self.COLUMNS, cells, strict=True)):
             if index >= len(old) or not same_text(old[index], cell):
-                self.update_cell(key, column, cell, update_width=True)
+                self._set_cell(key, column, cell)
         self._shown[key] = cells
+
+    # DataTable.update_cell bumps a counter that keys all its caches, so after any update it
+    # rebuilds the row order and line offsets of every row (O(rows)) and re-renders every
+    # visible cell. Cells that keep their column width are written here instead: the row
+    # order and offsets stay cached, rendered cells are dropped, and only a changed row that
+    # is on screen is repainted. Falls back to update_cell if DataTable's internals differ.
+    _CELL_CACHES = ("_row_render_cache", "_cell_render_cache", "_row_renderable_cache",
+                    "_line_cache")
+
+    def _set_cell(self, key: str, column: str, cell: Text) -> None:
+        widens = self._widens(column, cell)
+        if widens or not self._direct_cells:
+            self.update_cell(key, column, cell, update_width=widens)
+            return
+        row_key = RowKey(key)
+        self._data[row_key][ColumnKey(column)] = cell
+        for cache in self._CELL_CACHES:
+            getattr(self, cache).clear()
+        index = self._row_locations.get(row_key)
+        if index is None:
+            return
+        top = self.scroll_offset.y
+        if top <= index < top + self.scrollable_content_region.height:  # rows are 1 line
+            self.refresh_row(index)
+
+    def _widens(self, column: str, cell: Text) -> bool:
+        """Whether ``cell`` is wider than its column. Columns grow but never shrink: on a
+        narrower value DataTable re-measures every cell of the column, O(rows) per update."""
+        known = self.columns.get(ColumnKey(column))
+        return known is None or cell.cell_len > known.content_width
 
     def _resort(self) -> None:
         self.sort(self.SORT_COLUMN, key=lambda cell: cell.plain)

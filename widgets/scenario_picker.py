@@ -23,7 +23,7 @@ DIFFICULTY_MARKS = {"easy": "● easy", "medium": "●● medium", "hard": "●�
 
 
 def difficulty_text(difficulty: str) -> str:
-    """"●● medium": the level as dots and word, never colour alone."""
+    """The level as dots and word ("●● medium"), never colour alone."""
     return DIFFICULTY_MARKS.get(difficulty, f"? {difficulty}")
 
 
@@ -39,8 +39,9 @@ def describe(row: ScenarioRow) -> Text:
     text.append("runbook: ", style="dim")
     text.append((row.runbook or "none") + "\n")
     text.append("default speed: ", style="dim")
-    text.append(f"{row.speed:g}x" + (" (a drill minute per real second)" if row.speed == 60
-                                     else ""))
+    text.append(
+        f"{row.speed:g}x" + (" (a drill minute per real second)" if row.speed == 60 else "")
+    )
     return text
 
 
@@ -63,8 +64,13 @@ class ScenarioPicker(Screen[str | None]):
         Binding("q", "leave", "Quit", show=False),
     ]
 
-    def __init__(self, rows: Sequence[ScenarioRow], *, selected: str | None = None,
-                 title: str = "warroom drill — choose a scenario to rehearse") -> None:
+    def __init__(
+        self,
+        rows: Sequence[ScenarioRow],
+        *,
+        selected: str | None = None,
+        title: str = "warroom drill — choose a scenario to rehearse",
+    ) -> None:
         super().__init__()
         self.rows = list(rows)
         self.selected = selected
@@ -84,8 +90,13 @@ class ScenarioPicker(Screen[str | None]):
         table.add_column("RUNBOOK", key="runbook")
         table.add_column("BRIEF", key="brief")
         for row in self.rows:
-            table.add_row(Text(row.name), Text(difficulty_text(row.difficulty)),
-                          Text(row.runbook or "—"), Text(row.brief), key=row.name)
+            table.add_row(
+                Text(row.name),
+                Text(difficulty_text(row.difficulty)),
+                Text(row.runbook or "—"),
+                Text(row.brief),
+                key=row.name,
+            )
         names = [row.name for row in self.rows]
         if self.selected in names:
             table.move_cursor(row=names.index(self.selected))

@@ -18,11 +18,14 @@ from widgets.rows import ScoreView
 
 def times_text(view: ScoreView) -> Text:
     text = Text()
-    for label, value in (("time to detect (first action)", view.time_to_detect),
-                         ("time to mitigate", view.time_to_mitigate),
-                         ("time to resolve", view.time_to_resolve)):
+    for label, value in (
+        ("time to detect (first action)", view.time_to_detect),
+        ("time to mitigate", view.time_to_mitigate),
+        ("time to resolve", view.time_to_resolve),
+    ):
         text.append(f"{label:<31}", style="dim")
         text.append(value + "\n", style="bold")
+    text.rstrip()
     return text
 
 
@@ -39,6 +42,7 @@ def checks_text(view: ScoreView) -> Text:
         text.append("\n")
     for good in view.good:
         text.append(f"★ good: {good}\n")
+    text.rstrip()
     return text
 
 
@@ -52,6 +56,7 @@ def unsafe_text(view: ScoreView) -> Text:
         if line.when:
             text.append(f" ({line.when})", style="dim")
         text.append(f"  -{line.points}\n", style="bold")
+    text.rstrip()
     return text
 
 
@@ -63,6 +68,7 @@ def deductions_text(view: ScoreView) -> Text:
         text.append(f"-{line.points:<3}", style="bold")
         text.append(f" {line.category:<7}", style="dim")
         text.append(f" {line.text}\n")
+    text.rstrip()
     return text
 
 
@@ -97,8 +103,11 @@ class ScoreScreen(ModalScreen[None]):
         heading = "Drill over" if view.final else "Score so far"
         with Vertical(id="dialog"):
             yield Label(Text(f"{heading}: {view.scenario}"), id="score-title")
-            yield Static(Text(f"{view.total}/100 · {view.outcome}", style="bold"),
-                         id="score-total", classes=self._total_class())
+            yield Static(
+                Text(f"{view.total}/100 · {view.outcome}", style="bold"),
+                id="score-total",
+                classes=self._total_class(),
+            )
             with VerticalScroll(id="score-body"):
                 yield Label("Times", classes="score-heading")
                 yield Static(times_text(view), id="score-times")

@@ -69,6 +69,7 @@ class StatusHeader(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.set_reactive(StatusHeader.info, info)
         self._composed = False
+        self._texts: dict[str, str] = {}  # selector -> the text it shows
 
     def compose(self) -> ComposeResult:
         yield Static("", id="production-banner")
@@ -91,25 +92,34 @@ class StatusHeader(Widget):
     def _show(self, info: HeaderInfo | None) -> None:
         if info is None:
             self.remove_class("-production")
-            self.query_one("#context", Label).update("not connected")
+            self._update("#context", "not connected")
             for name in ("namespace", "connection", "incident-clock", "drill-time", "read-only"):
                 self.query_one(f"#{name}", Label).add_class("-hidden")
             return
         self.set_class(info.production, "-production")
-        self.query_one("#production-banner", Static).update(
-            f"▲ PRODUCTION ▲  {info.context} — actions change the live service")
-        self.query_one("#context", Label).update(f"ctx {info.context}")
-        self.query_one("#namespace", Label).update(f"ns {info.namespace}")
-        connection = self.query_one("#connection", Label)
-        connection.update(connection_text(info))
+        self._update("#production-banner",
+                     f"▲ PRODUCTION ▲  {info.context} — actions change the live service")
+        self._update("#context", f"ctx {info.context}")
+        self._update("#namespace", f"ns {info.namespace}")
+        connection = self._update("#connection", connection_text(info))
         for state in CONNECTION_SYMBOLS:
             connection.set_class(info.connection == state, f"-{state}")
-        clock = self.query_one("#incident-clock", Label)
-        clock.update(f"incident {info.incident_clock}")
+        clock = self._update("#incident-clock", f"incident {info.incident_clock}")
         clock.set_class(not info.incident_clock, "-hidden")
-        drill = self.query_one("#drill-time", Label)
-        drill.update(f"DRILL {info.drill_time}")
+        drill = self._update("#drill-time", f"DRILL {info.drill_time}")
         drill.set_class(info.drill_time is None, "-hidden")
         self.query_one("#read-only", Label).set_class(not info.read_only, "-hidden")
         for name in ("namespace", "connection"):
             self.query_one(f"#{name}", Label).remove_class("-hidden")
+
+    def _update(self, selector: str, text: str) -> Static:
+        """Set a label's text only when it changed, and lay the screen out again only when
+        its width may have changed: the clocks tick every second at the same width, and a
+        layout redoes the whole screen."""
+        label = self.query_one(selector, Static)
+        old = self._texts.get(selector)
+        if old != text:
+            self._texts[selector] = text
+            same_width = old is not None and len(old) == len(text) and "[" not in old + text
+            label.update(text, layout=not same_width)
+        return label

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client
+from rich.text import Text
+from textual.errors import NoWidget
 from textual.pilot import Pilot
+from textual.widgets import DataTable, Footer
 
 from adapters.metrics import MetricsConfig
 from console.app import WarroomApp
@@ -79,6 +82,11 @@ def pods_shown(app: WarroomApp) -> int:
     return len(app.query_one(PodTable).keys)
 
 
+def busy(app: WarroomApp, *groups: str) -> bool:
+    """Whether a worker of one of `groups` is still to finish."""
+    return any(w.group in groups and not w.is_finished for w in app.workers)
+
+
 async def settled(pilot: Pilot[Any], *, pods: int = 3, rates: bool = True,
                   timeout: float = 20.0) -> WarroomApp:
     """Wait until the console is connected and shows api's pods, the runbook and the audit log
@@ -93,12 +101,54 @@ async def settled(pilot: Pilot[Any], *, pods: int = 3, rates: bool = True,
     await until(pilot, lambda: pods_shown(app) == pods, timeout, f"{pods} api pods on screen")
     await until(pilot, lambda: app.query_one(Checklist).rows, timeout, "the runbook")
     await until(pilot, lambda: app.query_one(AuditView).rows, timeout, "the audit pane")
+    await until(pilot, lambda: not busy(app, "connect", "rbac"), timeout,
+                "the permission probe")
+    # the probe's answer recomposes the footer after a refresh; the screen lays the new keys
+    # out on a later one
+    await pilot.pause()
+    await asyncio.wait_for(app.query_one(Footer).wait_for_refresh(), timeout)
+    await until(pilot, lambda: footer_shown(app), timeout, "the footer keys")
     if rates:
         await until(pilot, lambda: set(app.query_one(RatesPanel).keys) >= set(app.deployments)
                     and len(app.histories) >= len(app.deployments)
                     and all(app.rates.get(k) for k in app.deployments), timeout, "metrics")
-    await pilot.pause()
+    await repainted(pilot)
     return app
+
+
+def footer_shown(app: WarroomApp) -> bool:
+    """Whether the footer's keys are laid out on the screen (not just mounted)."""
+    keys = list(app.query_one(Footer).query("FooterKey"))
+    try:
+        return bool(keys) and all(app.screen.find_widget(key).region.width for key in keys)
+    except NoWidget:
+        return False
+
+
+async def repainted(pilot: Pilot[Any], timeout: float = 10.0) -> None:
+    """Let the screen lay out and paint what changed: callbacks after a refresh run after
+    its layout, so two in a row see a screen laid out after everything mounted before."""
+    await pilot.pause()
+    for _ in range(2):
+        await asyncio.wait_for(pilot.app.screen.wait_for_refresh(), timeout)
+    await pilot.pause()
+
+
+def fit_columns(table: DataTable[Any]) -> None:
+    """Size every column of `table` to what it holds now.
+
+    DataTable columns only ever grow, so a column's width remembers what passed through it:
+    a pod of another deployment shown before the first selection, a template hash shown as
+    the revision before its ReplicaSet arrived. Which of those happened depends on the order
+    the watches answer in; snapshots pin the width of the settled rows instead.
+    """
+    for key, column in table.columns.items():
+        cells = [c.cell_len if isinstance(c, Text) else len(str(c)) for c in table.get_column(key)]
+        column.content_width = max([column.label.cell_len, *cells])
+    # sorting again in the same order drops DataTable's render caches (they are keyed by it)
+    table.sort(getattr(table, "SORT_COLUMN", next(iter(table.columns))),
+               key=lambda cell: cell.plain if isinstance(cell, Text) else str(cell))
+    table.refresh(layout=True)
 
 
 # ---- the audit log ------------------------------------------------------------------------

@@ -1,0 +1,731 @@
+"""Console UI at scale: 10,000 pods, 200 pod changes/s, change-to-frame latency, CPU, RSS.
+
+Starts a drill cluster in this process and scales one Deployment (namespace ``bench``) to
+10,000 replicas through the drill's own controllers, then freezes the drill clock so only the
+benchmark's writes change anything. The console runs as a separate process in a real terminal
+(a detached tmux pane, 160x48; ``--terminal pty`` uses a bare pseudo-terminal instead), as
+``warroom`` would against a cluster: settings as ``run_drill_console`` builds them (kubeconfig,
+the drill's Prometheus), namespace ``bench``, so the pod table shows the 10,000 pods of the
+selected deployment. Its ``WarroomApp`` is subclassed only to record two things:
+
+* frames: the end of every ``App._display`` that handed a screen update to the terminal
+  writer (a frame on its way to the glass; tmux's own redraw is not included);
+* table updates: for every row the pod table applies (``KeyedTable._apply``), the pod key,
+  its RESTARTS text and when the apply returned.
+
+Every change the benchmark makes sets one pod's container restartCount to a new unique number
+(and flips it between Running/ready and CrashLoopBackOff/not-ready, so cells both widen and
+narrow), stamped with ``time.monotonic()`` on the drill loop as the store commits it.
+CLOCK_MONOTONIC is system-wide, so the two processes' stamps compare directly:
+
+* write -> frame: from the store commit to the end of the first frame written after the pod
+  table held the new value. For the pods on screen (a quarter of the changes go to the rows
+  visible at the top of the table) that frame shows the change; for the others it is the
+  frame that would have shown it had the row been scrolled into view;
+* write -> table: from the store commit to the pod table holding the value.
+
+CPU is the console process's user+system time over a window (``psutil``), as a share of one
+core: idle (nothing changes in the cluster; the console still polls metrics and ticks its
+clocks) and under load. RSS is read after the 10,000 pods are on screen (and the peak, VmHWM).
+The first full frame is the time from launching the console to the first frame with all
+10,000 pods in the table, beside the wall time of ``kubectl get pods -A`` (oldest and newest
+kubectl found, warm discovery cache, median of 3) against the same cluster.
+
+Prints figures with the targets beside them; asserts nothing. Takes about two minutes.
+Run: .venv/bin/python bench/ui_latency.py [--pods N] [--rate R] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+NS = "bench"
+DEPLOYMENT = "bulk"
+WIDTH, HEIGHT = 160, 48
+VISIBLE_SHARE = 4  # every 4th change goes to a pod on screen
+
+TARGET_P99_MS = 100.0
+TARGET_IDLE_CPU = 1.0
+TARGET_RSS_MB = 200.0
+
+
+# ---- the console process ------------------------------------------------------------------
+def run_child(config_path: str) -> int:
+    """The console under measurement (run in the terminal by the benchmark)."""
+    config = json.loads(Path(config_path).read_text())
+    log = open(config["log"], "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+
+    def emit(event: str, **fields: Any) -> None:
+        log.write(json.dumps({"event": event, "t": time.monotonic(), **fields}) + "\n")
+
+    emit("started", pid=os.getpid())
+    import cProfile
+    import gc
+    from datetime import datetime
+
+    import console.app
+    from adapters.kubernetes import KubeClient
+    from adapters.metrics import MetricsConfig
+    from console.app import WarroomApp
+    from console.settings import ConsoleSettings
+    from widgets.pod_table import PodTable
+
+    class MeasuredApp(WarroomApp):
+        """WarroomApp plus a record of frames and pod-table updates."""
+
+        def __init__(self, settings: ConsoleSettings, expect: int) -> None:
+            super().__init__(settings)
+            self.expect = expect
+            self.frames: list[float] = []
+            self.applied: dict[str, float] = {}  # "ns/pod restarts" -> first applied at
+            self.stages: dict[str, list[tuple[float, float]]] = {}  # name -> (start, seconds)
+            self._hooked = False
+            self._full = False
+
+        def _timed(self, owner: Any, method: str, stage: str) -> None:
+            """Record how long each call of ``owner.method`` takes (an instance wrapper)."""
+            original = getattr(owner, method)
+            record = self.stages.setdefault(stage, []).append
+
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                began = time.monotonic()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    record((began, time.monotonic() - began))
+
+            setattr(owner, method, wrapper)
+
+        def _stage(self, stage: str, began: float) -> None:
+            self.stages.setdefault(stage, []).append((began, time.monotonic() - began))
+
+        def _resync_pods(self) -> None:
+            if config.get("no_resync") and self._full:
+                return  # what-if: no periodic rebuild of every row once the table is full
+            began = time.monotonic()
+            super()._resync_pods()
+            self._stage("resync pods (5 s timer)", began)
+
+        def _refresh_header(self) -> None:
+            began = time.monotonic()
+            super()._refresh_header()
+            self._stage("header (1 s timer)", began)
+
+        def _tail_audit(self) -> None:
+            began = time.monotonic()
+            super()._tail_audit()
+            self._stage("audit tail (0.5 s timer)", began)
+
+        def _drain(self) -> None:
+            # the first drain runs before any delta reaches the table: hook it here
+            if not self._hooked:
+                self._hook_table()
+                for owner, method, stage in (
+                        (self, "_refresh_rates", "refresh rates (in drain)"),
+                        (self.screen, "_refresh_layout", "screen layout + render"),
+                        (self.screen._compositor, "render_update", "compositor render"),
+                        (self, "_display", "write frame")):
+                    self._timed(owner, method, stage)
+            began = time.monotonic()
+            super()._drain()
+            self._stage("drain (deltas -> widgets)", began)
+
+        def _hook_table(self) -> None:
+            table = self.query_one(PodTable)
+            apply = table._apply
+            applied = self.applied
+
+            def measured_apply(upserts: Any, deletes: Any) -> None:
+                upserts = list(upserts)
+                apply(upserts, deletes)
+                now = time.monotonic()
+                for row in upserts:
+                    if row.restarts != 0:  # only rows the benchmark changed
+                        applied.setdefault(f"{row.key} {row.restarts}", now)
+
+            table._apply = measured_apply  # type: ignore[method-assign]
+            self._hooked = True
+
+        def _display(self, screen: Any, renderable: Any) -> None:
+            super()._display(screen, renderable)
+            if renderable is None or self._batch_count:
+                return
+            now = time.monotonic()
+            if not self.frames:
+                emit("first_frame", rss=psutil.Process().memory_info().rss)
+            self.frames.append(now)
+            if not self._full:
+                table = self.query_one(PodTable)
+                if table.row_count >= self.expect:
+                    self._full = True
+                    top = int(table.scroll_offset.y)
+                    shown = max(1, table.scrollable_content_region.height - 1)  # header row
+                    visible = [row.key.value for row in table.ordered_rows[top:top + shown]]
+                    emit("first_full_frame", at=now, rows=table.row_count, visible=visible,
+                         rss=psutil.Process().memory_info().rss)
+                    if config.get("gc_freeze"):  # what-if: the app freezing its loaded state
+                        gc.freeze()
+                    if profiler is not None and config.get("profile_phase") == "start":
+                        profiler.disable()
+                        profiler.dump_stats(config["profile"])
+                        emit("profiled")
+                    emit("threads", names={thread.native_id: thread.name
+                                           for thread in threading.enumerate()})
+
+    # what-ifs (off by default): a shorter drain period, a shorter informer flush
+    if config.get("drain_every"):
+        console.app.DRAIN_EVERY = config["drain_every"]  # read by on_mount
+    flush = config.get("informer_flush")
+    make_informer = KubeClient.informer
+    listed = []  # (start, seconds) of every LIST, on the informer's threads
+
+    def informer(kube: KubeClient, *args: Any, **kwargs: Any) -> Any:
+        if flush:
+            kwargs["flush_interval"] = flush
+        return make_informer(kube, *args, **kwargs)
+
+    def list_objects(kube: KubeClient, *args: Any, **kwargs: Any) -> Any:
+        began = time.monotonic()
+        try:
+            return list_all(kube, *args, **kwargs)
+        finally:
+            listed.append((began, time.monotonic() - began))
+
+    list_all = KubeClient.list_objects
+    KubeClient.informer = informer  # type: ignore[method-assign]
+    KubeClient.list_objects = list_objects  # type: ignore[method-assign]
+
+    drill_now = datetime.fromisoformat(config["drill_time"])  # the drill clock is frozen
+    settings = ConsoleSettings(
+        kubeconfig=config["kubeconfig"], context="drill", namespace=config["namespace"],
+        cluster_clock=lambda: drill_now,
+        metrics=MetricsConfig(base_url=config["prometheus"], bearer_token=config["token"],
+                              verify_tls=config["ca"]),
+        state_dir=Path(config["state_dir"]), incident_title="ui latency benchmark",
+        title="ui latency benchmark")
+    app = MeasuredApp(settings, config["expect"])
+    app.stages["LIST + JSON (informer threads)"] = listed
+
+    profiler = cProfile.Profile() if config.get("profile") else None
+    if profiler is not None:  # SIGUSR1 starts profiling the UI thread, SIGUSR2 saves it
+        def start(_signum: int, _frame: Any) -> None:
+            profiler.enable()
+
+        def stop(_signum: int, _frame: Any) -> None:
+            profiler.disable()
+            profiler.dump_stats(config["profile"])
+            emit("profiled")
+
+        signal.signal(signal.SIGUSR1, start)
+        signal.signal(signal.SIGUSR2, stop)
+
+    gc_started: dict[int, float] = {}
+    gc_pauses = app.stages.setdefault("gc (all threads)", [])
+
+    def gc_timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[info["generation"]] = time.monotonic()
+        elif info["generation"] in gc_started:
+            began = gc_started.pop(info["generation"])
+            gc_pauses.append((began, time.monotonic() - began))
+
+    gc.callbacks.append(gc_timer)
+    emit("app_start")
+    if profiler is not None and config.get("profile_phase") == "start":
+        profiler.enable()  # until the first full frame
+    app.run()
+    emit("done", frames=app.frames, applied=app.applied, stages=app.stages)
+    log.close()
+    return 0
+
+
+# ---- driving the console from the benchmark ----------------------------------------------
+class ChildLog:
+    """The console's event log (JSON lines), read as it grows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.events: dict[str, dict[str, Any]] = {}
+        self._offset = 0
+
+    def poll(self) -> None:
+        if not self.path.exists():
+            return
+        with self.path.open() as handle:
+            handle.seek(self._offset)
+            while True:
+                line = handle.readline()
+                if not line.endswith("\n"):
+                    break
+                self._offset += len(line.encode())
+                record = json.loads(line)
+                self.events.setdefault(record["event"], record)
+
+    def wait(self, event: str, timeout: float, alive: Callable[[], bool]) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.poll()
+            if event in self.events:
+                return self.events[event]
+            if not alive():
+                break
+            time.sleep(0.005)
+        raise RuntimeError(f"the console did not report {event!r} within {timeout:.0f} s")
+
+
+class Terminal:
+    """The console in a real terminal: a detached tmux session, or a bare pseudo-terminal."""
+
+    def __init__(self, kind: str, command: list[str], stderr: Path, env: dict[str, str]) -> None:
+        self.kind = kind
+        self.socket = f"warroom-ui-bench-{os.getpid()}"
+        self._master: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.server_pid: int | None = None  # tmux's, which parses and draws what it gets
+        if kind == "tmux":
+            shell = f"exec {shlex.join(command)} 2>{shlex.quote(str(stderr))}"
+            exports = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+            subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d",
+                            "-s", "bench", "-x", str(WIDTH), "-y", str(HEIGHT), *exports, shell],
+                           check=True, env={**os.environ, **env})
+            pid = subprocess.run(["tmux", "-L", self.socket, "display-message", "-p",
+                                  "#{pid}"], capture_output=True, text=True).stdout.strip()
+            self.server_pid = int(pid) if pid.isdigit() else None
+        else:
+            import fcntl
+            import pty
+            import struct
+            import termios
+
+            master, slave = pty.openpty()
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
+            with stderr.open("wb") as err:
+                self._proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=err,
+                                              env={**os.environ, **env},
+                                              start_new_session=True)
+            os.close(slave)
+            self._master = master
+            threading.Thread(target=self._drain_output, daemon=True).start()
+
+    def _drain_output(self) -> None:
+        """Read what the console writes, as a terminal would (a full pty blocks the writer)."""
+        assert self._master is not None
+        while True:
+            try:
+                if not os.read(self._master, 65536):
+                    return
+            except OSError:
+                return
+
+    def press(self, key: str) -> None:
+        if self.kind == "tmux":
+            subprocess.run(["tmux", "-L", self.socket, "send-keys", "-t", "bench", key],
+                           check=False, capture_output=True)
+        elif self._master is not None:
+            os.write(self._master, key.encode())
+
+    def close(self) -> None:
+        if self.kind == "tmux":  # only our own tmux server, on its own socket
+            subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False,
+                           capture_output=True)
+        elif self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.terminate()
+                try:
+                    self._proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+            if self._master is not None:
+                os.close(self._master)
+
+
+# ---- the cluster --------------------------------------------------------------------------
+def bring_up(thread: Any, pods: int) -> float:
+    """A Deployment of `pods` replicas, rolled out by the drill's controllers; seconds to Ready."""
+    cluster = thread.cluster
+    store = cluster.store
+
+    def create() -> None:
+        store.create("namespaces", {"metadata": {"name": NS}})
+        body = {"metadata": {"name": DEPLOYMENT, "namespace": NS, "labels": {"app": DEPLOYMENT}},
+                "spec": {"replicas": pods, "selector": {"matchLabels": {"app": DEPLOYMENT}},
+                         "template": {"metadata": {"labels": {"app": DEPLOYMENT}},
+                                      "spec": {"containers": [{
+                                          "name": "app",
+                                          "image": "registry.local/bench/bulk:1.0.0"}]}}}}
+        cluster.prepare_deployment(body)
+        store.create("deployments", body)
+
+    def ready() -> int:
+        status = store.get("deployments", NS, DEPLOYMENT).get("status") or {}
+        return int(status.get("readyReplicas") or 0)
+
+    began = time.monotonic()
+    thread.call(create)
+    while thread.call(ready) < pods:
+        if time.monotonic() - began > 300:
+            raise RuntimeError(f"only {thread.call(ready)} of {pods} pods Ready after 300 s")
+        time.sleep(0.25)
+    return time.monotonic() - began
+
+
+def pod_names(thread: Any) -> list[str]:
+    store = thread.cluster.store
+    return thread.call(lambda: [p["metadata"]["name"] for p in store.list("pods", NS)])
+
+
+def change_pod(store: Any, name: str, seq: int) -> float:
+    """One visible change: a new restart count; odd ones crash-looping, even ones running."""
+    def change(pod: dict[str, Any]) -> None:
+        status = pod["status"]["containerStatuses"][0]
+        status["restartCount"] = seq
+        if seq % 2:
+            status["ready"], status["started"] = False, False
+            status["state"] = {"waiting": {"reason": "CrashLoopBackOff",
+                                           "message": "back-off restarting failed container"}}
+        else:
+            status["ready"], status["started"] = True, True
+            status["state"] = {"running": {"startedAt": pod["status"].get("startTime", "")}}
+
+    store.mutate("pods", NS, name, change)
+    return time.monotonic()
+
+
+def time_kubectl(kubeconfig: Path, cache_root: Path) -> list[tuple[str, float, int]]:
+    from tests.conftest import kubectl_binaries
+
+    results = []
+    for version, binary in kubectl_binaries():
+        cmd = [str(binary), f"--kubeconfig={kubeconfig}", f"--cache-dir={cache_root / version}",
+               "get", "pods", "-A"]
+        subprocess.run(cmd, capture_output=True, check=True, timeout=120)  # warm the cache
+        samples, rows = [], 0
+        for _ in range(3):
+            began = time.monotonic()
+            out = subprocess.run(cmd, capture_output=True, check=True, timeout=120).stdout
+            samples.append(time.monotonic() - began)
+            rows = out.count(b"\n") - 1
+        results.append((version, statistics.median(samples), rows))
+    return results
+
+
+# ---- figures ------------------------------------------------------------------------------
+def cpu_share(process: psutil.Process, seconds: float) -> float:
+    """Percent of one core the process used over the next `seconds`."""
+    before, began = process.cpu_times(), time.monotonic()
+    time.sleep(seconds)
+    after, wall = process.cpu_times(), time.monotonic() - began
+    used = (after.user - before.user) + (after.system - before.system)
+    return 100.0 * used / wall
+
+
+def peak_rss(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def quantile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def spread(samples: list[float]) -> str:
+    if not samples:
+        return "no samples"
+    ms = [s * 1000 for s in samples]
+    return (f"p50 {quantile(ms, 0.5):6.1f}  p90 {quantile(ms, 0.9):6.1f}  "
+            f"p99 {quantile(ms, 0.99):6.1f}  max {max(ms):6.1f} ms  (n={len(ms)})")
+
+
+def verdict(value: float | None, limit: float, *, below: bool = True) -> str:
+    if value is None:
+        return "-"
+    ok = value < limit if below else value <= limit
+    return "within" if ok else "OVER"
+
+
+def print_stages(stages: dict[str, list[list[float]]], phase: str, began: float,
+                 seconds: float) -> None:
+    """What the console spent its time on in one window (stages it recorded)."""
+    print(f"\nconsole time by stage, {phase} window ({seconds:.1f} s):")
+    for stage, calls in sorted(stages.items()):
+        during = [took for start, took in calls if began <= start <= began + seconds]
+        if during:
+            print(f"  {stage:<27} {len(during):4d} calls {sum(during) / seconds * 100:5.1f} % "
+                  f"of the window; {spread(during)}")
+
+
+def print_profile(path: Path, lines: int = 25) -> None:
+    import pstats
+
+    print(f"\n[profile of the console's UI thread: {path}]")
+    stats = pstats.Stats(str(path))
+    stats.sort_stats("cumulative").print_stats(lines)
+    stats.sort_stats("tottime").print_stats(lines)
+
+
+# ---- main ---------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pods", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=200.0, help="pod changes per second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="load phase length")
+    parser.add_argument("--idle", type=float, default=10.0, help="idle CPU window (s)")
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="wait after the first full frame before measuring (s)")
+    parser.add_argument("--speed", type=float, default=60.0,
+                        help="drill clock speed while the pods come up (frozen afterwards)")
+    parser.add_argument("--terminal", choices=("tmux", "pty"), default="tmux")
+    parser.add_argument("--profile", choices=("start", "idle", "load"),
+                        help="cProfile the console's UI thread during that phase and print "
+                             "the top functions")
+    parser.add_argument("--gc-freeze", action="store_true",
+                        help="what-if: gc.freeze() in the console once the pods are on screen")
+    parser.add_argument("--drain-every", type=float, metavar="S",
+                        help="what-if: console.app.DRAIN_EVERY (default 0.08)")
+    parser.add_argument("--informer-flush", type=float, metavar="S",
+                        help="what-if: the informer's flush_interval (default 0.05)")
+    parser.add_argument("--no-resync", action="store_true",
+                        help="what-if: no 5-second rebuild of every pod row once loaded")
+    parser.add_argument("--profile-out", metavar="PATH", help="keep the profile (pstats) here")
+    parser.add_argument("--child", metavar="CONFIG", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        raise SystemExit(run_child(args.child))
+    if args.terminal == "tmux" and shutil.which("tmux") is None:
+        parser.error("tmux not found: use --terminal pty")
+
+    from drill.cluster import DrillThread
+
+    thread = DrillThread(speed=args.speed)
+    cluster = thread.start()
+    tmp = Path(tempfile.mkdtemp(prefix="warroom-ui-bench-"))
+    terminal: Terminal | None = None
+    try:
+        kubeconfig = cluster.write_kubeconfig(tmp / "kubeconfig.yaml", namespace=NS)
+        up = bring_up(thread, args.pods)
+        thread.call(cluster.clock.set_speed, 0.0)  # from here on only our writes change pods
+        print(f"deployment {NS}/{DEPLOYMENT}: {args.pods} pods Ready in {up:.1f} s "
+              f"(drill controllers, clock {args.speed:g}x); drill clock now frozen")
+        names = pod_names(thread)
+        kubectls = time_kubectl(kubeconfig, tmp)
+
+        log_path = tmp / "console-events.jsonl"
+        profile_path = tmp / "console.prof"
+        config = {"kubeconfig": str(kubeconfig), "namespace": NS, "expect": args.pods,
+                  "prometheus": cluster.url + "/prometheus", "token": cluster.token,
+                  "ca": str(cluster.ca_path), "state_dir": str(tmp / "state"),
+                  "drill_time": cluster.clock.now().isoformat(), "gc_freeze": args.gc_freeze,
+                  "drain_every": args.drain_every, "informer_flush": args.informer_flush,
+                  "no_resync": args.no_resync,
+                  "log": str(log_path), "profile": str(profile_path) if args.profile else "",
+                  "profile_phase": args.profile}
+        config_path = tmp / "console.json"
+        config_path.write_text(json.dumps(config))
+        config_path.chmod(0o600)
+        command = [sys.executable, str(Path(__file__).resolve()), "--child", str(config_path)]
+        log = ChildLog(log_path)
+        launched = time.monotonic()
+        terminal = Terminal(args.terminal, command, tmp / "console.stderr",
+                            {"COLORTERM": "truecolor", "TERM": "xterm-256color"})
+        started = log.wait("started", 30, lambda: True)
+        process = psutil.Process(started["pid"])
+        alive = process.is_running
+        log.wait("app_start", 30, alive)
+        first = log.wait("first_frame", 60, alive)
+        full = log.wait("first_full_frame", 120, alive)
+        visible = [key.partition("/")[2] for key in full["visible"]]
+
+        time.sleep(args.settle)
+        if args.profile == "idle":
+            process.send_signal(signal.SIGUSR1)
+        if args.profile == "start":
+            log.wait("profiled", 30, alive)
+        threads_before = {t.id: t for t in process.threads()}
+        idle_began = time.monotonic()
+        idle_cpu = cpu_share(process, args.idle)
+        threads_after = {t.id: t for t in process.threads()}
+        if args.profile == "idle":
+            process.send_signal(signal.SIGUSR2)
+            log.wait("profiled", 30, alive)
+        rss = process.memory_info().rss / 2**20
+
+        # the load: `rate` changes per second, every VISIBLE_SHARE-th to a pod on screen
+        store = cluster.store
+        stride = 7919 if len(names) % 7919 else 7907  # visits every pod before repeating
+        sent: dict[str, tuple[float, bool]] = {}  # "ns/pod restarts" -> (written, on screen)
+        total = int(args.rate * args.seconds)
+        if args.profile == "load":
+            process.send_signal(signal.SIGUSR1)
+        others = {"drill cluster + driver (this process)": psutil.Process()}
+        if terminal.server_pid:
+            others["tmux server"] = psutil.Process(terminal.server_pid)
+        others_before = {name: proc.cpu_times() for name, proc in others.items()}
+        cpu_before, began = process.cpu_times(), time.monotonic()
+        next_at = began
+        for i in range(total):
+            now = time.monotonic()
+            if next_at > now:
+                time.sleep(next_at - now)
+            next_at += 1.0 / args.rate
+            on_screen = i % VISIBLE_SHARE == 0 and bool(visible)
+            name = (visible[(i // VISIBLE_SHARE) % len(visible)] if on_screen
+                    else names[(i * stride) % len(names)])
+            seq = i + 1
+            written = thread.call(change_pod, store, name, seq)
+            sent[f"{NS}/{name} {seq}"] = (written, on_screen)
+        drive = time.monotonic() - began
+        cpu_after = process.cpu_times()
+        load_cpu = 100.0 * ((cpu_after.user - cpu_before.user)
+                            + (cpu_after.system - cpu_before.system)) / drive
+        others_cpu = {}
+        for name, proc in others.items():
+            after, before = proc.cpu_times(), others_before[name]
+            others_cpu[name] = 100.0 * ((after.user - before.user)
+                                        + (after.system - before.system)) / drive
+        if args.profile == "load":
+            process.send_signal(signal.SIGUSR2)
+            log.wait("profiled", 30, alive)
+        time.sleep(2.0)  # let the last changes reach the screen
+        rss_after = process.memory_info().rss / 2**20
+        peak = peak_rss(process.pid)
+
+        terminal.press("q")
+        asked = time.monotonic()
+        try:
+            done = log.wait("done", 120, alive)  # a swamped console answers late
+        except RuntimeError:
+            print("(the console did not quit within 120 s of q: it was still catching up "
+                  "with the load; no latency figures)")
+            done = {"t": time.monotonic(), "frames": [], "applied": {}, "stages": {}}
+        if done["t"] - asked > 2:
+            print(f"(the console took {done['t'] - asked:.0f} s to quit: it was still "
+                  "catching up with the load)")
+        frames: list[float] = sorted(done["frames"])
+        applied: dict[str, float] = done["applied"]
+
+        to_table, to_frame, to_frame_visible, missing = [], [], [], 0
+        for key, (written, on_screen) in sent.items():
+            at = applied.get(key)
+            if at is None:
+                missing += 1
+                continue
+            to_table.append(at - written)
+            index = bisect.bisect_left(frames, at)
+            if index < len(frames):
+                to_frame.append(frames[index] - written)
+                if on_screen:
+                    to_frame_visible.append(frames[index] - written)
+        load_frames = sum(1 for f in frames if began <= f <= began + drive)
+
+        first_full_s = full["at"] - launched
+        print(f"\nconsole: {args.terminal} {WIDTH}x{HEIGHT}, pid {process.pid}, "
+              f"{len(visible)} pod rows on screen")
+        print(f"  launch -> python up {started['t'] - launched:6.2f} s, -> app.run "
+              f"{log.events['app_start']['t'] - launched:6.2f} s, -> first frame "
+              f"{first['t'] - launched:6.2f} s, -> first frame with {full['rows']} pods "
+              f"{first_full_s:6.2f} s")
+        for version, seconds, rows in kubectls:
+            print(f"  kubectl {version} get pods -A: {seconds:6.2f} s ({rows} rows, "
+                  "median of 3, warm discovery cache)")
+        print(f"  RSS at the first frame {first['rss'] / 2**20:.0f} MB, with {full['rows']} pods "
+              f"on screen {full['rss'] / 2**20:.0f} MB")
+        what_ifs = [name for name, on in (
+            ("gc.freeze() once loaded", args.gc_freeze),
+            (f"DRAIN_EVERY={args.drain_every}", args.drain_every),
+            (f"informer flush_interval={args.informer_flush}", args.informer_flush),
+            ("no 5 s resync once loaded", args.no_resync)) if on]
+        if what_ifs:
+            print("  WHAT-IF RUN (console patched in the benchmark): " + ", ".join(what_ifs))
+        print(f"\nload: {total} changes in {drive:.1f} s ({total / drive:.0f}/s), "
+              f"{load_frames} frames written ({load_frames / drive:.0f}/s), "
+              f"{missing} changes never seen by the table (coalesced or late)")
+        print("  meanwhile, on the same machine (" + f"{psutil.cpu_count()} CPUs): "
+              + ", ".join(f"{name} {cpu:.0f} %" for name, cpu in others_cpu.items()))
+        print(f"  write -> table         {spread(to_table)}")
+        print(f"  write -> frame (all)   {spread(to_frame)}")
+        print(f"  write -> frame (shown) {spread(to_frame_visible)}")
+
+        log.poll()
+        names = {int(tid): name
+                 for tid, name in log.events.get("threads", {}).get("names", {}).items()}
+        names[process.pid] = "UI (event loop)"
+        per_thread = []
+        for tid, after in threads_after.items():
+            before = threads_before.get(tid)
+            used = after.user_time + after.system_time - (
+                before.user_time + before.system_time if before else 0.0)
+            per_thread.append((used / args.idle * 100, names.get(tid, f"thread {tid}")))
+        print("\nidle CPU by thread: " + ", ".join(
+            f"{name} {share:.2f} %" for share, name in sorted(per_thread, reverse=True)
+            if share >= 0.05))
+        print_stages(done["stages"], "start-up (launch to first full frame)", launched,
+                     first_full_s)
+        print_stages(done["stages"], "idle", idle_began, args.idle)
+        print_stages(done["stages"], "load", began, drive)
+
+        p50 = quantile(to_frame_visible, 0.5) * 1000 if to_frame_visible else None
+        p99 = quantile(to_frame_visible, 0.99) * 1000 if to_frame_visible else None
+        fastest_kubectl = min((s for _, s, _ in kubectls), default=None)
+        rows = [
+            ("change -> frame p50 (on-screen rows)", p50, "ms", "", None),
+            ("change -> frame p99 (on-screen rows)", p99, "ms", f"< {TARGET_P99_MS:g} ms",
+             verdict(p99, TARGET_P99_MS)),
+            ("CPU idle (% of one core)", idle_cpu, "%", f"< {TARGET_IDLE_CPU:g} %",
+             verdict(idle_cpu, TARGET_IDLE_CPU)),
+            (f"CPU at {args.rate:g} changes/s", load_cpu, "%", "", None),
+            (f"RSS with {args.pods} pods", rss, "MB", f"< {TARGET_RSS_MB:g} MB",
+             verdict(rss, TARGET_RSS_MB)),
+            ("RSS after the load", rss_after, "MB", f"< {TARGET_RSS_MB:g} MB",
+             verdict(rss_after, TARGET_RSS_MB)),
+            ("RSS peak (VmHWM)", peak, "MB", "", None),
+            ("first full frame, from launch", first_full_s, "s",
+             "<= kubectl" + (f" ({fastest_kubectl:.2f} s)" if fastest_kubectl else ""),
+             verdict(first_full_s, fastest_kubectl, below=False)
+             if fastest_kubectl is not None else "-"),
+        ]
+        print(f"\n{'figure':<40} {'measured':>12}   {'target':<24} ")
+        print("-" * 86)
+        for label, value, unit, target, mark in rows:
+            shown = "n/a" if value is None else f"{value:,.1f} {unit}" if unit != "s" \
+                else f"{value:.2f} s"
+            print(f"{label:<40} {shown:>12}   {target:<24} {mark or ''}")
+        if args.profile and profile_path.exists():
+            if args.profile_out:
+                shutil.copy(profile_path, args.profile_out)
+            print_profile(profile_path)
+    finally:
+        if terminal is not None:
+            terminal.close()
+        thread.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
