@@ -277,6 +277,10 @@ def _reason_text(reason: Any) -> str:
                           ("nodename nor servname", "unknown host"),
                           ("No route to host", "no route to host"),
                           ("Connection reset", "connection reset"),
+                          ("Remote end closed connection", "the server closed the connection "
+                                                           "without answering"),
+                          ("Connection aborted", "connection aborted"),
+                          ("timed out", "timed out"),
                           ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted")):
         if needle in text:
             return short

@@ -130,7 +130,7 @@ class WarroomApp(App[int]):
         self.drill: DrillBridge | None = None  # drill mode: on an in-process drill cluster
         self.redact = ScreenRedactor()  # every text shown passes through it (secrets masked)
         self._connection_notes = ConnectionNotes()
-        self._gc = GcPacer()  # no collector pauses under the operator's keys (gc_pacing.py)
+        self._gc = GcPacer(self)  # no collector pauses under the operator's keys (gc_pacing)
 
     # ---- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -229,6 +229,7 @@ class WarroomApp(App[int]):
         self.audit = self.checklist_state.audit
 
     def _connected(self) -> None:
+        self._gc.settle()  # start-up objects out of the collector's way (gc_pacing.py)
         self._refresh_header()
         self._refresh_checklist()
         problems = self.checklist_state.problems if self.checklist_state else []
@@ -263,7 +264,7 @@ class WarroomApp(App[int]):
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(self._refresh_header)
             if status.live and status.synced and not self._gc.settled:
-                self.call_from_thread(self._gc.settle)  # the first full picture is loaded
+                self.call_from_thread(self._gc.settle, True)  # the first full picture is in
             if note is not None:
                 self.call_from_thread(self.notify, note.message, title=note.title,
                                       severity=note.severity, timeout=note.timeout)
@@ -280,8 +281,10 @@ class WarroomApp(App[int]):
             if reason and not reason.startswith(PERMISSION_UNKNOWN):  # outage: ask again later
                 denied[action] = reason
         denied["scale_by"] = denied.get("scale", "")
-        self.denied = {k: v for k, v in denied.items() if v}
-        self.call_from_thread(self.refresh_bindings)
+        denied = {k: v for k, v in denied.items() if v}
+        if denied != self.denied:  # rebuilding the footer for nothing makes it flicker
+            self.denied = denied
+            self.call_from_thread(self.refresh_bindings)
         if self.denied:
             first = next(iter(self.denied.values()))
             self.call_from_thread(self.notify, first, title="some actions are disabled",

@@ -7,14 +7,19 @@ walks all of them: 100-300 ms of CPU, during which no key is handled, and CPytho
 whenever enough objects survived younger collections, i.e. several times a second while
 the screen is busy. Two measures:
 
-- ``settle()`` once the first full picture is loaded: collect, then ``gc.freeze()`` the
-  survivors (CPython's documented remedy for long-lived start-up objects): later full
-  collections only walk what was allocated since, a few ms.
-- ``tick()`` every ``CACHE_EVERY`` (2) seconds: empty Textual's ``StylesCache.get_inner_outer``
-  cache. It is an ``lru_cache`` on a method, so it keeps up to 1024 dead widgets' style
-  caches (and all their rendered strips) alive — every modal opened adds some — and the
-  heap, and with it every full collection, grows as the incident goes on
-  (https://github.com/Textualize/textual/issues/6665). The values are cheap to recompute.
+- ``settle()`` when the console has connected (collect, then ``gc.freeze()`` the survivors:
+  CPython's documented remedy for long-lived start-up objects), and ``settle(final=True)``
+  when the first full picture is loaded (freeze the caches too, without another pause): later
+  full collections only walk what was allocated since, a few ms.
+- ``tick()`` every ``CACHE_EVERY`` (2) seconds releases what two Textual leaks keep alive, so
+  the heap (and every full collection with it) does not grow with each key the operator
+  presses: Textual's ``StylesCache.get_inner_outer`` is an ``lru_cache`` on a method that
+  pins up to 1024 dead widgets' style caches with their rendered strips (issue
+  https://github.com/Textualize/textual/issues/6665; cleared, cheap to recompute), and the
+  watchers a removed widget registered on a live one (``data_bind``: every Footer rebuild,
+  i.e. every screen or focus change, strands its FooterKeys on the Footer) stay until the
+  watched value changes (https://github.com/Textualize/textual/issues/6666; pruned with
+  Textual's own rule, "the watching node is closing").
 
 ``close()`` unfreezes (tests run many consoles in one process).
 """
@@ -22,7 +27,10 @@ the screen is busy. Two measures:
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 CACHE_EVERY = 2.0
 
@@ -36,25 +44,53 @@ def _leaky_cache() -> Any:
 
 
 class GcPacer:
-    def __init__(self) -> None:
-        self.settled = False
+    def __init__(self, app: App[Any] | None = None) -> None:
+        self.app = app
+        self.settled = False  # the final freeze happened
+        self._frozen = False
         self._cache_clear = _leaky_cache()
 
-    def settle(self) -> None:
-        """Collect once and freeze what survives (idempotent)."""
+    def settle(self, final: bool = False) -> None:
+        """Freeze the long-lived objects: first call collects and freezes (one pause, at
+        start-up), ``final`` freezes what was loaded since (no pause); later calls do nothing."""
         if self.settled:
             return
-        self.settled = True
-        self.tick()
-        gc.collect()
+        if final:
+            self.settled = True
+        if not self._frozen:
+            self._frozen = True
+            self.tick()
+            gc.collect()
         gc.freeze()
 
     def tick(self) -> None:
-        """Release what Textual's method cache keeps alive (call periodically)."""
+        """Release what Textual's leaks keep alive (call periodically, on the UI thread)."""
         if self._cache_clear is not None:
             self._cache_clear()
+        if self.app is not None:
+            prune_closed_watchers(self.app)
 
     def close(self) -> None:
-        if self.settled:
-            self.settled = False
+        if self._frozen:
+            self._frozen = self.settled = False
             gc.unfreeze()
+
+
+def prune_closed_watchers(app: App[Any]) -> int:
+    """Drop watcher entries whose watching node has closed, on every node of the app's
+    screens (what Textual does itself when the watched value changes); returns how many."""
+    pruned = 0
+    nodes: list[Any] = [app]
+    for screen in app.screen_stack:
+        nodes.extend(screen.walk_children(with_self=True))
+    for node in nodes:
+        watchers = getattr(node, "__watchers", None)
+        if not watchers:
+            continue
+        for entries in watchers.values():
+            keep = [(who, callback) for who, callback in entries
+                    if not (getattr(who, "_closing", False) or getattr(who, "_closed", False))]
+            if len(keep) != len(entries):
+                pruned += len(entries) - len(keep)
+                entries[:] = keep
+    return pruned

@@ -116,6 +116,9 @@ class Checklist(Vertical):
         super().__init__(name=name, id=id, classes=classes)
         self.runbook_title = ""
         self._rows: list[StepRow] = []
+        # the ListItems and their Labels as built: a ListItem's children are mounted later,
+        # so querying them right after a rebuild would fail
+        self._items: list[tuple[ListItem, Label]] = []
         self._current: str | None = None
         self._composed = False
         self._pending: tuple[str, list[StepRow], str | None] | None = None
@@ -163,21 +166,21 @@ class Checklist(Vertical):
         self.runbook_title, self._rows, self._current = title, rows, current_key
         self.query_one("#checklist-title", Label).update(Text(title or "no runbook"))
         self.query_one("#checklist-progress", Label).update(progress_text(rows))
-        if same_steps:
-            for number, (item, row) in enumerate(zip(list_view.children, rows, strict=True), 1):
-                self._style_item(item, item.query_one(Label), number, row)
+        if same_steps and len(self._items) == len(rows):
+            for number, ((item, label), row) in enumerate(zip(self._items, rows, strict=True), 1):
+                self._style_item(item, label, number, row)
             if follow:
                 self._follow_current()
             self._explain()
             return
         list_view.clear()
-        items = []
+        self._items = []
         for number, row in enumerate(rows, 1):
             label = Label("")
             item = ListItem(label)
             self._style_item(item, label, number, row)
-            items.append(item)
-        list_view.extend(items)
+            self._items.append((item, label))
+        list_view.extend([item for item, _label in self._items])
         self.call_after_refresh(self._follow_current)
 
     def _style_item(self, item: Widget, label: Label, number: int, row: StepRow) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label, Static
@@ -86,8 +87,11 @@ class StatusHeader(Widget):
         self._show(self.info)
 
     def watch_info(self, info: HeaderInfo | None) -> None:
-        if self._composed:
-            self._show(info)
+        if self._composed and self.is_attached:
+            try:
+                self._show(info)
+            except NoMatches:  # being torn down (the app is exiting)
+                return
 
     def _show(self, info: HeaderInfo | None) -> None:
         if info is None:
