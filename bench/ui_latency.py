@@ -31,8 +31,16 @@ The first full frame is the time from launching the console to the first frame w
 10,000 pods in the table, beside the wall time of ``kubectl get pods -A`` (oldest and newest
 kubectl found, warm discovery cache, median of 3) against the same cluster.
 
+Also printed: where the console's UI thread spends each window (drain, rates, resync, layout,
+render, frame write, GC pauses), idle CPU per thread, and RSS before the pods arrive.
+``--profile start|idle|load`` adds a cProfile of the UI thread for that window. The what-if
+flags (``--gc-freeze``, ``--drain-every``, ``--informer-flush``, ``--no-resync``) patch the
+console inside the benchmark only, to size a fix before making it; the run says so.
+
+The figures depend on the machine: the drill cluster shares it with the console (its share of
+CPU during the load is printed), and on a busy machine kubectl and the console both slow down.
 Prints figures with the targets beside them; asserts nothing. Takes about two minutes.
-Run: .venv/bin/python bench/ui_latency.py [--pods N] [--rate R] [--profile]
+Run: .venv/bin/python bench/ui_latency.py [--pods N] [--rate R] [--profile load]
 """
 
 from __future__ import annotations

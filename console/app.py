@@ -23,6 +23,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Footer, ProgressBar, Static
 
 from adapters.errors import AdapterError
@@ -55,6 +56,7 @@ from .audit import (
     NOTE,
     PROPOSAL_APPROVED,
     PROPOSAL_MADE,
+    AuditError,
     AuditLog,
     AuditWriteError,
 )
@@ -440,10 +442,14 @@ class WarroomApp(App[int]):
             return
         try:
             records, self._audit_offset = self.audit.read_new(self._audit_offset)
-        except OSError:
-            return
+        except (OSError, AuditError):
+            return  # unreadable for now (the next tick tries again); never a traceback
         if records:
-            self.query_one(AuditView).extend([vm.audit_row(r) for r in records])
+            try:
+                view = self.query_one(AuditView)
+            except NoMatches:
+                return  # being torn down (the app is exiting)
+            view.extend([vm.audit_row(r) for r in records])
         if self.checklist_state and self.checklist_state.changed():
             self._refresh_checklist()
             self._announce_proposals()

@@ -16,10 +16,15 @@ def check_replicas(text: str, max_replicas: int) -> tuple[int | None, str]:
     value = text.strip()
     if not value:
         return None, "enter a number of replicas"
-    try:
-        replicas = int(value, 10)
-    except ValueError:
-        return None, f"'{value}' is not a whole number"
+    digits = value[1:] if value.startswith("-") else value
+    if value.startswith("-") and digits.isascii() and digits.isdigit():
+        return None, f"must be between 0 and {max_replicas}"  # negative
+    # plain ASCII digits only: int() would also take "+5", "1_0" and other scripts' digits
+    if not (value.isascii() and value.isdigit()):
+        shown = value if len(value) <= 20 else value[:20] + "…"
+        return None, f"'{shown}' is not a whole number"
+    significant = value.lstrip("0") or "0"  # a 5000-digit paste is simply out of range
+    replicas = int(significant, 10) if len(significant) <= 7 else max_replicas + 1
     if not 0 <= replicas <= max_replicas:
         return None, f"must be between 0 and {max_replicas}"
     return replicas, ""

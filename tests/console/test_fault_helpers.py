@@ -1,0 +1,116 @@
+"""The small pieces behind the fault behaviour, without a cluster: connection notes, screen
+redaction, credential masking, and the garbage-collection pacing."""
+
+from __future__ import annotations
+
+import gc
+from datetime import UTC, datetime
+
+from kubernetes import client
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Label, Static
+from textual.widgets._footer import FooterKey
+
+from adapters.errors import AdapterError, Unreachable
+from adapters.informer import WatchStatus
+from adapters.kubernetes import KubeClient
+from console.connection_notes import ConnectionNotes
+from console.gc_pacing import GcPacer, prune_closed_watchers
+from console.screen_text import ScreenRedactor
+
+
+def status(state: str, error: str | None = None) -> WatchStatus:
+    return WatchStatus(state, state, datetime(2026, 1, 1, 3, 4, 5, tzinfo=UTC),
+                       Unreachable(error) if error else None, True)
+
+
+def test_connection_notes_once_per_outage() -> None:
+    notes = ConnectionNotes()
+    seen = [notes.on_status(s) for s in (
+        status("live"), status("reconnecting", "Cannot reach the API server"),
+        status("reconnecting", "Cannot reach the API server"),
+        status("stale", "Cannot reach the API server"), status("stale", "still"),
+        status("live"), status("live"))]
+    assert seen[0] is None and seen[2] is None and seen[4] is None and seen[6] is None
+    assert seen[1] is not None and seen[1].message == (
+        "lost the connection: Cannot reach the API server (retrying)")
+    assert seen[3] is not None and seen[3].severity == "error"
+    assert seen[3].message.startswith("data is stale since ")
+    assert seen[5] is not None and seen[5].title == "reconnected"
+
+
+def test_connection_notes_before_the_first_load() -> None:
+    note = ConnectionNotes().on_status(status("reconnecting", "401"))
+    assert note is not None and note.message.startswith("cannot load the cluster: 401")
+
+
+def test_screen_redactor_masks_env_secrets_credentials_and_patterns() -> None:
+    redact = ScreenRedactor({"API_TOKEN": "env-secret-1", "HOME": "/root"})
+    redact.add(["kube-credential-2"])
+    text = redact("env-secret-1 kube-credential-2 Authorization: Bearer abc.def /root")
+    assert "env-secret-1" not in text and "kube-credential-2" not in text
+    assert "abc.def" not in text and "/root" in text
+
+
+def test_kube_client_masks_its_own_credentials_in_errors() -> None:
+    configuration = client.Configuration()
+    configuration.host = "https://127.0.0.1:1"
+    configuration.api_key = {"authorization": "Bearer cred-7777"}
+    kube = KubeClient(client.ApiClient(configuration), "ctx")
+    assert kube.secret_values() == ["Bearer cred-7777", "cred-7777"]
+    error = kube.mask(AdapterError("proxy said: credential cred-7777 is unknown",
+                                   "raw: cred-7777"))
+    assert "cred-7777" not in error.message and "cred-7777" not in str(error.detail)
+    assert str(error) == error.message
+
+
+class _Modal(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        yield Label("modal")
+
+
+class _FooterApp(App[None]):
+    BINDINGS = [Binding("m", "modal", "Modal"), Binding("s", "bell", "Scale")]
+
+    def compose(self) -> ComposeResult:
+        yield Static("main")
+        yield Footer()
+
+    def action_modal(self) -> None:
+        self.push_screen(_Modal())
+
+
+def _stranded_footer_keys() -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey) and not o.is_attached)
+
+
+async def test_pruning_releases_footer_keys_that_textual_strands() -> None:
+    app = _FooterApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(8):
+            await pilot.press("m")
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.pause()
+        before = _stranded_footer_keys()
+        pruned = prune_closed_watchers(app)
+        GcPacer(app).tick()
+        after = _stranded_footer_keys()
+    assert before > 0 and pruned > 0  # the leak is there (textual issue 6666) ...
+    assert after == 0  # ... and pruning frees them
+
+
+def test_gc_pacer_freezes_once_and_unfreezes() -> None:
+    pacer = GcPacer()
+    pacer.settle()
+    assert gc.get_freeze_count() > 0 and not pacer.settled
+    pacer.settle(final=True)
+    assert pacer.settled
+    pacer.settle(final=True)  # no-op
+    pacer.close()
+    assert gc.get_freeze_count() == 0
