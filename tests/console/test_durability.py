@@ -56,9 +56,14 @@ class Child:
             [sys.executable, "-m", "tests.console.fault_scripts", *args], cwd=ROOT, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: list[dict[str, Any]] = []
-        self.stderr = ""
-        self._reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
-        self._reader.start()
+        self._stderr: list[str] = []
+        # one reader per pipe: stdout and stderr are drained by these threads only (a second
+        # reader, such as communicate(), would race them for the lines)
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True),
+            threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True)]
+        for reader in self._readers:
+            reader.start()
 
     def _read(self, stream: IO[str] | None) -> None:
         assert stream is not None
@@ -66,17 +71,27 @@ class Child:
             if line.strip():
                 self.lines.append(json.loads(line))
 
+    def _drain(self, stream: IO[str] | None) -> None:
+        assert stream is not None
+        self._stderr.append(stream.read())
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._stderr)
+
+    def _join(self) -> None:
+        for reader in self._readers:
+            reader.join(10)
+
     def kill9(self) -> None:
         self.proc.kill()  # SIGKILL: no handler, no flush, no atexit
         self.proc.wait(10)
-        self._reader.join(10)
-        assert self.proc.stderr is not None
-        self.stderr = self.proc.stderr.read()
+        self._join()
         assert self.proc.returncode == -9
 
     def finish(self, timeout: float = 120) -> None:
-        _, self.stderr = self.proc.communicate(timeout=timeout)
-        self._reader.join(10)
+        self.proc.wait(timeout)
+        self._join()
         assert self.proc.returncode == 0, self.stderr[-3000:]
 
 
@@ -156,6 +171,7 @@ def test_console_on_a_full_disk_says_so_and_does_not_act(cluster: Drill, state_d
     """EFBIG from the kernel (RLIMIT_FSIZE) half way through the first record of the action."""
     child = Child(state_dir, "console-disk-full", str(cluster.kubeconfig), "64")
     child.finish()
+    assert child.lines, child.stderr[-3000:]
     result = child.lines[-1]
     audit = Path(result["audit"])
     # loud: the status line and an error notification say the action was not run, and why
