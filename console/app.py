@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +25,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.widgets import Footer, ProgressBar, Static
 
 from adapters.errors import AdapterError
@@ -70,6 +71,18 @@ from .settings import ConsoleSettings
 
 MAX_AUDIT_LINES = 5000
 DRAIN_EVERY = 0.08  # apply watch deltas at most ~12 times a second
+
+
+def while_running(method: Callable[..., None]) -> Callable[..., None]:
+    """For screen refreshes that timers and worker threads trigger: once the app has begun to
+    shut down (its widgets are being removed), they do nothing instead of failing to find them."""
+
+    @functools.wraps(method)
+    def refresh(self: App[Any], *args: Any, **kwargs: Any) -> None:
+        if self.is_running:
+            method(self, *args, **kwargs)
+
+    return refresh
 
 
 class WarroomApp(App[int]):
@@ -230,6 +243,7 @@ class WarroomApp(App[int]):
             user_dirs=s.user_runbook_dirs, clock=s.wall_clock, actor=s.actor)
         self.audit = self.checklist_state.audit
 
+    @while_running
     def _connected(self) -> None:
         self._gc.settle()  # start-up objects out of the collector's way (gc_pacing.py)
         self._refresh_header()
@@ -241,6 +255,7 @@ class WarroomApp(App[int]):
             self.notify("read-only: scale, restart, undo and delete are disabled",
                         severity="information")
 
+    @while_running
     def _fatal_banner(self, message: str, title: str = "cannot connect") -> None:
         status = self.query_one("#action-status", Static)
         status.update(Text(f"✖ {self.redact(message)}"))
@@ -300,6 +315,7 @@ class WarroomApp(App[int]):
         return True
 
     # ---- live data ---------------------------------------------------------------------
+    @while_running
     def _drain(self) -> None:
         if not self._deltas:
             return
@@ -344,6 +360,7 @@ class WarroomApp(App[int]):
         clock = self.settings.cluster_clock
         return clock() if clock is not None else (None if self.settings.frozen else utc_now())
 
+    @while_running
     def _resync_pods(self) -> None:
         """Show the selected deployment's pods, with ages as of now."""
         now = self._now()
@@ -394,10 +411,12 @@ class WarroomApp(App[int]):
                 return  # a frozen clock: one fetch is the picture
             self._stop.wait(self.settings.metrics_interval)
 
+    @while_running
     def _metrics_down(self, message: str) -> None:
         self._refresh_rates()
         self.notify(message, title="metrics unavailable", severity="warning", timeout=5)
 
+    @while_running
     def _refresh_rates(self) -> None:
         rows, verdicts = [], {}
         for key in sorted(self.deployments):
@@ -434,9 +453,11 @@ class WarroomApp(App[int]):
                           stale_since=since, incident_clock=clock, production=self.production,
                           drill_time=drill_time, read_only=self.settings.read_only)
 
+    @while_running
     def _refresh_header(self) -> None:
         self.query_one(StatusHeader).info = self._header()
 
+    @while_running
     def _tail_audit(self) -> None:
         if self.audit is None:
             return
@@ -445,15 +466,12 @@ class WarroomApp(App[int]):
         except (OSError, AuditError):
             return  # unreadable for now (the next tick tries again); never a traceback
         if records:
-            try:
-                view = self.query_one(AuditView)
-            except NoMatches:
-                return  # being torn down (the app is exiting)
-            view.extend([vm.audit_row(r) for r in records])
+            self.query_one(AuditView).extend([vm.audit_row(r) for r in records])
         if self.checklist_state and self.checklist_state.changed():
             self._refresh_checklist()
             self._announce_proposals()
 
+    @while_running
     def _refresh_checklist(self) -> None:
         state = self.checklist_state
         if state is None:
@@ -718,6 +736,7 @@ class WarroomApp(App[int]):
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(self._finished, request, outcome)
 
+    @while_running
     def _progress(self, message: str, fraction: float | None) -> None:
         self.query_one("#action-status", Static).update(Text(f"▶ {self.redact(message)}"))
         bar = self.query_one("#action-progress", ProgressBar)

@@ -49,10 +49,6 @@ from widgets.scale_modal import ScaleModal
 from widgets.status_header import StatusHeader
 from widgets.text_modal import TextModal
 
-pytestmark = pytest.mark.xfail(
-    reason="console fault tests are still timing-sensitive under full-suite load on 2 cores; "
-    "tracked on the faults issue (left open)", strict=False)
-
 SIZE = (160, 48)
 # quick reconnection and an early "stale" so an outage fits in a test
 FAST = {"watch_backoff_max": 1.0, "stale_after": 2.0}
