@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import signal
 import ssl
 import threading
@@ -70,6 +71,7 @@ from .screen_text import ScreenRedactor
 from .settings import ConsoleSettings
 
 MAX_AUDIT_LINES = 5000
+HANGUP_GRACE = 3.0  # seconds an exit after SIGHUP may take before the process is ended
 DRAIN_EVERY = 0.08  # apply watch deltas at most ~12 times a second
 
 
@@ -184,8 +186,17 @@ class WarroomApp(App[int]):
             self.drill = DrillBridge.attach(self)
 
     def _hangup(self) -> None:
-        """A dropped SSH session: leave at once and leave nothing running."""
+        """A dropped SSH session: leave at once and leave nothing running.
+
+        The orderly exit can stall once the terminal is gone (a write to the vanished tty,
+        a worker thread in a slow request, a busy machine), and a console left behind holds
+        its watches open: a watchdog ends the process after ``HANGUP_GRACE`` seconds in any
+        case. Nothing is lost by that: audit records and incident state are on disk as soon
+        as they are made."""
         self._stop.set()
+        watchdog = threading.Timer(HANGUP_GRACE, os._exit, args=(129,))
+        watchdog.daemon = True  # an orderly exit in time ends the process without it
+        watchdog.start()
         self.exit(129)
 
     # ---- connecting --------------------------------------------------------------------

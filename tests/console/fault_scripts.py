@@ -6,6 +6,9 @@
     python -m tests.console.fault_scripts console-loop KUBECONFIG
         runs the real console (headless Textual) and scales shop/api up and down with +/-,
         confirming with y; prints the audit rows the console shows, as it shows them.
+    python -m tests.console.fault_scripts console-hangup-stalled KUBECONFIG
+        runs the console, makes its shutdown hang (the informer never stops, as a watch
+        thread stuck in a dead connection would), prints {"ready": true} and waits for SIGHUP.
     python -m tests.console.fault_scripts console-disk-full KUBECONFIG LIMIT_EXTRA
         runs the console, then caps the size of files this process may write at the audit
         log's current size + LIMIT_EXTRA bytes (RLIMIT_FSIZE: the kernel then refuses the
@@ -22,6 +25,7 @@ import json
 import resource
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -131,12 +135,26 @@ async def console_disk_full(kubeconfig: str, extra: int) -> None:
                            (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
+async def console_hangup_stalled(kubeconfig: str) -> None:
+    app = WarroomApp(_settings(kubeconfig))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _ready(pilot, app)
+        assert app.informer is not None
+        stuck = threading.Event()
+        app.informer.stop = lambda timeout=None: stuck.wait()  # type: ignore[method-assign]
+        emit(ready=True)
+        while app.is_running:
+            await pilot.pause(0.05)
+
+
 def main(argv: list[str]) -> int:
     mode = argv[0]
     if mode == "runner-loop":
         runner_loop(argv[1], argv[2])
     elif mode == "console-loop":
         asyncio.run(console_loop(argv[1]))
+    elif mode == "console-hangup-stalled":
+        asyncio.run(console_hangup_stalled(argv[1]))
     elif mode == "console-disk-full":
         asyncio.run(console_disk_full(argv[1], int(argv[2])))
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ import pytest
 
 from adapters.kubernetes import KubeClient
 from console.actions import ActionRefused, ActionRequest, ActionRunner
+from console.app import HANGUP_GRACE
 from console.audit import AuditLog, AuditWriteError, parse_line, verify
 from tests.conftest import Drill, wait_for
 from tests.console.app_harness import NAMESPACE, TARGET, deployment
@@ -185,3 +187,21 @@ def test_console_on_a_full_disk_says_so_and_does_not_act(cluster: Drill, state_d
     report = verify(audit)
     assert report.ok and report.incomplete_final_line is None
     assert not [r for r in file_records(audit) if r["kind"].startswith("action.")]
+
+
+# ---- a dropped SSH session ---------------------------------------------------------------------
+def test_hangup_ends_the_console_even_when_its_shutdown_hangs(cluster: Drill,
+                                                              state_dir: Path) -> None:
+    """SIGHUP with a watch thread that never stops: the watchdog ends the process (129)."""
+    child = Child(state_dir, "console-hangup-stalled", str(cluster.kubeconfig))
+    wait_for(lambda: bool(child.lines) or child.proc.poll() is not None, 60,
+             message="the console to be ready")
+    assert child.lines == [{"ready": True}], child.stderr[-3000:]
+    child.proc.send_signal(signal.SIGHUP)
+    try:
+        child.proc.wait(HANGUP_GRACE + 10)
+    except subprocess.TimeoutExpired:
+        child.kill9()
+        raise AssertionError("the console outlived its terminal by more than "
+                             f"{HANGUP_GRACE + 10:g} s") from None
+    assert child.proc.returncode == 129, child.stderr[-3000:]
