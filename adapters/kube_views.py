@@ -200,11 +200,11 @@ class PodView:
         """``namespace/name``: the key the informer and the UI use."""
         return f"{self.namespace}/{self.name}"
 
-    @property
-    def restarts_text(self) -> str:
-        """RESTARTS as kubectl prints it: "3 (2m ago)"."""
+    def restarts_text(self, now: datetime | None = None) -> str:
+        """RESTARTS as kubectl prints it: "3 (2m ago)"; ``now`` is the cluster's clock (the
+        local one if None: a drill's clock runs ahead of it)."""
         if self.restarts and self.last_restart is not None:
-            return f"{self.restarts} ({age_since(self.last_restart)} ago)"
+            return f"{self.restarts} ({age_since(self.last_restart, now)} ago)"
         return str(self.restarts)
 
 

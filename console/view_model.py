@@ -20,7 +20,7 @@ def pod_row(pod: PodView, now: datetime | None = None) -> PodRow:
     """`now` (the cluster's clock) recomputes AGE, which the view fixed when it arrived."""
     age = age_since(pod.created, now) if now is not None and pod.created else pod.age
     return PodRow(key=pod.key, name=pod.name, ready=pod.ready, status=pod.status,
-                  restarts=pod.restarts_text, age=age, revision=pod.revision, node=pod.node)
+                  restarts=pod.restarts_text(now), age=age, revision=pod.revision, node=pod.node)
 
 
 def deployment_row(view: DeploymentView) -> DeploymentRow:
