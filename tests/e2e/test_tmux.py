@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # drill seconds per second: the leak OOM-kills each pod every ~12 s, and a rollout of fresh
 # pods settles in a few seconds (at 3600x pods died faster than the rollout could finish)
 SPEED = 600
+COLUMNS, ROWS = 160, 48
 WARROOM = Path(sys.executable).with_name("warroom")
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -39,18 +41,35 @@ def wait_screen(session: str, predicate, timeout: float = 90, what: str = "scree
     raise AssertionError(f"timed out waiting for {what}; screen was:\n{text}")
 
 
-def api_card(text: str) -> str:
-    """The advisor lines of api's rate card (the first card in the middle pane)."""
-    return "\n".join(line for line in text.splitlines() if "ROLL BACK" in line or "MONITOR" in line
-                     or "✔ OK" in line)
+API_ROW = re.compile(r"^[│ ]\s*api\s+(\d+)/(\d+)\s+(\d+)\s+(\S) (\w+)", re.MULTILINE)
+
+
+def api_row(text: str) -> tuple[int, int, int, str] | None:
+    """The api row of the deployment list: ready, desired, revision, rollout state."""
+    match = API_ROW.search(text)
+    if match is None:
+        return None
+    return int(match[1]), int(match[2]), int(match[3]), match[5]
+
+
+def api_verdict(text: str) -> str:
+    """The advisor's verdict on api's rate card: the first verdict in the middle pane (the
+    cards are sorted by deployment, api first)."""
+    for line in text.splitlines():
+        for verdict in ("ROLL BACK NOW", "MONITOR", "✔ OK"):
+            if verdict in line:
+                return verdict
+    return ""
 
 
 @pytest.fixture
 def session(tmp_path):
     name = f"wr-{uuid.uuid4().hex[:8]}"
-    command = (f"cd {ROOT} && WARROOM_STATE_DIR={tmp_path} {WARROOM} drill "
-               f"--scenario memory-leak --speed {SPEED}")
-    tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "48", command)
+    # COLUMNS/LINES in the environment (the test runner's environment has them) would win
+    # over the pane's real size: the console would draw 80x24 in a 160x48 pane
+    command = (f"cd {ROOT} && unset COLUMNS LINES && WARROOM_STATE_DIR={tmp_path} "
+               f"exec {WARROOM} drill --scenario memory-leak --speed {SPEED}")
+    tmux("new-session", "-d", "-s", name, "-x", str(COLUMNS), "-y", str(ROWS), command)
     yield name
     tmux("kill-session", "-t", name)
 
@@ -78,6 +97,8 @@ def test_scale_up_and_undo_until_the_advisor_says_ok(session, tmp_path) -> None:
     tmux("send-keys", "-t", session, "y")
     wait_screen(session, lambda t: "action.finished" in t and "scale" in t,
                 what="scale finished in the audit pane")
+    before = api_row(screen(session))
+    assert before is not None and before[1] == 6, screen(session)
     tmux("send-keys", "-t", session, "u")
     wait_screen(session, lambda t: "Roll back to rev" in t, what="the undo picker")
     tmux("send-keys", "-t", session, "Enter")
@@ -91,7 +112,11 @@ def test_scale_up_and_undo_until_the_advisor_says_ok(session, tmp_path) -> None:
         if "Deductions" in text and "Handbook order" in text:
             tmux("send-keys", "-t", session, "Escape")
             return False
-        return "✔ OK" in api_card(text) and "OOMKilled" not in text \
+        row = api_row(text)
+        # a new revision (undo rolls forward to a copy of the old template), all 6 ready
+        rolled_back = row is not None and row[2] > before[2] and row[0] == row[1] == 6 \
+            and row[3] == "complete"
+        return rolled_back and api_verdict(text) == "✔ OK" and "OOMKilled" not in text \
             and "CrashLoopBackOff" not in text
 
     wait_screen(session, advisor_ok, timeout=120, what="the advisor to say OK for api")
