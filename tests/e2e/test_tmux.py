@@ -109,7 +109,7 @@ def test_scale_up_and_undo_until_the_advisor_says_ok(session, tmp_path) -> None:
     # the score screen pops up once the drill sees the incident resolved, which may be after
     # any read: close it whenever it is up, until the advisor's OK shows for api
     def advisor_ok(text: str) -> bool:
-        if "Deductions" in text and "Handbook order" in text:
+        if score_screen_up(text):
             tmux("send-keys", "-t", session, "Escape")
             return False
         row = api_row(text)
@@ -120,11 +120,25 @@ def test_scale_up_and_undo_until_the_advisor_says_ok(session, tmp_path) -> None:
             and "CrashLoopBackOff" not in text
 
     wait_screen(session, advisor_ok, timeout=120, what="the advisor to say OK for api")
+    quit_console(session, tmp_path)
+
+
+def score_screen_up(text: str) -> bool:
+    return "Deductions" in text and "Handbook order" in text
+
+
+def quit_console(session: str, state_dir: Path, timeout: float = 30) -> None:
+    """q, until the process is gone; the score screen may pop up just then and take the q
+    (q closes it): close it and press q again."""
     tmux("send-keys", "-t", session, "q")
-    deadline = time.monotonic() + 20
-    while warroom_processes(tmp_path) and time.monotonic() < deadline:
+    deadline = time.monotonic() + timeout
+    while warroom_processes(state_dir) and time.monotonic() < deadline:
+        if score_screen_up(screen(session)):
+            tmux("send-keys", "-t", session, "Escape")
+            wait_screen(session, lambda t: not score_screen_up(t), 10, "the score screen closed")
+            tmux("send-keys", "-t", session, "q")
         time.sleep(0.2)
-    assert not warroom_processes(tmp_path), "warroom left running after q"
+    assert not warroom_processes(state_dir), f"warroom left running after q:\n{screen(session)}"
 
 
 @pytest.mark.e2e
