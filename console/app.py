@@ -236,6 +236,7 @@ class WarroomApp(App[int]):
             self.checklist_state.problems.append(unbound)  # type: ignore[arg-type]
         self.informer = kube.informer(
             self.namespace, kinds=("pods", "deployments", "replicasets"),
+            label_selector=s.selector or None,
             on_deltas=self._deltas.extend, on_status=self._on_status,
             clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
         self.informer.start()
@@ -460,6 +461,7 @@ class WarroomApp(App[int]):
                 if self.drill is not None:
                     drill_time = self.drill.header_text(drill_time)  # speed or ⏸ PAUSED
         return HeaderInfo(context=self.context, namespace=self.namespace,
+                          selector=self.settings.selector or None,
                           connection=connection,  # type: ignore[arg-type]
                           stale_since=since, incident_clock=clock, production=self.production,
                           drill_time=drill_time, read_only=self.settings.read_only)

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     parser.add_argument("--context", help="kubeconfig context to use (default: current context)")
     parser.add_argument("-n", "--namespace", help="namespace to watch (default: the context's)")
+    parser.add_argument("-l", "--selector", metavar="LABELS",
+                        help="watch only the pods, deployments and replicasets with these labels, "
+                             "written as for kubectl -l (e.g. app=api or 'tier in (web,api)')")
     _console_options(parser)
     parser.add_argument("--prometheus", metavar="URL",
                         help="Prometheus base URL for error rates and latency "
@@ -211,6 +214,7 @@ def _settings(args: argparse.Namespace, **overrides: object) -> ConsoleSettings:
         "kubeconfig": getattr(args, "kubeconfig", None),
         "context": getattr(args, "context", None),
         "namespace": getattr(args, "namespace", None),
+        "selector": getattr(args, "selector", None),
         "read_only": args.read_only, "theme": args.theme, "runbook": args.runbook,
         "resume": args.resume, "max_replicas": args.max_replicas,
         "production": args.production, "two_person": args.two_person,

@@ -17,6 +17,7 @@ class ConsoleSettings:
     kubeconfig: str | None = None
     context: str | None = None
     namespace: str | None = None
+    selector: str | None = None  # label selector: watch only what matches (kubectl -l)
     read_only: bool = False
     theme: str = "warroom-dark"
     production: bool | None = None  # None: decide from the context name

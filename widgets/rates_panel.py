@@ -108,7 +108,7 @@ class RateCard(Vertical):
 
     def show(self, row: RateRow, verdict: VerdictRow) -> None:
         self.row, self.verdict = row, verdict
-        if not self._composed:
+        if not self._composed or not self.app.is_running:  # not composed yet, or torn down
             return
         self.query_one(".title", Label).update(f"{row.deployment} · {row.namespace}")
         level = self.query_one(".verdict", Label)

@@ -115,6 +115,7 @@ class HeaderInfo:
     context: str
     namespace: str
     connection: Connection
+    selector: str | None = None  # the label selector watched, if any
     stale_since: str | None = None  # HH:MM:SS
     incident_clock: str = ""
     production: bool = False

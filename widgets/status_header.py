@@ -104,7 +104,8 @@ class StatusHeader(Widget):
         self._update("#production-banner",
                      f"▲ PRODUCTION ▲  {info.context} — actions change the live service")
         self._update("#context", f"ctx {info.context}")
-        self._update("#namespace", f"ns {info.namespace}")
+        self._update("#namespace", f"ns {info.namespace}"
+                     + (f"  -l {info.selector}" if info.selector else ""))
         connection = self._update("#connection", connection_text(info))
         for state in CONNECTION_SYMBOLS:
             connection.set_class(info.connection == state, f"-{state}")

@@ -99,7 +99,8 @@ async def test_unknown_namespace_is_named(cluster: Drill) -> None:
                     "the namespace banner")
         assert banner(app) == ("✖ namespace nope not found in context drill: check "
                                "-n/--namespace")
-        assert notified(app, "namespace not found", "namespace nope not found")
+        await until(pilot, lambda: notified(app, "namespace not found", "namespace nope not found"),
+                    5, "the notification")
         await still_usable(pilot, app)
 
 
@@ -203,3 +204,24 @@ async def test_a_too_small_terminal_says_so_instead_of_a_broken_layout(cluster: 
 def test_settings_default_watch_timings() -> None:
     settings = ConsoleSettings()
     assert settings.watch_backoff_max == 5.0 and settings.stale_after == 10.0
+
+
+# ---- label selectors -----------------------------------------------------------------------------
+async def test_a_label_selector_watches_only_what_matches(cluster: Drill) -> None:
+    app = WarroomApp(drill_settings(cluster, selector="app=web", metrics=None))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.connection is not None and app.connection.live
+                    and app.deployments and app.pods, 20, "the watch to list")
+        assert set(app.deployments) == {"shop/web"}
+        assert {p.deployment for p in app.pods.values()} == {"web"}
+        header = app.query_one("#namespace", Static)
+        assert str(header.render()) == "ns shop  -l app=web"
+
+
+async def test_a_malformed_label_selector_is_named(cluster: Drill) -> None:
+    app = WarroomApp(drill_settings(cluster, selector="app in ((", metrics=None))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: notified(app, "app in (("), 20,
+                    f"a message naming the selector; shown: {notifications(app)}")
+        assert not app.pods
+        await still_usable(pilot, app)

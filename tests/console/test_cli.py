@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from console.cli import _settings, build_parser
 from tests.conftest import KUBECTLS, wait_for
 
 WARROOM = [sys.executable, "-m", "console.cli"]
@@ -24,10 +25,17 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_explains_commands() -> None:
     out = run("--help")
     assert out.returncode == 0
-    for word in ("drill", "drill-server", "--context", "--namespace"):
+    for word in ("drill", "drill-server", "--context", "--namespace", "--selector"):
         assert word in out.stdout
     server = run("drill-server", "--help")
     assert "--kubeconfig-out" in server.stdout and "memory-leak" in server.stdout
+
+
+def test_namespace_and_selector_reach_the_console_settings() -> None:
+    args = build_parser().parse_args(["-n", "shop", "-l", "app in (api,web)"])
+    settings = _settings(args)
+    assert (settings.namespace, settings.selector) == ("shop", "app in (api,web)")
+    assert _settings(build_parser().parse_args([])).selector is None
 
 
 def test_bad_arguments_are_clear_errors() -> None:
