@@ -54,6 +54,7 @@ from . import view_model as vm
 from .actions import PERMISSION_UNKNOWN, ActionOutcome, ActionRequest, ActionRunner
 from .actor import same_operator
 from .audit import (
+    ACTION_FINISHED,
     ACTION_REFUSED,
     NOTE,
     PROPOSAL_APPROVED,
@@ -138,6 +139,7 @@ class WarroomApp(App[int]):
         self.histories: dict[str, History] = {}
         self.selected: str | None = None
         self.action_running: str | None = None
+        self.acted = False  # an action finished on this incident (by anyone: the audit says)
         self.denied: dict[str, str] = {}
         self._deltas: deque[Delta] = deque()
         self._audit_offset = 0
@@ -479,6 +481,7 @@ class WarroomApp(App[int]):
         except (OSError, AuditError):
             return  # unreadable for now (the next tick tries again); never a traceback
         if records:
+            self.acted = self.acted or any(r.kind == ACTION_FINISHED for r in records)
             self.query_one(AuditView).extend([vm.audit_row(r) for r in records])
         if self.checklist_state and self.checklist_state.changed():
             self._refresh_checklist()

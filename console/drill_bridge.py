@@ -87,7 +87,8 @@ class DrillBridge:
 
     def _poll_worker(self) -> None:
         try:
-            update: DrillUpdate | None = self.mode.poll(self._error_ratio())
+            update: DrillUpdate | None = self.mode.poll(
+                self._error_ratio(), acted=bool(getattr(self.app, "acted", True)))
             error = None
         except (DrillAdminError, ValueError, TypeError) as exc:  # no answer, or a garbled one
             update, error = None, str(exc)

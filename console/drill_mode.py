@@ -153,10 +153,12 @@ class DrillMode:
         return self._wall_clock() if self._wall_clock is not None else datetime.now(UTC)
 
     # ---- watching ------------------------------------------------------------------------
-    def poll(self, error_ratio: float | None = None) -> DrillUpdate:
+    def poll(self, error_ratio: float | None = None, acted: bool = True) -> DrillUpdate:
         """Ask the drill how it is doing; stamp milestones seen for the first time.
 
         ``error_ratio``: the target's current error ratio as the console's metrics show it.
+        ``acted``: whether the responders have changed anything yet; until they have, errors
+        that ebb by themselves (a leak's crash cycle between bursts) are no mitigation.
         Raises ``DrillAdminError`` when the drill does not answer."""
         state = DrillState.from_status(self.source.status())
         now = self.now()
@@ -167,7 +169,8 @@ class DrillMode:
             if error_ratio is not None and error_ratio >= MITIGATED_ERROR_RATIO:
                 self._seen_bad = True
             back_under = (
-                self._seen_bad and error_ratio is not None and error_ratio < MITIGATED_ERROR_RATIO
+                self._seen_bad and acted
+                and error_ratio is not None and error_ratio < MITIGATED_ERROR_RATIO
             )
             mitigated_now = self.mitigated_at is None and (
                 state.mitigated or state.resolved or back_under

@@ -128,6 +128,8 @@ def test_milestones_are_stamped_on_the_wall_clock_and_scored() -> None:
     assert not first.mitigated_now and not first.resolved_now
     wall.at(20)
     assert not mode.poll(error_ratio=0.54).mitigated_now
+    wall.at(40)  # the errors ebb before anyone did anything: not a mitigation
+    assert not mode.poll(error_ratio=0.003, acted=False).mitigated_now
     wall.at(60)
     assert mode.poll(error_ratio=0.004).mitigated_now
     assert mode.mitigated_at == T0 + timedelta(seconds=60)
