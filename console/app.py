@@ -24,6 +24,8 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar, Static
 
 from adapters.errors import AdapterError
@@ -65,11 +67,14 @@ from .connection_notes import ConnectionNotes
 from .drill_bridge import DrillBridge
 from .gc_pacing import CACHE_EVERY, GcPacer
 from .incident import ProposalError
+from .pod_index import PodIndex
 from .screen_text import ScreenRedactor
 from .settings import ConsoleSettings
 
 MAX_AUDIT_LINES = 5000
-DRAIN_EVERY = 0.08  # apply watch deltas at most ~12 times a second
+DRAIN_EVERY = 0.03  # apply watch deltas as they arrive, at most ~30 times a second
+INFORMER_FLUSH = 0.015  # the informer gathers a batch for this long before handing it over
+AGES_EVERY = 1.0  # the AGE of the pods on screen is recomputed this often
 
 
 class WarroomApp(App[int]):
@@ -118,13 +123,16 @@ class WarroomApp(App[int]):
         self.production = bool(settings.production)
         self.connection: WatchStatus | None = None
         self.deployments: dict[str, DeploymentView] = {}
-        self.pods: dict[str, PodView] = {}
+        self.pods = PodIndex()  # by key and by deployment, with the advisor's counts
         self.rates: dict[str, RateSample] = {}
         self.histories: dict[str, History] = {}
         self.selected: str | None = None
         self.action_running: str | None = None
         self.denied: dict[str, str] = {}
         self._deltas: deque[Delta] = deque()
+        self._drain_asked = False  # a DeltasArrived message is on its way to the UI thread
+        self._drain_timer: Timer | None = None
+        self._last_drain = 0.0
         self._audit_offset = 0
         self._opened = time.monotonic()
         self._stop = threading.Event()
@@ -161,11 +169,10 @@ class WarroomApp(App[int]):
         self.query_one(DeploymentList).focus()
         self.mount(TooSmall())  # "terminal too small" over everything below 80x24
         self.set_interval(CACHE_EVERY, self._gc.tick)
-        self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:
             self.set_interval(1.0, self._refresh_header)
-            self.set_interval(5.0, self._resync_pods)
+            self.set_interval(AGES_EVERY, self._refresh_ages)
         self._connect()
         if self.settings.drill is not None:  # drill mode: milestones, P pause, S score
             self.drill = DrillBridge.attach(self)
@@ -212,7 +219,8 @@ class WarroomApp(App[int]):
             self.checklist_state.problems.append(unbound)  # type: ignore[arg-type]
         self.informer = kube.informer(
             self.namespace, kinds=("pods", "deployments", "replicasets"),
-            on_deltas=self._deltas.extend, on_status=self._on_status,
+            on_deltas=self._deltas_arrived, on_status=self._on_status,
+            flush_interval=INFORMER_FLUSH,
             clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
         self.informer.start()
         self._check_namespace()
@@ -300,7 +308,39 @@ class WarroomApp(App[int]):
         return True
 
     # ---- live data ---------------------------------------------------------------------
+    class DeltasArrived(Message):
+        """The informer handed over a batch of deltas (posted from its flush thread)."""
+
+    def _deltas_arrived(self, batch: list[Delta]) -> None:
+        """On the informer's flush thread: queue the batch and wake the UI thread once."""
+        self._deltas.extend(batch)
+        if not self._drain_asked:
+            self._drain_asked = True
+            self.post_message(self.DeltasArrived())
+
+    @on(DeltasArrived)
+    def _wake_drain(self) -> None:
+        """Drain now, or when DRAIN_EVERY has passed since the last drain."""
+        if self._drain_timer is not None:
+            return  # a drain is already booked
+        wait = self._last_drain + DRAIN_EVERY - time.monotonic()
+        if wait <= 0:
+            self._drain_now()
+        else:
+            self._drain_timer = self.set_timer(wait, self._drain_now)
+
+    def _drain_now(self) -> None:
+        try:
+            self._drain()
+        except NoMatches:
+            pass  # being torn down (the app is exiting): nothing left to show deltas in
+
     def _drain(self) -> None:
+        self._drain_asked = False  # before taking the deltas: a later batch asks again
+        if self._drain_timer is not None:
+            self._drain_timer.stop()
+            self._drain_timer = None
+        self._last_drain = time.monotonic()
         if not self._deltas:
             return
         batch: list[Delta] = []
@@ -318,11 +358,11 @@ class WarroomApp(App[int]):
                     self.deployments[delta.key] = delta.view  # type: ignore[assignment]
             elif delta.kind == "pods":
                 if delta.type == "DELETED":
-                    self.pods.pop(delta.key, None)
+                    self.pods.delete(delta.key)
                     pod_upserts.pop(delta.key, None)
                     pod_deletes.add(delta.key)
                 else:
-                    self.pods[delta.key] = delta.view  # type: ignore[assignment]
+                    self.pods.upsert(delta.view)  # type: ignore[arg-type]
                     pod_upserts[delta.key] = delta.view  # type: ignore[assignment]
                     pod_deletes.discard(delta.key)
         if deploy_changed:
@@ -344,11 +384,29 @@ class WarroomApp(App[int]):
         clock = self.settings.cluster_clock
         return clock() if clock is not None else (None if self.settings.frozen else utc_now())
 
+    def _refresh_ages(self) -> None:
+        """Recompute AGE for the pods on screen only (the rest get theirs when they are
+        scrolled into view, see ``_pods_revealed``): ages change every second, but
+        rebuilding every row for it is O(pods) per tick."""
+        now = self._now()
+        if now is None:
+            return
+        table = self.query_one(PodTable)
+        rows = [vm.pod_row(pod, now) for key in table.visible_keys()
+                if (pod := self.pods.get(key)) is not None]
+        if rows:
+            table.apply_deltas(rows)
+
+    @on(PodTable.RowsRevealed)
+    def _pods_revealed(self) -> None:
+        self._refresh_ages()
+
     def _resync_pods(self) -> None:
         """Show the selected deployment's pods, with ages as of now."""
         now = self._now()
-        self.query_one(PodTable).sync([vm.pod_row(p, now) for p in self.pods.values()
-                                       if self._pod_shown(p)])
+        pods = self.pods.values() if self.selected is None else self.pods.of_deployment(
+            self.selected)
+        self.query_one(PodTable).sync([vm.pod_row(p, now) for p in pods])
 
     def _pod_shown(self, pod: PodView) -> bool:
         if self.selected is None:
@@ -402,10 +460,8 @@ class WarroomApp(App[int]):
         rows, verdicts = [], {}
         for key in sorted(self.deployments):
             sample = self.rates.get(key)
-            pods = [p for p in self.pods.values()
-                    if f"{p.namespace}/{p.deployment}" == key]
             rows.append(vm.rate_row(key, sample, self.histories.get(key)))
-            verdicts[key] = vm.advise_row(sample, pods, self.deployments[key])
+            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), self.deployments[key])
         self.query_one(RatesPanel).update_rates(rows, verdicts)
 
     # ---- header, audit pane, checklist ---------------------------------------------------
