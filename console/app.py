@@ -74,6 +74,7 @@ from .settings import ConsoleSettings
 MAX_AUDIT_LINES = 5000
 DRAIN_EVERY = 0.03  # apply watch deltas as they arrive, at most ~30 times a second
 INFORMER_FLUSH = 0.015  # the informer gathers a batch for this long before handing it over
+LIST_PAGE = 500  # pods listed a page at a time: shown as they come, no 10,000-pod JSON held
 AGES_EVERY = 1.0  # the AGE of the pods on screen is recomputed this often
 
 
@@ -133,6 +134,7 @@ class WarroomApp(App[int]):
         self._drain_asked = False  # a DeltasArrived message is on its way to the UI thread
         self._drain_timer: Timer | None = None
         self._last_drain = 0.0
+        self._settle_pending = False  # freeze the loaded state after the next drain
         self._audit_offset = 0
         self._opened = time.monotonic()
         self._stop = threading.Event()
@@ -183,6 +185,18 @@ class WarroomApp(App[int]):
         self.exit(129)
 
     # ---- connecting --------------------------------------------------------------------
+    def _settle_once_drained(self) -> None:
+        """Freeze what the first full list loaded (gc_pacing.py), once it is in the tables:
+        the deltas that brought it may still be queued, and rows built after the freeze
+        would stay in every later collection's way. A timer covers a drain that never comes."""
+        self._settle_pending = True
+        self.set_timer(1.0, self._settle_now)
+
+    def _settle_now(self) -> None:
+        if self._settle_pending:
+            self._settle_pending = False
+            self._gc.settle(True)
+
     @work(thread=True, exclusive=True, group="connect")
     def _connect(self) -> None:
         s = self.settings
@@ -220,7 +234,7 @@ class WarroomApp(App[int]):
         self.informer = kube.informer(
             self.namespace, kinds=("pods", "deployments", "replicasets"),
             on_deltas=self._deltas_arrived, on_status=self._on_status,
-            flush_interval=INFORMER_FLUSH,
+            flush_interval=INFORMER_FLUSH, page_size=LIST_PAGE,
             clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
         self.informer.start()
         self._check_namespace()
@@ -274,7 +288,7 @@ class WarroomApp(App[int]):
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(self._refresh_header)
             if status.live and status.synced and not self._gc.settled:
-                self.call_from_thread(self._gc.settle, True)  # the first full picture is in
+                self.call_from_thread(self._settle_once_drained)  # the first full picture
             if note is not None:
                 self.call_from_thread(self.notify, note.message, title=note.title,
                                       severity=note.severity, timeout=note.timeout)
@@ -379,6 +393,8 @@ class WarroomApp(App[int]):
                                                   list(pod_deletes) + hidden)
         if deploy_changed or pod_upserts or pod_deletes:
             self._refresh_rates()
+        if self._settle_pending and not self._deltas:
+            self._settle_now()
 
     def _now(self) -> datetime | None:
         clock = self.settings.cluster_clock
