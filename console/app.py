@@ -74,7 +74,7 @@ from .settings import ConsoleSettings
 MAX_AUDIT_LINES = 5000
 DRAIN_EVERY = 0.03  # apply watch deltas as they arrive, at most ~30 times a second
 INFORMER_FLUSH = 0.015  # the informer gathers a batch for this long before handing it over
-LIST_PAGE = 500  # pods listed a page at a time: shown as they come, no 10,000-pod JSON held
+LIST_PAGE = 2000  # pods listed a page at a time: shown as they come, no 10,000-pod JSON held
 AGES_EVERY = 1.0  # the AGE of the pods on screen is recomputed this often
 
 
@@ -164,7 +164,7 @@ class WarroomApp(App[int]):
         register_themes(self, self.settings.theme if self.settings.theme in THEMES else None)
         if self.settings.theme not in THEMES:
             self.theme = self.settings.theme
-        self.query_one("#action-progress").display = False
+        self._hide_progress()
         self.query_one("#action-status").display = False
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
@@ -790,6 +790,13 @@ class WarroomApp(App[int]):
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(self._finished, request, outcome)
 
+    def _hide_progress(self) -> None:
+        """Hide the progress bar, and stop its animation: an indeterminate bar repaints 15
+        times a second even while hidden."""
+        bar = self.query_one("#action-progress", ProgressBar)
+        bar.display = False
+        bar.update(total=100, progress=0)
+
     def _progress(self, message: str, fraction: float | None) -> None:
         self.query_one("#action-status", Static).update(Text(f"▶ {self.redact(message)}"))
         bar = self.query_one("#action-progress", ProgressBar)
@@ -800,7 +807,7 @@ class WarroomApp(App[int]):
 
     def _finished(self, request: ActionRequest, outcome: ActionOutcome) -> None:
         self.action_running = None
-        self.query_one("#action-progress").display = False
+        self._hide_progress()
         status = self.query_one("#action-status", Static)
         mark = "✔" if outcome.ok else "✖"
         status.update(Text(f"{mark} {request.describe()}: {self.redact(outcome.message)}"))

@@ -23,7 +23,13 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
+from textual.widgets.data_table import (
+    CellDoesNotExist,
+    ColumnKey,
+    Row,
+    RowDoesNotExist,
+    RowKey,
+)
 
 
 def same_text(a: Text, b: Text) -> bool:
@@ -83,9 +89,11 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         self._columns_ready = False
         self._last_highlighted: str | None = None
         self._widths: dict[str, ColumnWidths] = {}
+        self._dirty: set[tuple[RowKey, ColumnKey]] = set()  # cells written, caches not yet
         self._revealed_top = 0
         self._direct_cells = isinstance(getattr(self, "_data", None), dict) and all(
-            hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations"))
+            hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations", "rows",
+                                             "_update_count", "_highlight_cursor"))
 
     # ---- subclass hooks ----------------------------------------------------------------
     def _cells(self, row: RowT) -> tuple[Text, ...]:
@@ -141,7 +149,7 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
             self._pending.append((upserts, deletes))
             return
         keep = self.cursor_key
-        added = False
+        added: list[tuple[str, tuple[Text, ...]]] = []
         for key in deletes:
             if key in self._rows:
                 del self._rows[key]
@@ -158,14 +166,38 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
                 cells = self._cells(row)
                 self._shown[key] = cells
                 self._count(cells, 1)
-                self.add_row(*cells, key=key)
-                added = True
+                added.append((key, cells))
         if added:
+            self._add_rows(added)
             self._resort()
+        self._evict_dirty()
         self._fit_columns()
         if keep is not None and keep in self._rows:
             self.move_to(keep)
         self._announce_cursor()
+
+    def _add_rows(self, added: list[tuple[str, tuple[Text, ...]]]) -> None:
+        """Append rows (sorted afterwards). DataTable.add_row costs, per row, a cursor
+        reassignment (a reactive round) and, on idle, a measurement of every new cell; here
+        the rows go in at once and the columns are sized from ``ColumnWidths``."""
+        if not self._direct_cells:
+            for key, cells in added:
+                self.add_row(*cells, key=key)
+            return
+        columns = [ColumnKey(column) for column, _ in self.COLUMNS]
+        had_rows = bool(self.rows)
+        for key, cells in added:
+            row_key = RowKey(key)
+            self._row_locations[row_key] = len(self.rows)
+            self._data[row_key] = dict(zip(columns, cells, strict=True))
+            self.rows[row_key] = Row(row_key, 1)
+        self._update_count += 1
+        self._require_update_dimensions = True  # the virtual size, on idle (no measuring)
+        self.cursor_coordinate = self.cursor_coordinate
+        if not had_rows and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self.check_idle()
+        self.refresh()
 
     def _announce_cursor(self) -> None:
         """Tell the subclass when the row under the cursor is a different row than before."""
@@ -222,8 +254,9 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
             self.update_cell(key, column, cell, update_width=self._widens(column, cell))
             return
         row_key = RowKey(key)
-        self._data[row_key][ColumnKey(column)] = cell
-        self._clear_cell_caches()
+        column_key = ColumnKey(column)
+        self._data[row_key][column_key] = cell
+        self._dirty.add((row_key, column_key))
         index = self._row_locations.get(row_key)
         if index is None:
             return
@@ -232,8 +265,33 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
             self.refresh_row(index)
 
     def _clear_cell_caches(self) -> None:
+        self._dirty.clear()
         for cache in self._CELL_CACHES:
             getattr(self, cache).clear()
+
+    def _evict_dirty(self) -> None:
+        """Drop the cached renderings of the cells written since the last call (and of the
+        lines that hold them), keeping every other row's: the cursor row or a scrolled-back
+        row need not be rendered again because some other pod changed."""
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        rows = {row_key for row_key, _ in dirty}
+        indexes = {self._row_locations.get(row_key) for row_key in rows}
+        header = self.header_height if self.show_header else 0
+        lines = {index + header for index in indexes if index is not None}
+        try:
+            evictions = (
+                (self._cell_render_cache, lambda k: (k[0], k[1]) in dirty),
+                (self._row_render_cache, lambda k: k[0] in rows),
+                (self._row_renderable_cache, lambda k: k[1] in indexes),
+                (self._line_cache, lambda k: k[0] in lines),
+            )
+            for cache, stale in evictions:
+                for cache_key in [k for k in cache.keys() if stale(k)]:
+                    cache.discard(cache_key)
+        except (AttributeError, IndexError, TypeError):  # another DataTable: drop them all
+            self._clear_cell_caches()
 
     def _widens(self, column: str, cell: Text) -> bool:
         """Whether ``cell`` is wider than its column (the fallback path through update_cell,
@@ -249,6 +307,8 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         """Rebuild every row's cells (the theme changed)."""
         for key, row in self._rows.items():
             self._update_row(key, self._cells(row))
+        self._clear_cell_caches()
+        self._fit_columns()
 
     def component_style(self, component: str) -> Style:
         """The partial Rich style of one of this table's component classes."""
