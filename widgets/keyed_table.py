@@ -128,7 +128,8 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
     def visible_keys(self) -> list[str]:
         """Keys of the rows on screen now (rows are one line high)."""
         top = int(self.scroll_offset.y)
-        shown = max(0, self.scrollable_content_region.height)
+        header = self.header_height if self.show_header else 0
+        shown = max(0, self.scrollable_content_region.height - header)
         return [row.key.value for row in self.ordered_rows[top:top + shown]
                 if row.key.value is not None]
 
