@@ -362,7 +362,7 @@ class Informer:
             batch: list[Delta] = []
             with self._wake:
                 if not self._pending.items or self.on_deltas is None:
-                    self._wake.wait(0.25)
+                    self._wake.wait(self._idle_wait())
                 if self.on_deltas is not None and self._pending.items:
                     deadline = time.monotonic() + self.flush_interval
                     while (len(self._pending.items) < self.max_batch
@@ -378,9 +378,14 @@ class Informer:
                 except Exception:  # noqa: BLE001 - keep delivering
                     log.exception("informer on_deltas callback failed")
             now = time.monotonic()
-            if now - last_status >= 0.25:  # turns "reconnecting" into "stale" over time
+            if now - last_status >= self._idle_wait():  # "reconnecting" turns "stale"
                 last_status = now
                 self._recompute_status()
+
+    def _idle_wait(self) -> float:
+        """How long the flusher sleeps with nothing to deliver: the status only moves on by
+        itself (reconnecting -> stale) while a watch is down; when all are live, rarely."""
+        return 1.0 if self._status.state == LIVE else min(0.25, self.stale_after / 4)
 
     # ---- views ------------------------------------------------------------------------
     def _now(self) -> datetime:

@@ -135,6 +135,7 @@ class WarroomApp(App[int]):
         self._drain_timer: Timer | None = None
         self._last_drain = 0.0
         self._settle_pending = False  # freeze the loaded state after the next drain
+        self._ages_at: datetime | None = None  # the clock reading the ages on screen are for
         self._audit_offset = 0
         self._opened = time.monotonic()
         self._stop = threading.Event()
@@ -405,8 +406,9 @@ class WarroomApp(App[int]):
         scrolled into view, see ``_pods_revealed``): ages change every second, but
         rebuilding every row for it is O(pods) per tick."""
         now = self._now()
-        if now is None:
-            return
+        if now is None or now == self._ages_at:
+            return  # a clock standing still (a paused drill) ages nothing
+        self._ages_at = now
         table = self.query_one(PodTable)
         rows = [vm.pod_row(pod, now) for key in table.visible_keys()
                 if (pod := self.pods.get(key)) is not None]
@@ -415,6 +417,7 @@ class WarroomApp(App[int]):
 
     @on(PodTable.RowsRevealed)
     def _pods_revealed(self) -> None:
+        self._ages_at = None  # other rows: their ages are due whatever the clock did
         self._refresh_ages()
 
     def _resync_pods(self) -> None:
