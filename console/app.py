@@ -510,7 +510,11 @@ class WarroomApp(App[int]):
                           drill_time=drill_time, read_only=self.settings.read_only)
 
     def _refresh_header(self) -> None:
-        self.query_one(StatusHeader).info = self._header()
+        try:
+            header = self.query_one(StatusHeader)
+        except NoMatches:
+            return  # being torn down (a status callback raced the exit)
+        header.info = self._header()
 
     def _tail_audit(self) -> None:
         if self.audit is None:
