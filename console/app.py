@@ -221,6 +221,14 @@ class WarroomApp(App[int]):
             return
         assert self.audit is not None
         self.audit.add_secrets(kube.secret_values())
+        # the watch before the rest: listing thousands of pods takes seconds, and the
+        # runbook engine, the metrics client and the prober need not wait for it
+        self.informer = kube.informer(
+            self.namespace, kinds=("pods", "deployments", "replicasets"),
+            on_deltas=self._deltas_arrived, on_status=self._on_status,
+            flush_interval=INFORMER_FLUSH, page_size=LIST_PAGE,
+            clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
+        self.informer.start()
         self.runner = ActionRunner(kube, self.audit, read_only=s.read_only)
         if s.metrics is not None:
             self.metrics = MetricsClient(s.metrics)
@@ -232,12 +240,6 @@ class WarroomApp(App[int]):
             context=self.context, namespace=self.namespace)
         if unbound:
             self.checklist_state.problems.append(unbound)  # type: ignore[arg-type]
-        self.informer = kube.informer(
-            self.namespace, kinds=("pods", "deployments", "replicasets"),
-            on_deltas=self._deltas_arrived, on_status=self._on_status,
-            flush_interval=INFORMER_FLUSH, page_size=LIST_PAGE,
-            clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
-        self.informer.start()
         self._check_namespace()
         if self.metrics is not None:
             self._poll_metrics()
