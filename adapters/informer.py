@@ -362,7 +362,7 @@ class Informer:
             batch: list[Delta] = []
             with self._wake:
                 if not self._pending.items or self.on_deltas is None:
-                    self._wake.wait(0.25)
+                    self._wake.wait(self._idle_wait())
                 if self.on_deltas is not None and self._pending.items:
                     deadline = time.monotonic() + self.flush_interval
                     while (len(self._pending.items) < self.max_batch
@@ -378,9 +378,14 @@ class Informer:
                 except Exception:  # noqa: BLE001 - keep delivering
                     log.exception("informer on_deltas callback failed")
             now = time.monotonic()
-            if now - last_status >= 0.25:  # turns "reconnecting" into "stale" over time
+            if now - last_status >= self._idle_wait():  # "reconnecting" turns "stale"
                 last_status = now
                 self._recompute_status()
+
+    def _idle_wait(self) -> float:
+        """How long the flusher sleeps with nothing to deliver: the status only moves on by
+        itself (reconnecting -> stale) while a watch is down; when all are live, rarely."""
+        return 1.0 if self._status.state == LIVE else min(0.25, self.stale_after / 4)
 
     # ---- views ------------------------------------------------------------------------
     def _now(self) -> datetime:
@@ -451,18 +456,14 @@ class Informer:
                     deltas.extend(self._refresh_pods_of(view, at))
         self._emit(deltas)
 
-    def _replace(self, kind: str, items: list[Mapping[str, Any]]) -> None:
+    def _replace(self, kind: str, fresh: dict[str, View]) -> None:
         """A (re)list: the new truth. Emit ADDED / MODIFIED (resourceVersion changed) /
         DELETED (gone meanwhile) against the cache, like client-go's Replace."""
         at = time.monotonic()
         with self._lock:
             cache = self._cache[kind]
-            fresh: dict[str, View] = {}
             deltas: list[Delta] = []
-            for obj in items:
-                key = _key(obj)
-                view = self._build(kind, obj)
-                fresh[key] = view
+            for key, view in fresh.items():
                 old = cache.get(key)
                 if old is None:
                     deltas.append(Delta(kind, ADDED, key, view, at))
@@ -482,6 +483,27 @@ class Informer:
                         deltas.extend(self._refresh_pods_of(view, at))
         self._emit(deltas)
 
+    def _add_page(self, kind: str, views: dict[str, View]) -> None:
+        """One page of the first list into the (so far empty) cache, handed over at once."""
+        at = time.monotonic()
+        with self._lock:
+            cache = self._cache[kind]
+            deltas = [Delta(kind, ADDED, key, view, at) for key, view in views.items()
+                      if key not in cache]
+            cache.update(views)
+            if kind == "pods":
+                for key, view in views.items():
+                    self._index_pod(key, None, view)
+            elif kind == "replicasets":
+                for view in views.values():
+                    if isinstance(view, RevisionView):
+                        deltas.extend(self._refresh_pods_of(view, at))
+        self._emit(deltas)
+
+    def _build_page(self, kind: str, items: list[Mapping[str, Any]]) -> dict[str, View]:
+        with self._lock:  # pods read the ReplicaSet cache for their revision
+            return {_key(obj): self._build(kind, obj) for obj in items}
+
     # ---- list + watch -----------------------------------------------------------------
     def _selector(self, kind: str) -> str | None:
         return None if kind == "events" else self.label_selector
@@ -494,8 +516,16 @@ class Informer:
                 self._streams.discard(stream)
 
     def _list(self, kind: str) -> str:
-        """LIST (paged when ``page_size``) and replace the cache; returns the list's RV."""
-        items: list[Mapping[str, Any]] = []
+        """LIST (paged when ``page_size``) and replace the cache; returns the list's RV.
+
+        Each page is turned into views as it arrives and its JSON dropped, so a list of
+        10,000 pods never holds more than one page of raw JSON. The first list of a kind (an
+        empty cache) hands every page over as ADDED deltas at once, so a UI can show the
+        first pods while the rest are still on their way; a relist replaces the cache only
+        once it has every page (client-go's Replace), so nothing seems to vanish meanwhile.
+        """
+        progressive = not self._cache[kind]
+        fresh: dict[str, View] = {}
         token: str | None = None
         resource_version = ""
         while True:
@@ -505,11 +535,17 @@ class Informer:
             meta = page.get("metadata") or {}
             if not resource_version:
                 resource_version = str(meta.get("resourceVersion") or "")
-            items.extend(page.get("items") or [])
             token = meta.get("continue") or None
+            views = self._build_page(kind, page.get("items") or [])
+            del page  # the JSON goes as soon as its views are built
+            if progressive:
+                self._add_page(kind, views)
+            else:
+                fresh.update(views)
             if not token or not self.page_size or self._stop.is_set():
                 break
-        self._replace(kind, items)
+        if not progressive:
+            self._replace(kind, fresh)
         stats = self.stats[kind]
         stats.lists += 1
         stats.resource_version = resource_version

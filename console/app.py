@@ -26,6 +26,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar, Static
 
 from adapters.errors import AdapterError
@@ -68,12 +70,16 @@ from .connection_notes import ConnectionNotes
 from .drill_bridge import DrillBridge
 from .gc_pacing import CACHE_EVERY, GcPacer
 from .incident import ProposalError
+from .pod_index import PodIndex
 from .screen_text import ScreenRedactor
 from .settings import ConsoleSettings
 
 MAX_AUDIT_LINES = 5000
 HANGUP_GRACE = 3.0  # seconds an exit after SIGHUP may take before the process is ended
-DRAIN_EVERY = 0.08  # apply watch deltas at most ~12 times a second
+DRAIN_EVERY = 0.03  # apply watch deltas as they arrive, at most ~30 times a second
+INFORMER_FLUSH = 0.015  # the informer gathers a batch for this long before handing it over
+LIST_PAGE = 2000  # pods listed a page at a time: shown as they come, no 10,000-pod JSON held
+AGES_EVERY = 1.0  # the AGE of the pods on screen is recomputed this often
 
 
 def while_running(method: Callable[..., None]) -> Callable[..., None]:
@@ -134,7 +140,7 @@ class WarroomApp(App[int]):
         self.production = bool(settings.production)
         self.connection: WatchStatus | None = None
         self.deployments: dict[str, DeploymentView] = {}
-        self.pods: dict[str, PodView] = {}
+        self.pods = PodIndex()  # by key and by deployment, with the advisor's counts
         self.rates: dict[str, RateSample] = {}
         self.histories: dict[str, History] = {}
         self.selected: str | None = None
@@ -142,6 +148,11 @@ class WarroomApp(App[int]):
         self.acted = False  # an action finished on this incident (by anyone: the audit says)
         self.denied: dict[str, str] = {}
         self._deltas: deque[Delta] = deque()
+        self._drain_asked = False  # a DeltasArrived message is on its way to the UI thread
+        self._drain_timer: Timer | None = None
+        self._last_drain = 0.0
+        self._settle_pending = False  # freeze the loaded state after the next drain
+        self._ages_at: datetime | None = None  # the clock reading the ages on screen are for
         self._audit_offset = 0
         self._opened = time.monotonic()
         self._stop = threading.Event()
@@ -171,18 +182,17 @@ class WarroomApp(App[int]):
         register_themes(self, self.settings.theme if self.settings.theme in THEMES else None)
         if self.settings.theme not in THEMES:
             self.theme = self.settings.theme
-        self.query_one("#action-progress").display = False
+        self._hide_progress()
         self.query_one("#action-status").display = False
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
         self.query_one(DeploymentList).focus()
         self.mount(TooSmall())  # "terminal too small" over everything below 80x24
         self.set_interval(CACHE_EVERY, self._gc.tick)
-        self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:
             self.set_interval(1.0, self._refresh_header)
-            self.set_interval(5.0, self._resync_pods)
+            self.set_interval(AGES_EVERY, self._refresh_ages)
         self._connect()
         if self.settings.drill is not None:  # drill mode: milestones, P pause, S score
             self.drill = DrillBridge.attach(self)
@@ -202,6 +212,18 @@ class WarroomApp(App[int]):
         self.exit(129)
 
     # ---- connecting --------------------------------------------------------------------
+    def _settle_once_drained(self) -> None:
+        """Freeze what the first full list loaded (gc_pacing.py), once it is in the tables:
+        the deltas that brought it may still be queued, and rows built after the freeze
+        would stay in every later collection's way. A timer covers a drain that never comes."""
+        self._settle_pending = True
+        self.set_timer(1.0, self._settle_now)
+
+    def _settle_now(self) -> None:
+        if self._settle_pending:
+            self._settle_pending = False
+            self._gc.settle(True)
+
     @work(thread=True, exclusive=True, group="connect")
     def _connect(self) -> None:
         s = self.settings
@@ -225,6 +247,15 @@ class WarroomApp(App[int]):
             return
         assert self.audit is not None
         self.audit.add_secrets(kube.secret_values())
+        # the watch before the rest: listing thousands of pods takes seconds, and the
+        # runbook engine, the metrics client and the prober need not wait for it
+        self.informer = kube.informer(
+            self.namespace, kinds=("pods", "deployments", "replicasets"),
+            label_selector=s.selector or None,
+            on_deltas=self._deltas_arrived, on_status=self._on_status,
+            flush_interval=INFORMER_FLUSH, page_size=LIST_PAGE,
+            clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
+        self.informer.start()
         self.runner = ActionRunner(kube, self.audit, read_only=s.read_only)
         if s.metrics is not None:
             self.metrics = MetricsClient(s.metrics)
@@ -236,12 +267,6 @@ class WarroomApp(App[int]):
             context=self.context, namespace=self.namespace)
         if unbound:
             self.checklist_state.problems.append(unbound)  # type: ignore[arg-type]
-        self.informer = kube.informer(
-            self.namespace, kinds=("pods", "deployments", "replicasets"),
-            label_selector=s.selector or None,
-            on_deltas=self._deltas.extend, on_status=self._on_status,
-            clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
-        self.informer.start()
         self._check_namespace()
         if self.metrics is not None:
             self._poll_metrics()
@@ -295,7 +320,7 @@ class WarroomApp(App[int]):
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(self._refresh_header)
             if status.live and status.synced and not self._gc.settled:
-                self.call_from_thread(self._gc.settle, True)  # the first full picture is in
+                self.call_from_thread(self._settle_once_drained)  # the first full picture
             if note is not None:
                 self.call_from_thread(self.notify, note.message, title=note.title,
                                       severity=note.severity, timeout=note.timeout)
@@ -329,8 +354,34 @@ class WarroomApp(App[int]):
         return True
 
     # ---- live data ---------------------------------------------------------------------
+    class DeltasArrived(Message):
+        """The informer handed over a batch of deltas (posted from its flush thread)."""
+
+    def _deltas_arrived(self, batch: list[Delta]) -> None:
+        """On the informer's flush thread: queue the batch and wake the UI thread once."""
+        self._deltas.extend(batch)
+        if not self._drain_asked:
+            self._drain_asked = True
+            self.post_message(self.DeltasArrived())
+
+    @on(DeltasArrived)
+    def _wake_drain(self) -> None:
+        """Drain now, or when DRAIN_EVERY has passed since the last drain."""
+        if self._drain_timer is not None:
+            return  # a drain is already booked
+        wait = self._last_drain + DRAIN_EVERY - time.monotonic()
+        if wait <= 0:
+            self._drain()
+        else:
+            self._drain_timer = self.set_timer(wait, self._drain)
+
     @while_running
     def _drain(self) -> None:
+        self._drain_asked = False  # before taking the deltas: a later batch asks again
+        if self._drain_timer is not None:
+            self._drain_timer.stop()
+            self._drain_timer = None
+        self._last_drain = time.monotonic()
         if not self._deltas:
             return
         batch: list[Delta] = []
@@ -348,11 +399,11 @@ class WarroomApp(App[int]):
                     self.deployments[delta.key] = delta.view  # type: ignore[assignment]
             elif delta.kind == "pods":
                 if delta.type == "DELETED":
-                    self.pods.pop(delta.key, None)
+                    self.pods.delete(delta.key)
                     pod_upserts.pop(delta.key, None)
                     pod_deletes.add(delta.key)
                 else:
-                    self.pods[delta.key] = delta.view  # type: ignore[assignment]
+                    self.pods.upsert(delta.view)  # type: ignore[arg-type]
                     pod_upserts[delta.key] = delta.view  # type: ignore[assignment]
                     pod_deletes.discard(delta.key)
         if deploy_changed:
@@ -369,17 +420,40 @@ class WarroomApp(App[int]):
                                                   list(pod_deletes) + hidden)
         if deploy_changed or pod_upserts or pod_deletes:
             self._refresh_rates()
+        if self._settle_pending and not self._deltas:
+            self._settle_now()
 
     def _now(self) -> datetime | None:
         clock = self.settings.cluster_clock
         return clock() if clock is not None else (None if self.settings.frozen else utc_now())
 
     @while_running
+    def _refresh_ages(self) -> None:
+        """Recompute AGE for the pods on screen only (the rest get theirs when they are
+        scrolled into view, see ``_pods_revealed``): ages change every second, but
+        rebuilding every row for it is O(pods) per tick."""
+        now = self._now()
+        if now is None or now == self._ages_at:
+            return  # a clock standing still (a paused drill) ages nothing
+        self._ages_at = now
+        table = self.query_one(PodTable)
+        rows = [vm.pod_row(pod, now) for key in table.visible_keys()
+                if (pod := self.pods.get(key)) is not None]
+        if rows:
+            table.apply_deltas(rows)
+
+    @on(PodTable.RowsRevealed)
+    def _pods_revealed(self) -> None:
+        self._ages_at = None  # other rows: their ages are due whatever the clock did
+        self._refresh_ages()
+
+    @while_running
     def _resync_pods(self) -> None:
         """Show the selected deployment's pods, with ages as of now."""
         now = self._now()
-        self.query_one(PodTable).sync([vm.pod_row(p, now) for p in self.pods.values()
-                                       if self._pod_shown(p)])
+        pods = self.pods.values() if self.selected is None else self.pods.of_deployment(
+            self.selected)
+        self.query_one(PodTable).sync([vm.pod_row(p, now) for p in pods])
 
     def _pod_shown(self, pod: PodView) -> bool:
         if self.selected is None:
@@ -435,10 +509,8 @@ class WarroomApp(App[int]):
         rows, verdicts = [], {}
         for key in sorted(self.deployments):
             sample = self.rates.get(key)
-            pods = [p for p in self.pods.values()
-                    if f"{p.namespace}/{p.deployment}" == key]
             rows.append(vm.rate_row(key, sample, self.histories.get(key)))
-            verdicts[key] = vm.advise_row(sample, pods, self.deployments[key])
+            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), self.deployments[key])
         self.query_one(RatesPanel).update_rates(rows, verdicts)
 
     # ---- header, audit pane, checklist ---------------------------------------------------
@@ -752,6 +824,13 @@ class WarroomApp(App[int]):
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(self._finished, request, outcome)
 
+    def _hide_progress(self) -> None:
+        """Hide the progress bar, and stop its animation: an indeterminate bar repaints 15
+        times a second even while hidden."""
+        bar = self.query_one("#action-progress", ProgressBar)
+        bar.display = False
+        bar.update(total=100, progress=0)
+
     @while_running
     def _progress(self, message: str, fraction: float | None) -> None:
         self.query_one("#action-status", Static).update(Text(f"▶ {self.redact(message)}"))
@@ -763,7 +842,7 @@ class WarroomApp(App[int]):
 
     def _finished(self, request: ActionRequest, outcome: ActionOutcome) -> None:
         self.action_running = None
-        self.query_one("#action-progress").display = False
+        self._hide_progress()
         status = self.query_one("#action-status", Static)
         mark = "✔" if outcome.ok else "✖"
         status.update(Text(f"{mark} {request.describe()}: {self.redact(outcome.message)}"))

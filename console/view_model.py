@@ -12,8 +12,7 @@ from widgets.rows import AuditRow, DeploymentRow, PodRow, RateRow, RevisionRow, 
 
 from .advisor import Signals, Verdict, advise
 from .audit import AuditRecord
-
-CRASHING = {"CrashLoopBackOff", "OOMKilled", "Error", "ImagePullBackOff", "ErrImagePull"}
+from .pod_index import PodCounts
 
 
 def pod_row(pod: PodView, now: datetime | None = None) -> PodRow:
@@ -52,24 +51,31 @@ def rate_row(key: str, sample: RateSample | None, history: History | None) -> Ra
                    sample.latency_ratio, errors, p99)
 
 
-def signals(sample: RateSample | None, pods: Iterable[PodView],
+def signals(sample: RateSample | None, pods: Iterable[PodView] | PodCounts,
             deployment: DeploymentView | None) -> Signals:
-    """The advisor's inputs for one deployment.
+    """The advisor's inputs for one deployment; ``pods`` are its pods, or their counts as the
+    console keeps them (``PodIndex.counts``).
 
     The share of failing requests stands in for the share of users affected: the console has
     no user-level data, and for request/response services the two track each other.
     """
-    pods = [p for p in pods if not p.deleting]
+    counts = pods if isinstance(pods, PodCounts) else count_pods(pods)
     error_ratio = sample.error_ratio if sample else None
     return Signals(
         error_ratio=error_ratio,
         users_affected=error_ratio,
         latency_ratio=sample.latency_ratio if sample else None,
-        pods_crashing=sum(1 for p in pods if p.status in CRASHING),
-        pods_total=deployment.desired if deployment else len(pods),
-        ready_pods=deployment.ready if deployment else sum(
-            1 for p in pods if p.ready.split("/")[0] == p.ready.split("/")[-1]),
+        pods_crashing=counts.crashing,
+        pods_total=deployment.desired if deployment else counts.total,
+        ready_pods=deployment.ready if deployment else counts.ready,
     )
+
+
+def count_pods(pods: Iterable[PodView]) -> PodCounts:
+    counts = PodCounts()
+    for pod in pods:
+        counts.add(pod, 1)
+    return counts
 
 
 def verdict_row(verdict: Verdict) -> VerdictRow:
@@ -77,7 +83,7 @@ def verdict_row(verdict: Verdict) -> VerdictRow:
     return VerdictRow(level=verdict.level, rule=verdict.rule, reasons=reasons)
 
 
-def advise_row(sample: RateSample | None, pods: Iterable[PodView],
+def advise_row(sample: RateSample | None, pods: Iterable[PodView] | PodCounts,
                deployment: DeploymentView | None) -> VerdictRow:
     return verdict_row(advise(signals(sample, pods, deployment)))
 

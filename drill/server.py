@@ -7,6 +7,8 @@ watches are chunked JSON lines. See ../shared/K8S_API.md for the contract this f
 from __future__ import annotations
 
 import asyncio
+import base64
+import bisect
 import contextlib
 import copy
 import json
@@ -261,6 +263,25 @@ def _table(cluster: DrillCluster, rt: ResourceType, items: list[dict[str, Any]],
     return table
 
 
+def _list_position(obj: dict[str, Any]) -> tuple[str, str]:
+    """Where an object sits in a list (the store sorts lists by namespace, then name)."""
+    return obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+
+
+def _continue_token(last: dict[str, Any]) -> str:
+    """The next page starts after the last object listed (by key, as the API server does:
+    objects created or deleted meanwhile neither shift the next page nor get skipped)."""
+    return base64.urlsafe_b64encode(json.dumps(_list_position(last)).encode()).decode()
+
+
+def _continue_after(token: str) -> tuple[str, str]:
+    try:
+        namespace, name = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(namespace), str(name)
+    except (ValueError, TypeError) as error:
+        raise ApiError(400, "continue token is not valid") from error
+
+
 def _list(request: web.Request, cluster: DrillCluster, rt: ResourceType,
           namespace: str | None) -> web.Response:
     labels = parse_label_selector(request.query.get("labelSelector"))
@@ -269,13 +290,14 @@ def _list(request: web.Request, cluster: DrillCluster, rt: ResourceType,
     rv = str(cluster.store.rv)
     meta: dict[str, Any] = {"resourceVersion": rv}
     limit = int(request.query.get("limit", "0") or 0)
-    start = int(request.query.get("continue") or 0) if request.query.get("continue", "").isdigit() else 0
-    if request.query.get("continue") and not request.query["continue"].isdigit():
-        raise ApiError(400, "continue token is not valid")
-    if limit > 0:
-        page = items[start:start + limit]
-        if start + limit < len(items):
-            meta["continue"] = str(start + limit)
+    start = 0
+    if request.query.get("continue"):
+        start = bisect.bisect_right(items, _continue_after(request.query["continue"]),
+                                    key=_list_position)
+    if limit > 0 or start:
+        page = items[start:start + limit] if limit > 0 else items[start:]
+        if limit > 0 and start + limit < len(items):
+            meta["continue"] = _continue_token(page[-1])
             meta["remainingItemCount"] = len(items) - start - limit
         items = page
     if _wants_table(request):

@@ -7,10 +7,15 @@ key) whatever moved around it.
 
 Cells are Rich ``Text`` whose colours come from the subclass's component classes, styled in
 ``themes/``; when the theme changes, every row is re-styled.
+
+Columns fit what they hold now, not what passed through them: each column keeps a count of
+its cells per width (``ColumnWidths``), so when the last of its widest cells goes away (a pod
+leaves CrashLoopBackOff, a row is removed) the column shrinks back, in O(1) per cell change.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Generic, Protocol, TypeVar
 
@@ -18,12 +23,42 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
+from textual.widgets.data_table import (
+    CellDoesNotExist,
+    ColumnKey,
+    Row,
+    RowDoesNotExist,
+    RowKey,
+)
 
 
 def same_text(a: Text, b: Text) -> bool:
     """Text equality including the base style (``Text.__eq__`` ignores it)."""
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
+
+
+class ColumnWidths:
+    """How many cells of one column have each width; ``widest`` is the largest in use."""
+
+    def __init__(self, floor: int = 0) -> None:
+        self.floor = floor  # the header label's width: a column is never narrower
+        self._counts: Counter[int] = Counter()
+        self.widest = floor
+
+    def add(self, width: int) -> None:
+        self._counts[width] += 1
+        if width > self.widest:
+            self.widest = width
+
+    def remove(self, width: int) -> None:
+        left = self._counts[width] - 1
+        if left > 0:
+            self._counts[width] = left
+            return
+        del self._counts[width]
+        if width >= self.widest:  # the widest cell went: look among the widths still held
+            self.widest = max(self._counts, default=self.floor)
+            self.widest = max(self.widest, self.floor)
 
 
 class Keyed(Protocol):
@@ -53,8 +88,12 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         self._pending: list[tuple[list[RowT], list[str]]] = []
         self._columns_ready = False
         self._last_highlighted: str | None = None
+        self._widths: dict[str, ColumnWidths] = {}
+        self._dirty: set[tuple[RowKey, ColumnKey]] = set()  # cells written, caches not yet
+        self._revealed_top = 0
         self._direct_cells = isinstance(getattr(self, "_data", None), dict) and all(
-            hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations"))
+            hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations", "rows",
+                                             "_update_count", "_highlight_cursor"))
 
     # ---- subclass hooks ----------------------------------------------------------------
     def _cells(self, row: RowT) -> tuple[Text, ...]:
@@ -62,6 +101,9 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
 
     def _row_highlighted(self, key: str, activated: bool) -> None:
         """Called once per change of the row under the cursor, and on Enter (activated)."""
+
+    def _rows_revealed(self) -> None:
+        """Called when scrolling brought other rows on screen (``visible_keys`` changed)."""
 
     # ---- public ------------------------------------------------------------------------
     @property
@@ -83,6 +125,14 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         except CellDoesNotExist:
             return None
 
+    def visible_keys(self) -> list[str]:
+        """Keys of the rows on screen now (rows are one line high)."""
+        top = int(self.scroll_offset.y)
+        header = self.header_height if self.show_header else 0
+        shown = max(0, self.scrollable_content_region.height - header)
+        return [row.key.value for row in self.ordered_rows[top:top + shown]
+                if row.key.value is not None]
+
     def move_to(self, key: str) -> bool:
         """Put the cursor on the row ``key``; False when there is no such row."""
         try:
@@ -100,11 +150,11 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
             self._pending.append((upserts, deletes))
             return
         keep = self.cursor_key
-        added = False
+        added: list[tuple[str, tuple[Text, ...]]] = []
         for key in deletes:
             if key in self._rows:
                 del self._rows[key]
-                del self._shown[key]
+                self._count(self._shown.pop(key), -1)
                 self.remove_row(key)
         for row in upserts:
             key = row.key
@@ -116,13 +166,39 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
                 self._rows[key] = row
                 cells = self._cells(row)
                 self._shown[key] = cells
-                self.add_row(*cells, key=key)
-                added = True
+                self._count(cells, 1)
+                added.append((key, cells))
         if added:
+            self._add_rows(added)
             self._resort()
+        self._evict_dirty()
+        self._fit_columns()
         if keep is not None and keep in self._rows:
             self.move_to(keep)
         self._announce_cursor()
+
+    def _add_rows(self, added: list[tuple[str, tuple[Text, ...]]]) -> None:
+        """Append rows (sorted afterwards). DataTable.add_row costs, per row, a cursor
+        reassignment (a reactive round) and, on idle, a measurement of every new cell; here
+        the rows go in at once and the columns are sized from ``ColumnWidths``."""
+        if not self._direct_cells:
+            for key, cells in added:
+                self.add_row(*cells, key=key)
+            return
+        columns = [ColumnKey(column) for column, _ in self.COLUMNS]
+        had_rows = bool(self.rows)
+        for key, cells in added:
+            row_key = RowKey(key)
+            self._row_locations[row_key] = len(self.rows)
+            self._data[row_key] = dict(zip(columns, cells, strict=True))
+            self.rows[row_key] = Row(row_key, 1)
+        self._update_count += 1
+        self._require_update_dimensions = True  # the virtual size, on idle (no measuring)
+        self.cursor_coordinate = self.cursor_coordinate
+        if not had_rows and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self.check_idle()
+        self.refresh()
 
     def _announce_cursor(self) -> None:
         """Tell the subclass when the row under the cursor is a different row than before."""
@@ -135,8 +211,36 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         old = self._shown.get(key, ())
         for index, ((column, _), cell) in enumerate(zip(self.COLUMNS, cells, strict=True)):
             if index >= len(old) or not same_text(old[index], cell):
+                widths = self._widths[column]
+                if index < len(old):
+                    widths.remove(old[index].cell_len)
+                widths.add(cell.cell_len)
                 self._set_cell(key, column, cell)
         self._shown[key] = cells
+
+    def _count(self, cells: tuple[Text, ...], sign: int) -> None:
+        for (column, _), cell in zip(self.COLUMNS, cells, strict=True):
+            widths = self._widths[column]
+            if sign > 0:
+                widths.add(cell.cell_len)
+            else:
+                widths.remove(cell.cell_len)
+
+    def _fit_columns(self) -> None:
+        """Make each column as wide as its widest cell now (narrower too), then lay out."""
+        if not self._direct_cells:
+            return  # DataTable's own update_cell(update_width=True) sizes the columns
+        changed = False
+        for column, widths in self._widths.items():
+            known = self.columns.get(ColumnKey(column))
+            if known is not None and known.content_width != widths.widest:
+                known.content_width = widths.widest
+                changed = True
+        if changed:
+            self._clear_cell_caches()
+            self._require_update_dimensions = True  # virtual width, on idle (no O(rows) work)
+            self.check_idle()
+            self.refresh()
 
     # DataTable.update_cell bumps a counter that keys all its caches, so after any update it
     # rebuilds the row order and line offsets of every row (O(rows)) and re-renders every
@@ -147,14 +251,13 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
                     "_line_cache")
 
     def _set_cell(self, key: str, column: str, cell: Text) -> None:
-        widens = self._widens(column, cell)
-        if widens or not self._direct_cells:
-            self.update_cell(key, column, cell, update_width=widens)
+        if not self._direct_cells:
+            self.update_cell(key, column, cell, update_width=self._widens(column, cell))
             return
         row_key = RowKey(key)
-        self._data[row_key][ColumnKey(column)] = cell
-        for cache in self._CELL_CACHES:
-            getattr(self, cache).clear()
+        column_key = ColumnKey(column)
+        self._data[row_key][column_key] = cell
+        self._dirty.add((row_key, column_key))
         index = self._row_locations.get(row_key)
         if index is None:
             return
@@ -162,9 +265,39 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         if top <= index < top + self.scrollable_content_region.height:  # rows are 1 line
             self.refresh_row(index)
 
+    def _clear_cell_caches(self) -> None:
+        self._dirty.clear()
+        for cache in self._CELL_CACHES:
+            getattr(self, cache).clear()
+
+    def _evict_dirty(self) -> None:
+        """Drop the cached renderings of the cells written since the last call (and of the
+        lines that hold them), keeping every other row's: the cursor row or a scrolled-back
+        row need not be rendered again because some other pod changed."""
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        rows = {row_key for row_key, _ in dirty}
+        indexes = {self._row_locations.get(row_key) for row_key in rows}
+        header = self.header_height if self.show_header else 0
+        lines = {index + header for index in indexes if index is not None}
+        try:
+            evictions = (
+                (self._cell_render_cache, lambda k: (k[0], k[1]) in dirty),
+                (self._row_render_cache, lambda k: k[0] in rows),
+                (self._row_renderable_cache, lambda k: k[1] in indexes),
+                (self._line_cache, lambda k: k[0] in lines),
+            )
+            for cache, stale in evictions:
+                for cache_key in [k for k in cache.keys() if stale(k)]:
+                    cache.discard(cache_key)
+        except (AttributeError, IndexError, TypeError):  # another DataTable: drop them all
+            self._clear_cell_caches()
+
     def _widens(self, column: str, cell: Text) -> bool:
-        """Whether ``cell`` is wider than its column. Columns grow but never shrink: on a
-        narrower value DataTable re-measures every cell of the column, O(rows) per update."""
+        """Whether ``cell`` is wider than its column (the fallback path through update_cell,
+        where columns only grow: on a narrower value DataTable re-measures every cell of the
+        column, O(rows) per update)."""
         known = self.columns.get(ColumnKey(column))
         return known is None or cell.cell_len > known.content_width
 
@@ -175,6 +308,8 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         """Rebuild every row's cells (the theme changed)."""
         for key, row in self._rows.items():
             self._update_row(key, self._cells(row))
+        self._clear_cell_caches()
+        self._fit_columns()
 
     def component_style(self, component: str) -> Style:
         """The partial Rich style of one of this table's component classes."""
@@ -184,6 +319,7 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
     def on_mount(self) -> None:
         for column, label in self.COLUMNS:
             self.add_column(label, key=column)
+            self._widths[column] = ColumnWidths(self.columns[ColumnKey(column)].content_width)
         self._columns_ready = True
         # The signal comes before the new theme's styles reach this widget: restyle after.
         self.app.theme_changed_signal.subscribe(
@@ -191,6 +327,12 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         pending, self._pending = self._pending, []
         for upserts, deletes in pending:
             self._apply(upserts, deletes)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if int(new_value) != self._revealed_top:
+            self._revealed_top = int(new_value)
+            self._rows_revealed()
 
     @on(DataTable.RowHighlighted)
     def _on_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -94,6 +94,9 @@ class PodTable(KeyedTable[PodRow]):
         def control(self) -> PodTable:
             return self.pod_table
 
+    class RowsRevealed(Message):
+        """Scrolling brought other pods on screen (their AGE may want recomputing)."""
+
     def apply_deltas(self, upserts: Iterable[PodRow], deletes: Iterable[str] = ()) -> None:
         """Apply one batch: add or update ``upserts``, remove the pods keyed in ``deletes``."""
         self._apply(upserts, deletes)
@@ -120,3 +123,6 @@ class PodTable(KeyedTable[PodRow]):
 
     def _row_highlighted(self, key: str, activated: bool) -> None:
         self.post_message(self.PodSelected(self, key, activated))
+
+    def _rows_revealed(self) -> None:
+        self.post_message(self.RowsRevealed())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Static
@@ -88,6 +89,7 @@ class RateCard(Vertical):
         self.row = row
         self.verdict = verdict
         self._composed = False
+        self._texts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Label("", classes="title")
@@ -110,18 +112,16 @@ class RateCard(Vertical):
         self.row, self.verdict = row, verdict
         if not self._composed or not self.app.is_running:  # not composed yet, or torn down
             return
-        self.query_one(".title", Label).update(f"{row.deployment} · {row.namespace}")
-        level = self.query_one(".verdict", Label)
-        level.update(verdict_text(verdict))
+        self._put(".title", f"{row.deployment} · {row.namespace}")
+        level = self._put(".verdict", verdict_text(verdict))
         _, level_class = VERDICT_STYLES.get(verdict.level, ("?", "-unknown"))
         for _symbol, name in VERDICT_STYLES.values():
             level.set_class(name == level_class, name)
-        self.query_one(".rule", Static).update(verdict.rule)
-        reasons = self.query_one(".reasons", Static)
-        reasons.update("\n".join(f"  · {reason}" for reason in verdict.reasons))
+        self._put(".rule", verdict.rule)
+        reasons = self._put(".reasons", "\n".join(f"  · {reason}" for reason in verdict.reasons))
         reasons.display = bool(verdict.reasons)
-        self.query_one(".errors .value", Label).update(f"errors {percent(row.error_ratio):>9}")
-        self.query_one(".latency .value", Label).update(f"p99    {millis(row.p99_ms):>9}")
+        self._put(".errors .value", f"errors {percent(row.error_ratio):>9}")
+        self._put(".latency .value", f"p99    {millis(row.p99_ms):>9}")
         baseline = None
         if row.p99_ms is not None and row.latency_ratio and math.isfinite(row.latency_ratio):
             baseline = row.p99_ms / row.latency_ratio
@@ -132,8 +132,24 @@ class RateCard(Vertical):
             trend.scale_floor = floors[name]
             trend.data = finite(history)
             trend.display = bool(trend.data)
-        self.query_one(".ratio", Label).update(
-            f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}")
+        self._put(".ratio",
+                  f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}")
+
+    def _put(self, selector: str, text: str) -> Static:
+        """Set a text only when it changed, and lay the screen out again only when its shape
+        may have changed (another number of lines, or a line that may wrap): the reasons
+        change with every crash-looping pod, and a layout redoes the whole screen."""
+        widget = self.query_one(selector, Static)
+        old = self._texts.get(selector)
+        if old != text:
+            self._texts[selector] = text
+            room = widget.content_region.width
+            same_shape = (old is not None and old.count("\n") == text.count("\n")
+                          and "[" not in old + text
+                          and all(cell_len(line) < room
+                                  for line in (*old.split("\n"), *text.split("\n"))))
+            widget.update(text, layout=not same_shape)
+        return widget
 
 
 class RatesPanel(VerticalScroll):

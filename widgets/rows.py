@@ -16,7 +16,7 @@ StepStatus = Literal["pending", "running", "done", "failed", "skipped", "blocked
 Connection = Literal["live", "reconnecting", "stale"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodRow:
     """One pod. ``key`` is stable across updates (``namespace/name``)."""
 

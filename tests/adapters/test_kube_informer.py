@@ -299,3 +299,49 @@ def test_watch_pods_compat_shim(drill: Drill, kube: KubeClient) -> None:
     stop.set()
     worker.join(5)
     assert not worker.is_alive()
+
+
+def test_paged_first_list_hands_over_each_page(drill: Drill, kube: KubeClient, ns: str,
+                                               started: list[Informer]) -> None:
+    make_deployment(drill.api(), ns, "p", replicas=7)
+    settle(drill, ns, "p")
+    rec = Recorder()
+    listed: list[int] = []
+    list_objects = kube.list_objects
+
+    def counting(kind: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        page = list_objects(kind, *args, **kwargs)
+        if kind == "pods":
+            listed.append(len(page.get("items") or []))
+        return page
+
+    paged = KubeClient.connect(str(drill.kubeconfig))
+    paged.list_objects = counting  # type: ignore[method-assign]
+    informer = start(started, paged, ns, rec, kinds=("pods",), page_size=3)
+    assert listed == [3, 3, 1]
+    assert set(informer.items("pods")) == listed_pods(drill, ns)
+    wait_for(lambda: {d.key for d in rec.all() if d.type == ADDED} == listed_pods(drill, ns),
+             message="every listed pod delivered as ADDED")
+    assert informer.stats["pods"].lists == 1
+
+
+def test_paged_relist_replaces_the_cache(drill: Drill, kube: KubeClient, ns: str,
+                                         started: list[Informer]) -> None:
+    make_deployment(drill.api(), ns, "q", replicas=4)
+    settle(drill, ns, "q")
+    rec = Recorder()
+    informer = start(started, kube, ns, rec, kinds=("pods",), page_size=2)
+    victim = sorted(informer.items("pods"))[0]
+    wait_for(lambda: rec.seen("pods", victim, ADDED), message="victim delivered")
+    store = drill.cluster.store
+
+    def expire_history() -> None:
+        store.close_watches()
+        store.delete("pods", ns, victim.partition("/")[2])
+        store.compact()
+
+    drill.call(expire_history)
+    wait_for(lambda: rec.seen("pods", victim, DELETED), message="DELETED from the paged relist")
+    assert informer.stats["pods"].relists_after_410 >= 1
+    wait_for(lambda: set(informer.items("pods")) == listed_pods(drill, ns),
+             message="cache matches the server after the relist")

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client
-from rich.text import Text
 from textual.errors import NoWidget
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Footer
+from textual.widgets import Footer
 
 from adapters.metrics import MetricsConfig
 from console.app import WarroomApp
@@ -132,23 +131,6 @@ async def repainted(pilot: Pilot[Any], timeout: float = 10.0) -> None:
     for _ in range(2):
         await asyncio.wait_for(pilot.app.screen.wait_for_refresh(), timeout)
     await pilot.pause()
-
-
-def fit_columns(table: DataTable[Any]) -> None:
-    """Size every column of `table` to what it holds now.
-
-    DataTable columns only ever grow, so a column's width remembers what passed through it:
-    a pod of another deployment shown before the first selection, a template hash shown as
-    the revision before its ReplicaSet arrived. Which of those happened depends on the order
-    the watches answer in; snapshots pin the width of the settled rows instead.
-    """
-    for key, column in table.columns.items():
-        cells = [c.cell_len if isinstance(c, Text) else len(str(c)) for c in table.get_column(key)]
-        column.content_width = max([column.label.cell_len, *cells])
-    # sorting again in the same order drops DataTable's render caches (they are keyed by it)
-    table.sort(getattr(table, "SORT_COLUMN", next(iter(table.columns))),
-               key=lambda cell: cell.plain if isinstance(cell, Text) else str(cell))
-    table.refresh(layout=True)
 
 
 # ---- the audit log ------------------------------------------------------------------------

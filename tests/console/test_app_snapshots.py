@@ -4,7 +4,8 @@ Everything on screen is pinned: the drill clock stands still (speed 0) from a fi
 seed, so pod names, ages, metrics and sparklines are the same on every run; `frozen=True`
 turns off the header clocks and fetches metrics once; `wall_clock` pins the incident id and the
 audit record times; the operator is a fixed `Actor`; the incident id's random suffix is pinned;
-table columns are fitted to the settled rows (see `fit_columns`) and input cursors do not blink.
+table columns fit the rows they hold (they shrink back when a wider value goes: KeyedTable)
+and input cursors do not blink.
 Each snapshot is taken only once the screen holds everything it will ever show.
 
 Update with `pytest tests/console/test_app_snapshots.py --snapshot-update` only when a change
@@ -28,7 +29,6 @@ from console.app import WarroomApp
 from tests.conftest import Drill
 from tests.console.app_harness import (
     drill_settings,
-    fit_columns,
     repainted,
     settled,
     until,
@@ -36,7 +36,6 @@ from tests.console.app_harness import (
 from themes import THEMES
 from widgets.confirm_modal import ConfirmModal
 from widgets.help_screen import HelpScreen
-from widgets.keyed_table import KeyedTable
 from widgets.undo_modal import UndoModal
 
 START = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
@@ -66,8 +65,6 @@ def frozen_app(drill_factory: Callable[..., Drill], tmp_path: Path,
 
 async def ready(pilot: Pilot[Any]) -> None:
     await settled(pilot, rates=True)
-    for table in pilot.app.query(KeyedTable):
-        fit_columns(table)
     await repainted(pilot)
 
 

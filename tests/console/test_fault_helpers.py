@@ -17,7 +17,7 @@ from adapters.errors import AdapterError, Unreachable
 from adapters.informer import WatchStatus
 from adapters.kubernetes import KubeClient
 from console.connection_notes import ConnectionNotes
-from console.gc_pacing import GcPacer, prune_closed_watchers
+from console.gc_pacing import LOAD_WITHOUT_GC, GcPacer, prune_closed_watchers
 from console.screen_text import ScreenRedactor
 
 
@@ -114,3 +114,30 @@ def test_gc_pacer_freezes_once_and_unfreezes() -> None:
     pacer.settle(final=True)  # no-op
     pacer.close()
     assert gc.get_freeze_count() == 0
+
+
+def test_gc_pacer_pauses_the_collector_while_loading() -> None:
+    assert gc.isenabled()
+    pacer = GcPacer()
+    try:
+        pacer.settle()
+        assert not gc.isenabled()  # the first list is arriving: nothing to collect in it
+        pacer.settle(final=True)
+        assert gc.isenabled()
+    finally:
+        pacer.close()
+    assert gc.isenabled()
+
+
+def test_gc_pacer_resumes_the_collector_if_loading_takes_too_long() -> None:
+    now = [100.0]
+    pacer = GcPacer(clock=lambda: now[0])
+    try:
+        pacer.settle()
+        pacer.tick()
+        assert not gc.isenabled()
+        now[0] += LOAD_WITHOUT_GC + 1  # the first full picture never came
+        pacer.tick()
+        assert gc.isenabled()
+    finally:
+        pacer.close()

@@ -235,3 +235,23 @@ def test_logs_previous_without_restart_is_400(drill: Drill) -> None:
     with pytest.raises(ApiException) as err:
         core.read_namespaced_pod_log(pod.metadata.name, "shop", previous=True)
     assert err.value.status == 400
+
+
+def test_continue_resumes_after_the_last_listed_key(drill: Drill) -> None:
+    """A page starts after the last object of the previous one, whatever was deleted
+    meanwhile (an offset would skip "c" once "a" has gone)."""
+    core = client.CoreV1Api(drill.api())
+    ns = make_namespace(drill.api(), unique("pages"))
+    for name in ("a", "b", "c", "d"):
+        core.create_namespaced_pod(ns, {"metadata": {"name": name},
+                                        "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    first = core.list_namespaced_pod(ns, limit=2)
+    assert [p.metadata.name for p in first.items] == ["a", "b"]
+    core.delete_namespaced_pod("a", ns, grace_period_seconds=0)
+    wait_for(lambda: len(core.list_namespaced_pod(ns).items) == 3, message="a deleted")
+    rest = core.list_namespaced_pod(ns, limit=2, _continue=first.metadata._continue)
+    assert [p.metadata.name for p in rest.items] == ["c", "d"]
+    assert not rest.metadata._continue
+    with pytest.raises(ApiException) as bad:
+        core.list_namespaced_pod(ns, limit=2, _continue="not-a-token")
+    assert bad.value.status == 400

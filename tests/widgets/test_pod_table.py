@@ -135,3 +135,57 @@ def test_every_status_has_a_symbol() -> None:
     assert status_text("Init:CrashLoopBackOff") == "✖ Init:CrashLoopBackOff"
     assert status_kind("SomethingNew") == "unknown"
     assert status_text("SomethingNew") == "? SomethingNew"
+
+
+def column_width(table: PodTable, column: str) -> int:
+    return next(c.content_width for c in table.columns.values() if c.key.value == column)
+
+
+async def test_columns_shrink_back_when_their_widest_cell_goes() -> None:
+    app = WidgetApp(PodTable())
+    async with app.run_test() as pilot:
+        table = app.query_one(PodTable)
+        running = [pod(f"api-7d9f8c6b5-run0{i}", "1/1", "Running", 0, "6m", "7")
+                   for i in range(3)]
+        table.apply_deltas(running, [])
+        await pilot.pause()
+        narrow = column_width(table, "status")
+        assert narrow == len("✔ Running")
+        crashed = replace(running[1], status="CrashLoopBackOff")
+        table.apply_deltas([crashed, replace(running[2], status="CrashLoopBackOff")], [])
+        await pilot.pause()
+        assert column_width(table, "status") == len("✖ CrashLoopBackOff")
+        table.apply_deltas([running[1]], [])  # one crash-looping pod left: still wide
+        await pilot.pause()
+        assert column_width(table, "status") == len("✖ CrashLoopBackOff")
+        table.apply_deltas([], [running[2].key])  # the last one goes with its row
+        await pilot.pause()
+        assert column_width(table, "status") == narrow
+        assert table.virtual_size.width == sum(c.get_render_width(table)
+                                               for c in table.columns.values())
+        table.apply_deltas([], [row.key for row in running[:2]])
+        await pilot.pause()
+        assert column_width(table, "status") == len("STATUS")  # the header's width at least
+
+
+async def test_visible_keys_are_the_rows_on_screen_and_scrolling_reveals_others() -> None:
+    revealed: list[PodTable.RowsRevealed] = []
+
+    class Watching(WidgetApp):
+        def on_pod_table_rows_revealed(self, message: PodTable.RowsRevealed) -> None:
+            revealed.append(message)
+
+    app = Watching(PodTable())
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(PodTable)
+        rows = [pod(f"api-7d9f8c6b5-n{i:03d}", "1/1", "Running", 0, "6m", "7")
+                for i in range(100)]
+        table.apply_deltas(rows, [])
+        await pilot.pause()
+        shown = table.visible_keys()
+        assert shown and len(shown) < 12
+        assert shown == [row.key for row in rows[:len(shown)]]
+        table.scroll_to(y=50, animate=False)
+        await pilot.pause()
+        assert table.visible_keys()[0] == rows[50].key
+        assert revealed
