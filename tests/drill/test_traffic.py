@@ -349,3 +349,24 @@ def test_bucket_shares_follow_the_baseline_shape() -> None:
         if upper == 0.25:
             assert cumulative > 0.99  # p99 = 180 ms
     assert math.isclose(sum(bucket_shares(10.0)), 1.0)
+
+
+def test_a_standing_clock_skips_idle_ticks_but_sees_changes(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 120)
+    before = traffic.current()
+    listed: list[int] = []
+    original = store.list
+
+    def counting_list(*args, **kwargs):
+        listed.append(1)
+        return original(*args, **kwargs)
+
+    store.list = counting_list  # type: ignore[method-assign]
+    for _ in range(5):  # the clock stands still and nothing changes: nothing to integrate
+        traffic.tick()
+    assert listed == [] and traffic.current() == before
+    set_ready(store, "shop", "api", 0)  # a change while the clock stands still still counts
+    traffic.tick()
+    assert listed and traffic.current()[("shop", "api")].error_ratio == 1.0
