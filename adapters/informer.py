@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -526,24 +527,32 @@ class Informer:
         """
         progressive = not self._cache[kind]
         fresh: dict[str, View] = {}
-        token: str | None = None
         resource_version = ""
-        while True:
-            page = self.kube.list_objects(kind, self.namespace,
+
+        def fetch(token: str | None) -> dict[str, Any]:
+            return self.kube.list_objects(kind, self.namespace,
                                           label_selector=self._selector(kind),
                                           limit=self.page_size or None, continue_token=token)
-            meta = page.get("metadata") or {}
-            if not resource_version:
-                resource_version = str(meta.get("resourceVersion") or "")
-            token = meta.get("continue") or None
-            views = self._build_page(kind, page.get("items") or [])
-            del page  # the JSON goes as soon as its views are built
-            if progressive:
-                self._add_page(kind, views)
-            else:
-                fresh.update(views)
-            if not token or not self.page_size or self._stop.is_set():
-                break
+
+        # the next page is asked for as soon as this one's continue token is known, so the
+        # server prepares it while this one becomes views (at most two pages of JSON held)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"list-{kind}") as ahead:
+            page: dict[str, Any] | None = fetch(None)
+            while page is not None:
+                meta = page.get("metadata") or {}
+                if not resource_version:
+                    resource_version = str(meta.get("resourceVersion") or "")
+                token = meta.get("continue") or None
+                more = bool(token and self.page_size and not self._stop.is_set())
+                following = ahead.submit(fetch, token) if more else None
+                views = self._build_page(kind, page.get("items") or [])
+                page = None  # the JSON goes as soon as its views are built
+                if progressive:
+                    self._add_page(kind, views)
+                else:
+                    fresh.update(views)
+                if following is not None:
+                    page = following.result()
         if not progressive:
             self._replace(kind, fresh)
         stats = self.stats[kind]
