@@ -188,6 +188,7 @@ class WarroomApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
         self.query_one(DeploymentList).focus()
         self.mount(TooSmall())  # "terminal too small" over everything below 80x24
+        self._gc.pause()  # no collections while start-up and the first list build the heap
         self.set_interval(CACHE_EVERY, self._gc.tick)
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:

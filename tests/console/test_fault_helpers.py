@@ -16,9 +16,11 @@ from textual.widgets._footer import FooterKey
 from adapters.errors import AdapterError, Unreachable
 from adapters.informer import WatchStatus
 from adapters.kubernetes import KubeClient
+from console.app import WarroomApp
 from console.connection_notes import ConnectionNotes
 from console.gc_pacing import LOAD_WITHOUT_GC, GcPacer, prune_closed_watchers
 from console.screen_text import ScreenRedactor
+from console.settings import ConsoleSettings
 
 
 def status(state: str, error: str | None = None) -> WatchStatus:
@@ -127,6 +129,28 @@ def test_gc_pacer_pauses_the_collector_while_loading() -> None:
     finally:
         pacer.close()
     assert gc.isenabled()
+
+
+def test_gc_pacer_pause_at_mount_lasts_until_the_first_full_picture() -> None:
+    pacer = GcPacer()
+    try:
+        pacer.pause()  # the app mounted: start-up begins
+        assert not gc.isenabled()
+        pacer.settle()  # connected: start-up objects frozen, the list still arriving
+        assert not gc.isenabled() and gc.get_freeze_count() > 0
+        pacer.settle(final=True)
+        assert gc.isenabled()
+    finally:
+        pacer.close()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+async def test_the_console_pauses_the_collector_from_its_mount() -> None:
+    app = WarroomApp(ConsoleSettings(kubeconfig="/nonexistent/kubeconfig"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not gc.isenabled()  # no cluster, no first picture: off (until the time limit)
+    assert gc.isenabled()  # and back on when the console closes
 
 
 def test_gc_pacer_resumes_the_collector_if_loading_takes_too_long() -> None:
