@@ -7,7 +7,8 @@ walks all of them: 100-300 ms of CPU, during which no key is handled, and CPytho
 whenever enough objects survived younger collections, i.e. several times a second while
 the screen is busy. Two measures:
 
-- ``settle()`` when the console has connected (collect, then ``gc.freeze()`` the survivors:
+- ``settle()`` when the console has connected (collect the young generations, then
+  ``gc.freeze()`` the survivors:
   CPython's documented remedy for long-lived start-up objects), and ``settle(final=True)``
   when the first full picture is loaded (freeze the caches too, without another pause): later
   full collections only walk what was allocated since, a few ms.
@@ -80,7 +81,9 @@ class GcPacer:
         if not self._frozen:
             self._frozen = True
             self.tick()
-            gc.collect()
+            # the young generations only: everything since the pause (start-up's garbage is
+            # there) without walking the whole import-time heap again (~150 ms)
+            gc.collect(1)
         gc.freeze()
         if final:
             self._resume()

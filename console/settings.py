@@ -37,7 +37,7 @@ class ConsoleSettings:
     # the cluster's clock, for ages and the drill-time display (the drill runs faster)
     cluster_clock: Callable[[], datetime] | None = None
     drill: Any = None  # the in-process DrillCluster, when running a drill
-    metrics_interval: float = 2.0
+    metrics_interval: float = 5.0  # seconds between rate queries (Prometheus scrapes every 15-30 s)
     # the watch: longest back-off between reconnection attempts (a returning API server is
     # noticed within this), and seconds down before "reconnecting" becomes "stale since T"
     watch_backoff_max: float = 5.0
