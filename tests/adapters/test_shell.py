@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from adapters.shell import KILL_AFTER_S, TAIL_LINES, run_command
+from tests.conftest import wait_for
 
 PY = sys.executable
 
@@ -27,6 +28,11 @@ def _gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def gone_soon(pid: int) -> None:
+    """SIGKILL was sent: the kernel ends the process a moment later, not at once."""
+    wait_for(lambda: _gone(pid), 2.0, message=f"process {pid} to end after SIGKILL")
 
 
 class Lines:
@@ -130,7 +136,7 @@ async def test_timeout_kills_a_command_that_ignores_sigterm(tmp_path: Path) -> N
     assert result.timed_out
     assert result.output_tail == ("ignoring SIGTERM",)
     assert 1.0 + KILL_AFTER_S <= elapsed < 1.0 + KILL_AFTER_S + 2, elapsed
-    assert _gone(int(pid_file.read_text()))
+    gone_soon(int(pid_file.read_text()))
 
 
 async def test_timeout_ends_the_whole_process_tree(tmp_path: Path) -> None:
@@ -148,7 +154,7 @@ async def test_timeout_ends_the_whole_process_tree(tmp_path: Path) -> None:
     assert result.timed_out
     assert time.monotonic() - started < 4 + KILL_AFTER_S + 2
     assert pid_file.exists(), "the grandchild never started"
-    assert _gone(int(pid_file.read_text()))
+    gone_soon(int(pid_file.read_text()))
 
 
 async def test_background_child_holding_the_pipes_does_not_hang_the_result(
@@ -273,7 +279,7 @@ async def test_cancellation_kills_the_command(tmp_path: Path) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _gone(int(pid_file.read_text()))
+    gone_soon(int(pid_file.read_text()))
 
 
 async def test_failing_callback_propagates_and_kills_the_command() -> None:
