@@ -519,8 +519,9 @@ class Informer:
     def _list(self, kind: str) -> str:
         """LIST (paged when ``page_size``) and replace the cache; returns the list's RV.
 
-        Each page is turned into views as it arrives and its JSON dropped, so a list of
-        10,000 pods never holds more than one page of raw JSON. The first list of a kind (an
+        Each page is turned into views as it arrives and its JSON dropped (while the next
+        page is on its way), so a list of 10,000 pods never holds more than two pages of raw
+        JSON. The first list of a kind (an
         empty cache) hands every page over as ADDED deltas at once, so a UI can show the
         first pods while the rest are still on their way; a relist replaces the cache only
         once it has every page (client-go's Replace), so nothing seems to vanish meanwhile.

@@ -45,7 +45,7 @@ from widgets.help_screen import HelpScreen
 from widgets.pane_deck import Pane, PaneDeck
 from widgets.pod_table import PodTable
 from widgets.rates_panel import RatesPanel
-from widgets.rows import HeaderInfo
+from widgets.rows import HeaderInfo, PodRow
 from widgets.scale_modal import ScaleModal
 from widgets.status_header import StatusHeader
 from widgets.text_modal import TextModal
@@ -70,7 +70,7 @@ from .connection_notes import ConnectionNotes
 from .drill_bridge import DrillBridge
 from .gc_pacing import CACHE_EVERY, GcPacer
 from .incident import ProposalError
-from .pod_index import PodIndex
+from .pod_index import PodIndex, deployment_key
 from .screen_text import ScreenRedactor
 from .settings import ConsoleSettings
 
@@ -415,10 +415,15 @@ class WarroomApp(App[int]):
             if self.selected is None and self.deployments:
                 self._select(table.cursor_key or sorted(self.deployments)[0])
         if pod_upserts or pod_deletes:
-            shown = [p for p in pod_upserts.values() if self._pod_shown(p)]
-            hidden = [p.key for p in pod_upserts.values() if not self._pod_shown(p)]
-            self.query_one(PodTable).apply_deltas([vm.pod_row(p, self._now()) for p in shown],
-                                                  list(pod_deletes) + hidden)
+            now = self._now()
+            rows: list[PodRow] = []
+            gone = list(pod_deletes)  # deleted, or not of the selected deployment
+            for pod in pod_upserts.values():
+                if self._pod_shown(pod):
+                    rows.append(vm.pod_row(pod, now))
+                else:
+                    gone.append(pod.key)
+            self.query_one(PodTable).apply_deltas(rows, gone)
         if deploy_changed or pod_upserts or pod_deletes:
             self._refresh_rates()
         if self._settle_pending and not self._deltas:
@@ -457,10 +462,7 @@ class WarroomApp(App[int]):
         self.query_one(PodTable).sync([vm.pod_row(p, now) for p in pods])
 
     def _pod_shown(self, pod: PodView) -> bool:
-        if self.selected is None:
-            return True
-        namespace, _, name = self.selected.partition("/")
-        return pod.namespace == namespace and pod.deployment == name
+        return self.selected is None or deployment_key(pod) == self.selected
 
     @on(DeploymentList.Selected)
     def _deployment_selected(self, event: DeploymentList.Selected) -> None:

@@ -57,8 +57,7 @@ class ColumnWidths:
             return
         del self._counts[width]
         if width >= self.widest:  # the widest cell went: look among the widths still held
-            self.widest = max(self._counts, default=self.floor)
-            self.widest = max(self.widest, self.floor)
+            self.widest = max(max(self._counts, default=0), self.floor)
 
 
 class Keyed(Protocol):
