@@ -1,9 +1,9 @@
 """Kubernetes adapter: connect like kubectl, read state, and act with kubectl's semantics.
 
 Everything goes through the official ``kubernetes`` client over HTTP. Responses are read as
-plain JSON (``_preload_content=False``) and turned into the frozen views of ``kube_views``:
-that skips the client's model validation, which is slow for thousands of pods and strict
-about fields some servers omit. Every failure leaves this module as an ``AdapterError``
+plain JSON (``_preload_content=False``, or ``_request`` on the client's ``ApiClient``) and
+turned into the frozen views of ``kube_views``: that skips the client's model validation,
+which is slow for thousands of pods and strict about fields some servers omit. Every failure leaves this module as an ``AdapterError``
 whose message says what happened and what to try (``translate``).
 
 Live state (list + watch with a local cache) lives in ``informer.py``; ``KubeClient.informer``
@@ -13,6 +13,7 @@ builds one.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import urllib3
 import yaml
@@ -82,6 +84,8 @@ IN_CLUSTER_CONTEXT = "in-cluster"
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 CONFLICT_ATTEMPTS = 5
 KINDS = ("pods", "deployments", "replicasets", "events")
+_API_BASE = {"pods": "/api/v1", "events": "/api/v1", "namespaces": "/api/v1",
+             "deployments": "/apis/apps/v1", "replicasets": "/apis/apps/v1"}
 _KIND_SINGULAR = {"pods": "pod", "deployments": "deployment", "replicasets": "replicaset",
                   "events": "event", "namespaces": "namespace"}
 _GROUP_OF = {"deployments": "apps", "replicasets": "apps", "statefulsets": "apps",
@@ -480,9 +484,6 @@ class KubeClient:
                  production: bool = False, cluster: str = "", user: str = "",
                  request_timeout: float = 30.0) -> None:
         self.api = api
-        self.core = client.CoreV1Api(api)
-        self.apps = client.AppsV1Api(api)
-        self.authz = client.AuthorizationV1Api(api)
         self.context = context
         self.namespace = namespace
         self.production = production
@@ -493,6 +494,23 @@ class KubeClient:
         # Called as before_write(verb, resource, namespace, name) just before each write
         # request: a seam for audit "started" records and for tests that race a write.
         self.before_write: Callable[[str, str, str, str], None] | None = None
+
+    # The client's typed API classes import some 1,500 generated pydantic models (about a
+    # second of CPU): made on first use, not at connect. Lists, watches, the namespace check
+    # and access reviews -- everything a console needs to show the first picture -- go
+    # through ``_request`` and never need them (``warm_up`` makes them ahead of an action).
+    @functools.cached_property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    @functools.cached_property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api)
+
+    def warm_up(self) -> None:
+        """Make the typed API classes now (in a worker, while nobody waits), so the first
+        action does not spend a second importing them."""
+        self.core, self.apps  # noqa: B018 - the cached properties are made here
 
     # -- connecting ---------------------------------------------------------------------
     @classmethod
@@ -618,8 +636,8 @@ class KubeClient:
         """True or False when the API server says so; None when we cannot tell (no
         permission to read namespaces, or the server is unreachable): callers then carry on."""
         try:
-            self._json(Operation("get", "namespaces", None, namespace),
-                       self.core.read_namespace, namespace)
+            self._get_json(Operation("get", "namespaces", None, namespace),
+                           f"/api/v1/namespaces/{quote(namespace, safe='')}")
         except NotFound:
             return False
         except AdapterError:
@@ -640,20 +658,51 @@ class KubeClient:
             raise AdapterError(f"The API server sent something that is not JSON while we "
                                f"tried to {op.verb} {op.target}.", repr(data[:200])) from exc
 
+    def _request(self, method: str, path: str, query: Sequence[tuple[str, Any]] = (),
+                 body: Any = None, *, timeout: Any = None) -> Any:
+        """One request through the official client's ApiClient (its auth, TLS, proxy and
+        connection pool), without the typed API classes: the urllib3 response, unread. A
+        status outside 2xx raises the client's ``ApiException``, as a typed call would."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        request = self.api.param_serialize(method=method, resource_path=path,
+                                           query_params=list(query) or None,
+                                           header_params=headers, body=body,
+                                           auth_settings=["BearerToken"])
+        response = self.api.call_api(*request, _request_timeout=timeout or self._timeout)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
+
+    def _get_json(self, op: Operation, path: str, query: Sequence[tuple[str, Any]] = (),
+                  body: Any = None) -> Any:
+        """GET ``path`` (POST when there is a body) through ``_request``; decoded JSON."""
+        try:
+            data = self._request("POST" if body is not None else "GET", path, query,
+                                 body).data
+        except Exception as exc:  # noqa: BLE001 - translated into the adapter family
+            raise self._fail(exc, op) from exc
+        try:
+            return json.loads(data) if data else {}
+        except ValueError as exc:
+            raise AdapterError(f"The API server sent something that is not JSON while we "
+                               f"tried to {op.verb} {op.target}.", repr(data[:200])) from exc
+
     def _write(self, op: Operation, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.before_write is not None:
             self.before_write(op.verb, op.resource, op.namespace or "", op.name or "")
         return self._json(op, call, *args, **kwargs)
 
-    def _lister(self, kind: str, namespace: str | None) -> tuple[Callable[..., Any], tuple]:
-        api = self.core if kind in ("pods", "events", "namespaces") else self.apps
-        singular = {"pods": "pod", "events": "event", "deployments": "deployment",
-                    "replicasets": "replica_set"}.get(kind)
-        if singular is None:
+    @staticmethod
+    def _collection(kind: str, namespace: str | None) -> str:
+        """The API path of a kind's collection: ``/api/v1/namespaces/shop/pods``."""
+        base = _API_BASE.get(kind)
+        if base is None:
             raise Invalid(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
-        if namespace:
-            return getattr(api, f"list_namespaced_{singular}"), (namespace,)
-        return getattr(api, f"list_{singular}_for_all_namespaces"), ()
+        where = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
+        return f"{base}{where}/{kind}"
 
     def list_objects(self, kind: str, namespace: str | None = None, *,
                      label_selector: str | None = None, field_selector: str | None = None,
@@ -661,17 +710,11 @@ class KubeClient:
                      ) -> dict[str, Any]:
         """One LIST request as JSON: ``{"metadata": {"resourceVersion", "continue"},
         "items": [...]}``. kind is pods, deployments, replicasets or events."""
-        call, args = self._lister(kind, namespace)
-        kwargs: dict[str, Any] = {}
-        if label_selector:
-            kwargs["label_selector"] = label_selector
-        if field_selector:
-            kwargs["field_selector"] = field_selector
-        if limit:
-            kwargs["limit"] = limit
-        if continue_token:
-            kwargs["_continue"] = continue_token
-        result = self._json(Operation("list", kind, namespace), call, *args, **kwargs)
+        path = self._collection(kind, namespace)
+        query = [(name, value) for name, value in (
+            ("labelSelector", label_selector), ("fieldSelector", field_selector),
+            ("limit", limit), ("continue", continue_token)) if value]
+        result = self._get_json(Operation("list", kind, namespace), path, query)
         if not isinstance(result, dict):
             raise AdapterError(f"The API server answered the list of {kind} with "
                                "something other than a list.")
@@ -681,20 +724,17 @@ class KubeClient:
                    label_selector: str | None = None, field_selector: str | None = None,
                    timeout_seconds: int = 300, bookmarks: bool = True) -> WatchStream:
         """Start a WATCH from ``resource_version`` (None: current state as ADDED events)."""
-        call, args = self._lister(kind, namespace)
-        kwargs: dict[str, Any] = {"watch": True, "timeout_seconds": int(timeout_seconds)}
+        path = self._collection(kind, namespace)
+        query: list[tuple[str, Any]] = [("watch", "true"),
+                                        ("timeoutSeconds", int(timeout_seconds))]
         if bookmarks:
-            kwargs["allow_watch_bookmarks"] = True
-        if resource_version:
-            kwargs["resource_version"] = resource_version
-        if label_selector:
-            kwargs["label_selector"] = label_selector
-        if field_selector:
-            kwargs["field_selector"] = field_selector
+            query.append(("allowWatchBookmarks", "true"))
+        query.extend((name, value) for name, value in (
+            ("resourceVersion", resource_version), ("labelSelector", label_selector),
+            ("fieldSelector", field_selector)) if value)
         try:
-            response = call(*args, _preload_content=False,
-                            _request_timeout=(min(10.0, self.request_timeout),
-                                              timeout_seconds + 30), **kwargs)
+            response = self._request("GET", path, query, timeout=(
+                min(10.0, self.request_timeout), timeout_seconds + 30))
         except Exception as exc:  # noqa: BLE001 - translated
             if isinstance(exc, ApiException) and exc.status == 410:
                 raise
@@ -984,8 +1024,9 @@ class KubeClient:
             attributes["name"] = name
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                 "spec": {"resourceAttributes": attributes}}
-        answer = self._json(Operation("create", "selfsubjectaccessreviews"),
-                            self.authz.create_self_subject_access_review, body)
+        answer = self._get_json(Operation("create", "selfsubjectaccessreviews"),
+                                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                                body=body)
         status = answer.get("status") or {}
         full = f"{resource}/{subresource}" if subresource else resource
         reason = str(status.get("reason") or status.get("evaluationError") or "")

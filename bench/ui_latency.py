@@ -228,6 +228,45 @@ def run_child(config_path: str) -> int:
     KubeClient.informer = informer  # type: ignore[method-assign]
     KubeClient.list_objects = list_objects  # type: ignore[method-assign]
 
+    # start-up steps on the worker threads, for the start-up timeline
+    from adapters.informer import Informer
+    from console.checklist_state import ChecklistState
+    startup: dict[str, list[tuple[float, float]]] = {}
+
+    def timed_step(owner: Any, method: str, stage: str, *, static: bool = False) -> None:
+        original = getattr(owner, method)
+        record = startup.setdefault(stage, []).append
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            began = time.monotonic()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                record((began, time.monotonic() - began))
+
+        setattr(owner, method, classmethod(lambda _cls, *a, **k: wrapper(*a, **k))
+                if static else wrapper)
+
+    timed_step(KubeClient, "connect", "connect (kubeconfig, client)", static=True)
+    timed_step(ChecklistState, "open", "open incident (audit, runbook)", static=True)
+    timed_step(Informer, "_build_page", "page JSON -> views (informer)")
+    timed_step(Informer, "_add_page", "page views -> deltas (informer)")
+
+    received: dict[str, float] = {}  # "ns/pod restarts" -> when its watch event was read
+    informer_apply = Informer._apply
+
+    def measured_receive(self: Any, kind: str, event_type: str, obj: Any) -> None:
+        if kind == "pods":
+            statuses = (obj.get("status") or {}).get("containerStatuses") or [{}]
+            restarts = statuses[0].get("restartCount") or 0
+            if restarts:
+                meta = obj.get("metadata") or {}
+                received.setdefault(f"{meta.get('namespace')}/{meta.get('name')} {restarts}",
+                                    time.monotonic())
+        informer_apply(self, kind, event_type, obj)
+
+    Informer._apply = measured_receive  # type: ignore[method-assign]
+
     drill_now = datetime.fromisoformat(config["drill_time"])  # the drill clock is frozen
     settings = ConsoleSettings(
         kubeconfig=config["kubeconfig"], context="drill", namespace=config["namespace"],
@@ -238,6 +277,7 @@ def run_child(config_path: str) -> int:
         title="ui latency benchmark")
     app = MeasuredApp(settings, config["expect"])
     app.stages["LIST + JSON (informer threads)"] = listed
+    app.stages.update(startup)
 
     profiler = cProfile.Profile() if config.get("profile") else None
     if profiler is not None:  # SIGUSR1 starts profiling the UI thread, SIGUSR2 saves it
@@ -267,7 +307,7 @@ def run_child(config_path: str) -> int:
     if profiler is not None and config.get("profile_phase") == "start":
         profiler.enable()  # until the first full frame
     app.run()
-    emit("done", frames=app.frames, applied=app.applied, stages=app.stages)
+    emit("done", frames=app.frames, applied=app.applied, stages=app.stages, received=received)
     log.close()
     return 0
 
@@ -424,6 +464,25 @@ def change_pod(store: Any, name: str, seq: int) -> float:
     return time.monotonic()
 
 
+def watch_gc() -> list[tuple[float, float]]:
+    """(start, seconds) of every collection in this process (the drill cluster's) from now:
+    a full one walks the 10,000 pods it holds and delays the watch events it sends."""
+    import gc
+
+    pauses: list[tuple[float, float]] = []
+    started: dict[int, float] = {}
+
+    def timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[info["generation"]] = time.monotonic()
+        elif info["generation"] in started:
+            began = started.pop(info["generation"])
+            pauses.append((began, time.monotonic() - began))
+
+    gc.callbacks.append(timer)
+    return pauses
+
+
 def time_kubectl(kubeconfig: Path, cache_root: Path) -> list[tuple[str, float, int]]:
     from tests.conftest import kubectl_binaries
 
@@ -493,6 +552,17 @@ def print_stages(stages: dict[str, list[list[float]]], phase: str, began: float,
                   f"of the window; {spread(during)}")
 
 
+def print_timeline(stages: dict[str, list[list[float]]], launched: float,
+                   seconds: float) -> None:
+    """Every recorded call from launch to the first full frame, in order of its start."""
+    calls = sorted((start, took, stage) for stage, recorded in stages.items()
+                   for start, took in recorded if start <= launched + seconds)
+    print("\nstart-up timeline (s from launch: start - end, stage):")
+    for start, took, stage in calls:
+        if took >= 0.005:  # the longer steps; short timer ticks left out
+            print(f"  {start - launched:6.3f} - {start + took - launched:6.3f}  {stage}")
+
+
 def print_profile(path: Path, lines: int = 25) -> None:
     import pstats
 
@@ -547,6 +617,7 @@ def main() -> None:
         kubeconfig = cluster.write_kubeconfig(tmp / "kubeconfig.yaml", namespace=NS)
         up = bring_up(thread, args.pods)
         thread.call(cluster.clock.set_speed, 0.0)  # from here on only our writes change pods
+        drill_gc = watch_gc()
         print(f"deployment {NS}/{DEPLOYMENT}: {args.pods} pods Ready in {up:.1f} s "
               f"(drill controllers, clock {args.speed:g}x); drill clock now frozen")
         names = pod_names(thread)
@@ -639,13 +710,17 @@ def main() -> None:
         except RuntimeError:
             print("(the console did not quit within 120 s of q: it was still catching up "
                   "with the load; no latency figures)")
-            done = {"t": time.monotonic(), "frames": [], "applied": {}, "stages": {}}
+            done = {"t": time.monotonic(), "frames": [], "applied": {}, "stages": {},
+                    "received": {}}
         if done["t"] - asked > 2:
             print(f"(the console took {done['t'] - asked:.0f} s to quit: it was still "
                   "catching up with the load)")
         frames: list[float] = sorted(done["frames"])
         applied: dict[str, float] = done["applied"]
 
+        received: dict[str, float] = done.get("received", {})
+        to_informer = [received[key] - written for key, (written, _) in sent.items()
+                       if key in received]
         to_table, to_frame, to_frame_visible, missing = [], [], [], 0
         for key, (written, on_screen) in sent.items():
             at = applied.get(key)
@@ -684,6 +759,14 @@ def main() -> None:
               f"{missing} changes never seen by the table (coalesced or late)")
         print("  meanwhile, on the same machine (" + f"{psutil.cpu_count()} CPUs): "
               + ", ".join(f"{name} {cpu:.0f} %" for name, cpu in others_cpu.items()))
+        drill_pauses = [took for start, took in drill_gc if began <= start <= began + drive]
+        print(f"  drill cluster's GC pauses meanwhile: {spread(drill_pauses)}")
+        print(f"  write -> watch event   {spread(to_informer)}")
+        late = sorted(((received[key] - written, written - began)
+                       for key, (written, _) in sent.items() if key in received), reverse=True)
+        if late and late[0][0] > 0.05:
+            print("    slowest to arrive (ms, at s into the load): " + ", ".join(
+                f"{took * 1000:.0f} at {at:.2f}" for took, at in late[:5]))
         print(f"  write -> table         {spread(to_table)}")
         print(f"  write -> frame (all)   {spread(to_frame)}")
         print(f"  write -> frame (shown) {spread(to_frame_visible)}")
@@ -703,6 +786,7 @@ def main() -> None:
             if share >= 0.05))
         print_stages(done["stages"], "start-up (launch to first full frame)", launched,
                      first_full_s)
+        print_timeline(done["stages"], launched, first_full_s)
         print_stages(done["stages"], "idle", idle_began, args.idle)
         print_stages(done["stages"], "load", began, drive)
 

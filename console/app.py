@@ -224,6 +224,18 @@ class WarroomApp(App[int]):
         if self._settle_pending:
             self._settle_pending = False
             self._gc.settle(True)
+            self._warm_up()
+
+    @work(thread=True, group="warm-up")
+    def _warm_up(self) -> None:
+        """Once the first picture is on screen: make the client's typed APIs the actions use
+        (a second of imports nobody waits for now; see KubeClient.warm_up), then freeze
+        them with the rest of the long-lived objects."""
+        if self.kube is None or self._stop.is_set():
+            return
+        self.kube.warm_up()
+        with contextlib.suppress(RuntimeError):  # the app is shutting down
+            self.call_from_thread(self._gc.refreeze)
 
     @work(thread=True, exclusive=True, group="connect")
     def _connect(self) -> None:

@@ -90,6 +90,12 @@ class GcPacer:
         else:
             self.pause()  # until the first full picture (see the module docstring)
 
+    def refreeze(self) -> None:
+        """Freeze long-lived objects made after the final ``settle`` (a late import), with
+        no collection; before the final settle it does nothing (that settle freezes them)."""
+        if self.settled:
+            gc.freeze()
+
     def _resume(self) -> None:
         if self._paused_at is not None:
             self._paused_at = None
