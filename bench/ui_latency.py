@@ -22,7 +22,12 @@ CLOCK_MONOTONIC is system-wide, so the two processes' stamps compare directly:
   table held the new value. For the pods on screen (a quarter of the changes go to the rows
   visible at the top of the table) that frame shows the change; for the others it is the
   frame that would have shown it had the row been scrolled into view;
-* write -> table: from the store commit to the pod table holding the value.
+* write -> table: from the store commit to the pod table holding the value;
+* write -> watch event: from the store commit to the console reading the change off its watch
+  (the drill cluster's own delivery: its ticks at 10,000 pods hold its loop for ~80 ms);
+* arrival -> frame: from the console reading the change off its watch to the first frame
+  written after the table held it -- the issue's "from a change arriving to the frame
+  showing it", the figure the p99 target is for (write -> frame is printed beside it).
 
 CPU is the console process's user+system time over a window (``psutil``), as a share of one
 core: idle (nothing changes in the cluster; the console still polls metrics and ticks its
@@ -579,7 +584,9 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=200.0, help="pod changes per second")
     parser.add_argument("--seconds", type=float, default=10.0, help="load phase length")
-    parser.add_argument("--idle", type=float, default=10.0, help="idle CPU window (s)")
+    parser.add_argument("--idle", type=float, default=30.0,
+                        help="idle CPU window (s); CPU times tick every 10 ms, so a short "
+                             "window reads +-0.1 %%")
     parser.add_argument("--settle", type=float, default=3.0,
                         help="wait after the first full frame before measuring (s)")
     parser.add_argument("--speed", type=float, default=60.0,
@@ -722,6 +729,7 @@ def main() -> None:
         to_informer = [received[key] - written for key, (written, _) in sent.items()
                        if key in received]
         to_table, to_frame, to_frame_visible, missing = [], [], [], 0
+        arrival_to_frame: list[float] = []  # on-screen rows, from the watch event
         for key, (written, on_screen) in sent.items():
             at = applied.get(key)
             if at is None:
@@ -733,6 +741,8 @@ def main() -> None:
                 to_frame.append(frames[index] - written)
                 if on_screen:
                     to_frame_visible.append(frames[index] - written)
+                    if key in received:
+                        arrival_to_frame.append(frames[index] - received[key])
         load_frames = sum(1 for f in frames if began <= f <= began + drive)
 
         first_full_s = full["at"] - launched
@@ -770,6 +780,7 @@ def main() -> None:
         print(f"  write -> table         {spread(to_table)}")
         print(f"  write -> frame (all)   {spread(to_frame)}")
         print(f"  write -> frame (shown) {spread(to_frame_visible)}")
+        print(f"  arrival -> frame (shown) {spread(arrival_to_frame)}")
 
         log.poll()
         names = {int(tid): name
@@ -790,13 +801,15 @@ def main() -> None:
         print_stages(done["stages"], "idle", idle_began, args.idle)
         print_stages(done["stages"], "load", began, drive)
 
-        p50 = quantile(to_frame_visible, 0.5) * 1000 if to_frame_visible else None
-        p99 = quantile(to_frame_visible, 0.99) * 1000 if to_frame_visible else None
+        p50 = quantile(arrival_to_frame, 0.5) * 1000 if arrival_to_frame else None
+        p99 = quantile(arrival_to_frame, 0.99) * 1000 if arrival_to_frame else None
+        w99 = quantile(to_frame_visible, 0.99) * 1000 if to_frame_visible else None
         fastest_kubectl = min((s for _, s, _ in kubectls), default=None)
         rows = [
-            ("change -> frame p50 (on-screen rows)", p50, "ms", "", None),
-            ("change -> frame p99 (on-screen rows)", p99, "ms", f"< {TARGET_P99_MS:g} ms",
+            ("change arrives -> frame p50 (on screen)", p50, "ms", "", None),
+            ("change arrives -> frame p99 (on screen)", p99, "ms", f"< {TARGET_P99_MS:g} ms",
              verdict(p99, TARGET_P99_MS)),
+            ("store write -> frame p99 (on screen)", w99, "ms", "(incl. drill delivery)", None),
             ("CPU idle (% of one core)", idle_cpu, "%", f"< {TARGET_IDLE_CPU:g} %",
              verdict(idle_cpu, TARGET_IDLE_CPU)),
             (f"CPU at {args.rate:g} changes/s", load_cpu, "%", "", None),

@@ -19,6 +19,7 @@ from tests.conftest import Drill
 from tests.console.app_harness import (
     action_kinds,
     audit_records,
+    busy,
     cluster_until,
     deployment,
     drill_settings,
@@ -342,3 +343,24 @@ async def test_q_quits(cluster: Drill) -> None:
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running, message="the app to exit")
     assert app.return_value == 0
+
+
+# ---- start-up ------------------------------------------------------------------------------
+async def test_typed_apis_are_made_after_the_first_picture(cluster: Drill) -> None:
+    """Connect makes none of the client's typed APIs (a second of imports before the first
+    pods); once the first picture is in, a worker makes them, so the first action does not
+    wait for them (tests/console/test_fault_helpers.py: they are frozen with the rest)."""
+    app = WarroomApp(drill_settings(cluster))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.kube is not None, message="the console to connect")
+        assert app.kube is not None
+        await settled(pilot, rates=False)
+        await until(pilot, lambda: app._gc.settled, message="the first picture to settle")
+        await until(pilot, lambda: {"core", "apps"} <= set(vars(app.kube)),
+                    message="the typed APIs to be made")
+        await until(pilot, lambda: not busy(app, "warm-up"), message="the warm-up to end")
+        await pilot.press("plus")
+        await confirm_when_asked(pilot, app)
+        await pilot.press("y")
+        await wait_finished(pilot, app, "scale")
+        assert deployment(cluster).spec.replicas == 4

@@ -118,6 +118,24 @@ def test_gc_pacer_freezes_once_and_unfreezes() -> None:
     assert gc.get_freeze_count() == 0
 
 
+def test_gc_pacer_refreezes_late_imports_only_once_settled() -> None:
+    pacer = GcPacer()
+    try:
+        pacer.settle()
+        before = gc.get_freeze_count()
+        late = [object() for _ in range(1000)]  # a late import's objects, say
+        pacer.refreeze()  # before the final settle: that settle will freeze them
+        assert gc.get_freeze_count() == before
+        pacer.settle(final=True)
+        settled = gc.get_freeze_count()
+        late += [[] for _ in range(1000)]
+        pacer.refreeze()
+        assert gc.get_freeze_count() >= settled + 1000
+    finally:
+        pacer.close()
+    assert gc.get_freeze_count() == 0 and late
+
+
 def test_gc_pacer_pauses_the_collector_while_loading() -> None:
     assert gc.isenabled()
     pacer = GcPacer()

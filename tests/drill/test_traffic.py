@@ -370,3 +370,20 @@ def test_a_standing_clock_skips_idle_ticks_but_sees_changes(shop) -> None:
     set_ready(store, "shop", "api", 0)  # a change while the clock stands still still counts
     traffic.tick()
     assert listed and traffic.current()[("shop", "api")].error_ratio == 1.0
+
+
+def test_a_flow_spreads_each_median_once_with_the_same_histogram() -> None:
+    from drill.traffic import _Flow, mean_latency
+
+    flow = _Flow()
+    for _ in range(1000):  # a thousand pods serving at two medians
+        flow.observe(0.5, 0.040)
+        flow.observe(0.25, 0.200)
+    flow.observe(0.0, 5.0)  # nothing served: no bucket, no latency
+    assert set(flow.by_median) == {0.040, 0.200}
+    expected = [500 * fast + 250 * slow
+                for fast, slow in zip(bucket_shares(0.040), bucket_shares(0.200), strict=True)]
+    assert flow.buckets == pytest.approx(expected)
+    assert sum(flow.buckets) == pytest.approx(750.0)
+    assert flow.latency_sum == pytest.approx(500 * mean_latency(0.040)
+                                             + 250 * mean_latency(0.200))
