@@ -79,7 +79,7 @@ HANGUP_GRACE = 3.0  # seconds an exit after SIGHUP may take before the process i
 DRAIN_EVERY = 0.03  # apply watch deltas as they arrive, at most ~30 times a second
 INFORMER_FLUSH = 0.015  # the informer gathers a batch for this long before handing it over
 LIST_PAGE = 2000  # pods listed a page at a time: shown as they come, no 10,000-pod JSON held
-AGES_EVERY = 1.0  # the AGE of the pods on screen is recomputed this often
+CLOCKS_EVERY = 1.0  # the header's clocks and the AGE of the pods on screen move on
 
 
 def while_running(method: Callable[..., None]) -> Callable[..., None]:
@@ -192,8 +192,7 @@ class WarroomApp(App[int]):
         self.set_interval(CACHE_EVERY, self._gc.tick)
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:
-            self.set_interval(1.0, self._refresh_header)
-            self.set_interval(AGES_EVERY, self._refresh_ages)
+            self.set_interval(CLOCKS_EVERY, self._tick_clocks)  # one timer: one wake-up
         self._connect()
         if self.settings.drill is not None:  # drill mode: milestones, P pause, S score
             self.drill = DrillBridge.attach(self)
@@ -444,6 +443,10 @@ class WarroomApp(App[int]):
     def _now(self) -> datetime | None:
         clock = self.settings.cluster_clock
         return clock() if clock is not None else (None if self.settings.frozen else utc_now())
+
+    def _tick_clocks(self) -> None:
+        self._refresh_header()
+        self._refresh_ages()
 
     @while_running
     def _refresh_ages(self) -> None:
