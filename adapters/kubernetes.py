@@ -477,6 +477,15 @@ class WatchStream:
         self.close()
 
 
+def _decoded(data: bytes, op: Operation) -> Any:
+    """A response body as JSON ({} when empty), or an error saying what came instead."""
+    try:
+        return json.loads(data) if data else {}
+    except ValueError as exc:
+        raise AdapterError(f"The API server sent something that is not JSON while we "
+                           f"tried to {op.verb} {op.target}.", repr(data[:200])) from exc
+
+
 class KubeClient:
     """One cluster context: reads, actions with kubectl semantics, and informers."""
 
@@ -652,11 +661,7 @@ class KubeClient:
             data = response.data
         except Exception as exc:  # noqa: BLE001 - translated into the adapter family
             raise self._fail(exc, op) from exc
-        try:
-            return json.loads(data) if data else {}
-        except ValueError as exc:
-            raise AdapterError(f"The API server sent something that is not JSON while we "
-                               f"tried to {op.verb} {op.target}.", repr(data[:200])) from exc
+        return _decoded(data, op)
 
     def _request(self, method: str, path: str, query: Sequence[tuple[str, Any]] = (),
                  body: Any = None, *, timeout: Any = None) -> Any:
@@ -684,11 +689,7 @@ class KubeClient:
                                  body).data
         except Exception as exc:  # noqa: BLE001 - translated into the adapter family
             raise self._fail(exc, op) from exc
-        try:
-            return json.loads(data) if data else {}
-        except ValueError as exc:
-            raise AdapterError(f"The API server sent something that is not JSON while we "
-                               f"tried to {op.verb} {op.target}.", repr(data[:200])) from exc
+        return _decoded(data, op)
 
     def _write(self, op: Operation, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.before_write is not None:

@@ -83,6 +83,18 @@ TARGET_RSS_MB = 200.0
 
 
 # ---- the console process ------------------------------------------------------------------
+def timed(original: Callable[..., Any], calls: list[tuple[float, float]]) -> Callable[..., Any]:
+    """``original``, recording (start, seconds) of each call in ``calls``."""
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        began = time.monotonic()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            calls.append((began, time.monotonic() - began))
+
+    return wrapper
+
+
 def run_child(config_path: str) -> int:
     """The console under measurement (run in the terminal by the benchmark)."""
     config = json.loads(Path(config_path).read_text())
@@ -117,17 +129,8 @@ def run_child(config_path: str) -> int:
 
         def _timed(self, owner: Any, method: str, stage: str) -> None:
             """Record how long each call of ``owner.method`` takes (an instance wrapper)."""
-            original = getattr(owner, method)
-            record = self.stages.setdefault(stage, []).append
-
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                began = time.monotonic()
-                try:
-                    return original(*args, **kwargs)
-                finally:
-                    record((began, time.monotonic() - began))
-
-            setattr(owner, method, wrapper)
+            setattr(owner, method, timed(getattr(owner, method),
+                                         self.stages.setdefault(stage, [])))
 
         def _stage(self, stage: str, began: float) -> None:
             self.stages.setdefault(stage, []).append((began, time.monotonic() - began))
@@ -239,16 +242,7 @@ def run_child(config_path: str) -> int:
     startup: dict[str, list[tuple[float, float]]] = {}
 
     def timed_step(owner: Any, method: str, stage: str, *, static: bool = False) -> None:
-        original = getattr(owner, method)
-        record = startup.setdefault(stage, []).append
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            began = time.monotonic()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                record((began, time.monotonic() - began))
-
+        wrapper = timed(getattr(owner, method), startup.setdefault(stage, []))
         setattr(owner, method, classmethod(lambda _cls, *a, **k: wrapper(*a, **k))
                 if static else wrapper)
 
@@ -297,17 +291,7 @@ def run_child(config_path: str) -> int:
         signal.signal(signal.SIGUSR1, start)
         signal.signal(signal.SIGUSR2, stop)
 
-    gc_started: dict[int, float] = {}
-    gc_pauses = app.stages.setdefault("gc (all threads)", [])
-
-    def gc_timer(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            gc_started[info["generation"]] = time.monotonic()
-        elif info["generation"] in gc_started:
-            began = gc_started.pop(info["generation"])
-            gc_pauses.append((began, time.monotonic() - began))
-
-    gc.callbacks.append(gc_timer)
+    app.stages["gc (all threads)"] = watch_gc()
     emit("app_start")
     if profiler is not None and config.get("profile_phase") == "start":
         profiler.enable()  # until the first full frame
@@ -470,8 +454,8 @@ def change_pod(store: Any, name: str, seq: int) -> float:
 
 
 def watch_gc() -> list[tuple[float, float]]:
-    """(start, seconds) of every collection in this process (the drill cluster's) from now:
-    a full one walks the 10,000 pods it holds and delays the watch events it sends."""
+    """(start, seconds) of every collection in this process from now (in the drill's, a full
+    one walks the 10,000 pods it holds and delays the watch events it sends)."""
     import gc
 
     pauses: list[tuple[float, float]] = []

@@ -69,7 +69,7 @@ from .checklist_state import ChecklistState
 from .connection_notes import ConnectionNotes
 from .drill_bridge import DrillBridge
 from .gc_pacing import CACHE_EVERY, GcPacer
-from .incident import ProposalError
+from .incident import IncidentError, ProposalError
 from .pod_index import PodIndex, deployment_key
 from .screen_text import ScreenRedactor
 from .settings import ConsoleSettings
@@ -145,6 +145,7 @@ class WarroomApp(App[int]):
         self.histories: dict[str, History] = {}
         self.selected: str | None = None
         self.action_running: str | None = None
+        self.cannot_act = ""  # why no action can run for the whole session (said on each key)
         self.acted = False  # an action finished on this incident (by anyone: the audit says)
         self.denied: dict[str, str] = {}
         self._deltas: deque[Delta] = deque()
@@ -251,16 +252,9 @@ class WarroomApp(App[int]):
         self.namespace = kube.namespace
         self.production = s.production if s.production is not None else is_production(
             kube.context)
-        try:
-            self._open_incident()
-        except (AuditWriteError, OSError, ValueError) as error:
-            message = getattr(error, "message", str(error))
-            self.call_from_thread(self._fatal_banner, f"cannot open the incident: {message}")
-            return
-        assert self.audit is not None
-        self.audit.add_secrets(kube.secret_values())
         # the watch before the rest: listing thousands of pods takes seconds, and the
-        # runbook engine, the metrics client and the prober need not wait for it
+        # incident (its runbook, audit log), the metrics client and the prober need not
+        # wait for it -- nor it for them
         self.informer = kube.informer(
             self.namespace, kinds=("pods", "deployments", "replicasets"),
             label_selector=s.selector or None,
@@ -268,6 +262,16 @@ class WarroomApp(App[int]):
             flush_interval=INFORMER_FLUSH, page_size=LIST_PAGE,
             clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
         self.informer.start()
+        try:
+            self._open_incident()
+        except (AuditError, IncidentError, OSError, ValueError) as error:
+            message = getattr(error, "message", str(error))
+            # the pods stay on screen; no action runs without its audit trail
+            self.cannot_act = f"cannot open the incident: {message}"
+            self.call_from_thread(self._fatal_banner, self.cannot_act)
+            return
+        assert self.audit is not None
+        self.audit.add_secrets(kube.secret_values())
         self.runner = ActionRunner(kube, self.audit, read_only=s.read_only)
         if s.metrics is not None:
             self.metrics = MetricsClient(s.metrics)
@@ -601,7 +605,7 @@ class WarroomApp(App[int]):
 
     def _ready_to_act(self) -> bool:
         if self.runner is None:
-            self.notify("not connected to a cluster yet", severity="error")
+            self.notify(self.cannot_act or "not connected to a cluster yet", severity="error")
             return False
         if self.action_running:
             self.notify(f"wait: {self.action_running} is still running", severity="warning")

@@ -15,7 +15,7 @@ from .audit_cli import add_audit_commands, run_audit_command
 from .drill_cli import add_inject_parser, fault_spec, run_inject
 from .replay_cli import add_replay_command, run_replay_command
 from .runbook_cli import add_runbook_commands, run_runbooks_command
-from .statefiles import default_state_dir, ensure_private_dir
+from .statefiles import STATE_DIR_ENV, default_state_dir, ensure_private_dir
 
 if TYPE_CHECKING:
     from .settings import ConsoleSettings
@@ -31,7 +31,15 @@ DRILL_KUBECONFIG = "drill-kubeconfig.yaml"
 
 
 def state_dir() -> Path:
-    return ensure_private_dir(default_state_dir())
+    """The state directory (audit logs, incidents, the drill's kubeconfig), created if need
+    be; one that cannot be used ends the command with a message saying which and why."""
+    path = default_state_dir()
+    try:
+        return ensure_private_dir(path)
+    except OSError as exc:
+        raise SystemExit(f"warroom: cannot use the state directory {path}: "
+                         f"{exc.strerror or exc}. Set {STATE_DIR_ENV} to a directory you "
+                         "can write to.") from exc
 
 
 def drill_kubeconfig_path() -> Path:
@@ -169,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_drill_server(args)
     if getattr(args, "inject", False):
         return run_inject(args, drill_kubeconfig_path())
+    state_dir()  # the audit log lives there: say now if it cannot, before anything starts
     if args.command == "drill":
         return run_drill_console(args)
     return run_console(args)

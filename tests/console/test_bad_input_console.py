@@ -20,9 +20,10 @@ from console.app import WarroomApp
 from console.cli import build_parser
 from console.settings import ConsoleSettings
 from tests.conftest import Drill
-from tests.console.app_harness import drill_settings, settled, until
+from tests.console.app_harness import deployment, drill_settings, settled, until
 from tests.console.fault_harness import notifications, notified
 from widgets.help_screen import HelpScreen
+from widgets.pod_table import PodTable
 from widgets.scale_modal import check_replicas
 from widgets.too_small import TooSmall
 
@@ -113,6 +114,30 @@ async def test_an_existing_namespace_gets_no_banner(cluster: Drill) -> None:
         assert "not found" not in banner(app)
         assert app.kube is not None and app.kube.namespace_exists("shop") is True
         assert app.kube.namespace_exists("nope") is False
+
+
+def reasons(app: WarroomApp) -> list[str]:
+    return [n for n in notifications(app) if "cannot open the incident: " in n]
+
+
+async def test_an_incident_that_cannot_be_opened_still_shows_pods_and_refuses_actions(
+        cluster: Drill, tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the state directory should be\n")
+    app = WarroomApp(drill_settings(cluster, state_dir=blocked / "state", metrics=None))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: banner(app).startswith("✖ cannot open the incident: "), 20,
+                    "the incident banner")
+        await until(pilot, lambda: len(app.query_one(PodTable).keys) == 3, 20,
+                    "api's pods on screen all the same")
+        said = len(reasons(app))  # the banner's own notification
+        await pilot.press("s")
+        await until(pilot, lambda: len(reasons(app)) > said, 5, "the reason no action runs")
+        assert not any("not connected" in n for n in notifications(app))
+        assert app.runner is None and app.audit is None
+        assert deployment(cluster).spec.replicas == 3
+        await still_usable(pilot, app)
+    assert blocked.read_text() == "a file where the state directory should be\n"
 
 
 # ---- runbooks ----------------------------------------------------------------------------------

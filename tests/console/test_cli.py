@@ -70,3 +70,17 @@ def test_drill_server_serves_kubectl_and_stops_cleanly(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_an_unusable_state_directory_is_named_before_anything_starts(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    env = {**os.environ, "WARROOM_STATE_DIR": str(blocker / "state")}
+    for args in (["drill", "--scenario", "memory-leak"], ["--kubeconfig", str(tmp_path / "k")]):
+        out = subprocess.run([*WARROOM, *args], capture_output=True, text=True, cwd=ROOT,
+                             timeout=60, env=env, stdin=subprocess.DEVNULL)
+        assert out.returncode == 1, out.stderr
+        assert out.stderr.strip() == (f"warroom: cannot use the state directory {blocker}/state:"
+                                      " Not a directory. Set WARROOM_STATE_DIR to a directory "
+                                      "you can write to.")
+    assert blocker.read_text() == "not a directory\n"
