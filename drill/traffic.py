@@ -357,14 +357,20 @@ class Traffic:
         load = load_factor(per_pod, baseline.pod_capacity)
         limit = baseline.pod_capacity * SHED_FACTOR
         shed = max(0.0, 1.0 - limit / per_pod) if per_pod > 0 else 0.0
-        mix: dict[str, float] = {}
+        # pods serving the same profile serve the same: each profile is worked out once, for
+        # all its pods (10,000 pods of one revision: one profile, not 10,000)
+        serving: dict[Any, int] = {}
         for pod in ready:
-            endpoints = self._traffic_for(deployment, pod).endpoints
+            profile = self._traffic_for(deployment, pod)
+            serving[profile] = serving.get(profile, 0) + 1
+        mix: dict[str, float] = {}
+        for profile, pods in serving.items():
+            endpoints = profile.endpoints
             total_share = sum(max(0.0, ep.share) for ep in endpoints) or 1.0
             for endpoint in endpoints:
                 share = max(0.0, endpoint.share) / total_share
-                mix[endpoint.path] = mix.get(endpoint.path, 0.0) + share / len(ready)
-                requests = per_pod * share
+                mix[endpoint.path] = mix.get(endpoint.path, 0.0) + share * pods / len(ready)
+                requests = per_pod * share * pods
                 served = requests * (1.0 - shed)
                 failed = served * min(1.0, max(0.0, endpoint.error_ratio))
                 factor = max(0.0, endpoint.latency_factor) * load
