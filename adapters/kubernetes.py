@@ -3,8 +3,9 @@
 Everything goes through the official ``kubernetes`` client over HTTP. Responses are read as
 plain JSON (``_preload_content=False``, or ``_request`` on the client's ``ApiClient``) and
 turned into the frozen views of ``kube_views``: that skips the client's model validation,
-which is slow for thousands of pods and strict about fields some servers omit. Every failure leaves this module as an ``AdapterError``
-whose message says what happened and what to try (``translate``).
+which is slow for thousands of pods and strict about fields some servers omit. Every failure
+leaves this module as an ``AdapterError`` whose message says what happened and what to try
+(``translate``).
 
 Live state (list + watch with a local cache) lives in ``informer.py``; ``KubeClient.informer``
 builds one.
@@ -645,7 +646,7 @@ class KubeClient:
         """True or False when the API server says so; None when we cannot tell (no
         permission to read namespaces, or the server is unreachable): callers then carry on."""
         try:
-            self._get_json(Operation("get", "namespaces", None, namespace),
+            self._request_json(Operation("get", "namespaces", None, namespace),
                            f"/api/v1/namespaces/{quote(namespace, safe='')}")
         except NotFound:
             return False
@@ -681,9 +682,10 @@ class KubeClient:
             raise ApiException.from_response(http_resp=response, body=None, data=None)
         return response.response
 
-    def _get_json(self, op: Operation, path: str, query: Sequence[tuple[str, Any]] = (),
+    def _request_json(self, op: Operation, path: str, query: Sequence[tuple[str, Any]] = (),
                   body: Any = None) -> Any:
-        """GET ``path`` (POST when there is a body) through ``_request``; decoded JSON."""
+        """GET ``path`` (POST ``body`` when there is one) through ``_request``; the answer
+        as JSON, every failure as an ``AdapterError``."""
         try:
             data = self._request("POST" if body is not None else "GET", path, query,
                                  body).data
@@ -715,7 +717,7 @@ class KubeClient:
         query = [(name, value) for name, value in (
             ("labelSelector", label_selector), ("fieldSelector", field_selector),
             ("limit", limit), ("continue", continue_token)) if value]
-        result = self._get_json(Operation("list", kind, namespace), path, query)
+        result = self._request_json(Operation("list", kind, namespace), path, query)
         if not isinstance(result, dict):
             raise AdapterError(f"The API server answered the list of {kind} with "
                                "something other than a list.")
@@ -1025,7 +1027,7 @@ class KubeClient:
             attributes["name"] = name
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                 "spec": {"resourceAttributes": attributes}}
-        answer = self._get_json(Operation("create", "selfsubjectaccessreviews"),
+        answer = self._request_json(Operation("create", "selfsubjectaccessreviews"),
                                 "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
                                 body=body)
         status = answer.get("status") or {}
