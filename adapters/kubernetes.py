@@ -682,8 +682,8 @@ class KubeClient:
             raise ApiException.from_response(http_resp=response, body=None, data=None)
         return response.response
 
-    def _request_json(self, op: Operation, path: str, query: Sequence[tuple[str, Any]] = (),
-                  body: Any = None) -> Any:
+    def _request_json(self, op: Operation, path: str,
+                      query: Sequence[tuple[str, Any]] = (), body: Any = None) -> Any:
         """GET ``path`` (POST ``body`` when there is one) through ``_request``; the answer
         as JSON, every failure as an ``AdapterError``."""
         try:
