@@ -23,7 +23,6 @@ drill seconds and `max_samples` rows at most) backs the PromQL evaluator in `pro
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 import zlib
@@ -102,12 +101,6 @@ def load_factor(per_pod_rps: float, capacity: float) -> float:
 
 def bucket_shares(median: float) -> list[float]:
     """Share of requests per histogram bucket (non-cumulative, last one is +Inf)."""
-    return list(_bucket_shares(median))
-
-
-@functools.lru_cache(maxsize=512)
-def _bucket_shares(median: float) -> tuple[float, ...]:
-    """``bucket_shares``, remembered: a tick asks for the same few medians for every pod."""
     shares: list[float] = []
     below = 0.0
     scale = SIGMA * math.sqrt(2.0)
@@ -116,7 +109,7 @@ def _bucket_shares(median: float) -> tuple[float, ...]:
         shares.append(max(0.0, cdf - below))
         below = max(below, cdf)
     shares.append(max(0.0, 1.0 - below))
-    return tuple(shares)
+    return shares
 
 
 def mean_latency(median: float) -> float:
@@ -182,30 +175,17 @@ class _Flow:
     """Requests of one path during one tick, before rounding to whole requests."""
 
     codes: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CODES, 0.0))
-    # requests per second by median latency: pods mostly share a few medians, so the
-    # histogram is spread once per median, not once per pod (10,000 pods: ~0.1 s a tick)
-    by_median: dict[float, float] = field(default_factory=dict)
+    buckets: list[float] = field(default_factory=lambda: [0.0] * (len(BUCKETS) + 1))
+    latency_sum: float = 0.0
     weighted_factor: float = 0.0  # sum of requests x latency multiple (pod-served only)
     served: float = 0.0
 
     def observe(self, requests: float, median: float) -> None:
-        if requests > 0:
-            self.by_median[median] = self.by_median.get(median, 0.0) + requests
-
-    @property
-    def buckets(self) -> list[float]:
-        """Requests per second per histogram bucket (non-cumulative, +Inf last)."""
-        totals = [0.0] * (len(BUCKETS) + 1)
-        for median, requests in self.by_median.items():
-            for i, share in enumerate(_bucket_shares(median)):
-                totals[i] += requests * share
-        return totals
-
-    @property
-    def latency_sum(self) -> float:
-        """Seconds of latency per second of requests, summed."""
-        return sum(requests * mean_latency(median)
-                   for median, requests in self.by_median.items())
+        if requests <= 0:
+            return
+        for i, share in enumerate(bucket_shares(median)):
+            self.buckets[i] += requests * share
+        self.latency_sum += requests * mean_latency(median)
 
 
 class Traffic:

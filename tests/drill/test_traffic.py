@@ -372,18 +372,34 @@ def test_a_standing_clock_skips_idle_ticks_but_sees_changes(shop) -> None:
     assert listed and traffic.current()[("shop", "api")].error_ratio == 1.0
 
 
-def test_a_flow_spreads_each_median_once_with_the_same_histogram() -> None:
-    from drill.traffic import _Flow, mean_latency
+def test_pods_of_one_profile_are_worked_out_together() -> None:
+    """999 pods of one profile and one of another: per path, the requests, codes, latency
+    and mix of 1,000 pods serving 0.1 req/s each (the profiles are asked for once per pod)."""
+    from drill.traffic import Baseline, _Deployment, mean_latency
 
-    flow = _Flow()
-    for _ in range(1000):  # a thousand pods serving at two medians
-        flow.observe(0.5, 0.040)
-        flow.observe(0.25, 0.200)
-    flow.observe(0.0, 5.0)  # nothing served: no bucket, no latency
-    assert set(flow.by_median) == {0.040, 0.200}
-    expected = [500 * fast + 250 * slow
-                for fast, slow in zip(bucket_shares(0.040), bucket_shares(0.200), strict=True)]
-    assert flow.buckets == pytest.approx(expected)
-    assert sum(flow.buckets) == pytest.approx(750.0)
-    assert flow.latency_sum == pytest.approx(500 * mean_latency(0.040)
-                                             + 250 * mean_latency(0.200))
+    good = TrafficProfile((Endpoint("/", 0.75), Endpoint("/slow", 0.25, latency_factor=2.0)))
+    bad = TrafficProfile((Endpoint("/", 1.0, error_ratio=1.0),))
+    asked: list[str] = []
+
+    def profile_of(_deployment, pod):
+        asked.append(pod["metadata"]["name"])
+        return bad if pod["metadata"]["name"] == "p0" else good
+
+    store, clock = make_cluster()
+    traffic = Traffic(store, clock, profile_of)
+    baseline = Baseline(rps=1000.0, median=0.040)  # 0.1 req/s a pod: no load, no shedding
+    state = _Deployment(("shop", "api"), 0)
+    ready = [{"metadata": {"name": f"p{i}"}} for i in range(1000)]
+    flows = traffic._flows(state, {}, ready, baseline, 100.0)
+
+    assert len(asked) == 1000
+    root, slow = flows["/"], flows["/slow"]
+    assert root.codes["200"] == pytest.approx(999 * 0.1 * 0.75)
+    assert root.codes["500"] == pytest.approx(0.1)
+    assert root.codes["503"] == pytest.approx(0.0)
+    assert slow.codes["200"] == pytest.approx(999 * 0.1 * 0.25)
+    assert sum(root.buckets) == pytest.approx(999 * 0.1 * 0.75 + 0.1)
+    assert slow.latency_sum == pytest.approx(999 * 0.1 * 0.25 * mean_latency(0.080))
+    assert slow.weighted_factor == pytest.approx(999 * 0.1 * 0.25 * 2.0)
+    assert state.shares == pytest.approx({"/": (999 * 0.75 + 1) / 1000,
+                                          "/slow": 999 * 0.25 / 1000})
