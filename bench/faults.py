@@ -35,8 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from console.app import WarroomApp  # noqa: E402
-from console.audit import parse_line, verify  # noqa: E402
+from console.domain.audit import parse_line, verify  # noqa: E402
+from console.ui.app import WarroomApp  # noqa: E402
 from tests.conftest import Drill, start_drill  # noqa: E402
 from tests.console.app_harness import drill_settings, settled, until  # noqa: E402
 from tests.console.fault_harness import clear, inject, probe_keys  # noqa: E402

@@ -108,11 +108,11 @@ def run_child(config_path: str) -> int:
     import gc
     from datetime import datetime
 
-    import console.app
+    import console.ui.app
     from adapters.kubernetes import KubeClient
     from adapters.metrics import MetricsConfig
-    from console.app import WarroomApp
-    from console.settings import ConsoleSettings
+    from console.domain.settings import ConsoleSettings
+    from console.ui.app import WarroomApp
     from widgets.pod_table import PodTable
 
     class MeasuredApp(WarroomApp):
@@ -215,7 +215,7 @@ def run_child(config_path: str) -> int:
 
     # what-ifs (off by default): a shorter drain period, a shorter informer flush
     if config.get("drain_every"):
-        console.app.DRAIN_EVERY = config["drain_every"]  # read by on_mount
+        console.ui.app.DRAIN_EVERY = config["drain_every"]  # read by on_mount
     flush = config.get("informer_flush")
     make_informer = KubeClient.informer
     listed = []  # (start, seconds) of every LIST, on the informer's threads
@@ -238,7 +238,7 @@ def run_child(config_path: str) -> int:
 
     # start-up steps on the worker threads, for the start-up timeline
     from adapters.informer import Informer
-    from console.checklist_state import ChecklistState
+    from console.runbook.session import ChecklistState
     startup: dict[str, list[tuple[float, float]]] = {}
 
     def timed_step(owner: Any, method: str, stage: str, *, static: bool = False) -> None:
@@ -582,11 +582,11 @@ def main() -> None:
     parser.add_argument("--gc-freeze", action="store_true",
                         help="what-if: gc.freeze() in the console once the pods are on screen")
     parser.add_argument("--drain-every", type=float, metavar="S",
-                        help="what-if: console.app.DRAIN_EVERY, the least time between two "
+                        help="what-if: console.ui.app.DRAIN_EVERY, the least time between two "
                              "drains (default 0.03; deltas are drained as they arrive)")
     parser.add_argument("--informer-flush", type=float, metavar="S",
                         help="what-if: the informer's flush_interval (the console's default: "
-                             "console.app.INFORMER_FLUSH, 0.015)")
+                             "console.ui.app.INFORMER_FLUSH, 0.015)")
     parser.add_argument("--no-resync", action="store_true",
                         help="what-if: no rebuild of every pod row once loaded (the console "
                              "now rebuilds them only when the selection changes)")

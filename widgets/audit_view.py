@@ -1,6 +1,6 @@
 """The audit view: the incident's audit trail as it is written, newest at the bottom.
 
-Only a view of what the audit log (console/audit.py) has already written; it keeps the last
+Only a view of what the audit log (console/domain/audit.py) has already written; it keeps the last
 ``max_lines`` rows and follows new rows unless the reader has scrolled up.
 """
 

@@ -20,8 +20,8 @@ from textual.pilot import Pilot
 from textual.widgets import Footer
 
 from adapters.metrics import MetricsConfig
-from console.app import WarroomApp
-from console.settings import ConsoleSettings
+from console.domain.settings import ConsoleSettings
+from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from widgets.audit_view import AuditView
 from widgets.checklist import Checklist
@@ -33,7 +33,7 @@ TARGET = "api"
 
 
 def drill_settings(drill: Drill, **overrides: Any) -> ConsoleSettings:
-    """Settings as `warroom drill` builds them (console/cli.py `run_drill_console`)."""
+    """Settings as `warroom drill` builds them (console/cli/main.py `run_drill_console`)."""
     cluster = drill.cluster
     values: dict[str, Any] = {
         "kubeconfig": str(drill.kubeconfig),

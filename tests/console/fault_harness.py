@@ -16,7 +16,7 @@ from textual import events
 from textual.app import App
 from textual.pilot import Pilot
 
-from console.app import WarroomApp
+from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from widgets.help_screen import HelpScreen
 from widgets.pane_deck import PaneDeck

@@ -33,10 +33,10 @@ from typing import Any
 from textual.widgets import Static
 
 from adapters.kubernetes import KubeClient
-from console.actions import ActionRequest, ActionRunner
-from console.app import WarroomApp
-from console.audit import AuditLog
-from console.settings import ConsoleSettings
+from console.domain.actions import ActionRequest, ActionRunner
+from console.domain.audit import AuditLog
+from console.domain.settings import ConsoleSettings
+from console.ui.app import WarroomApp
 from widgets.audit_view import AuditView
 from widgets.confirm_modal import ConfirmModal
 

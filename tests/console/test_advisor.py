@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console.advisor import (
+from console.domain.advisor import (
     ALL_USERS_SHARE,
     LARGE_SHARE,
     MONITOR,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from textual.widgets import Button, Input, Label, Static
 
-from console.app import WarroomApp
-from console.incident import IncidentStore
+from console.domain.incident import IncidentStore
+from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from tests.console.app_harness import (
     action_kinds,

@@ -24,8 +24,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from console.actor import Actor
-from console.app import WarroomApp
+from console.domain.actor import Actor
+from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from tests.console.app_harness import (
     drill_settings,
@@ -51,7 +51,7 @@ def frozen_app(drill_factory: Callable[..., Drill], tmp_path: Path,
     for name in ("SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SUDO_USER"):
         monkeypatch.delenv(name, raising=False)
     # the incident id ends in random hex; pin it (the date part comes from wall_clock)
-    monkeypatch.setattr("console.incident.secrets",
+    monkeypatch.setattr("console.domain.incident.secrets",
                         types.SimpleNamespace(token_hex=lambda n: "0" * (2 * n)))
 
     def make(**overrides: Any) -> WarroomApp:

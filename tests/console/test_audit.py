@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from console.actor import Actor
-from console.audit import (
+from console.cli.audit import add_audit_commands, main, run_audit_command
+from console.domain.actor import Actor
+from console.domain.audit import (
     ACTION_FAILED,
     ACTION_FINISHED,
     ACTION_REQUESTED,
@@ -37,8 +38,7 @@ from console.audit import (
     line_hash,
     verify,
 )
-from console.audit_cli import add_audit_commands, main, run_audit_command
-from console.postmortem import FOLLOW_UP, export_postmortem, render_postmortem
+from console.rehearsal.postmortem import FOLLOW_UP, export_postmortem, render_postmortem
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -333,8 +333,8 @@ def test_incomplete_final_line_is_reported_distinctly(ten: Path) -> None:
 
 APPEND_FOREVER = """
 import sys
-from console.actor import Actor
-from console.audit import AuditLog
+from console.domain.actor import Actor
+from console.domain.audit import AuditLog
 log = AuditLog(sys.argv[1], actor=Actor(user=sys.argv[2], console_id=sys.argv[2]),
                extra_secrets=())
 i = 0
@@ -408,8 +408,8 @@ def test_unwritable_location_raises_audit_write_error(tmp_path: Path) -> None:
 # ---- pair-driving: two writers ---------------------------------------------------------------
 APPEND_N = """
 import sys, pathlib
-from console.actor import Actor
-from console.audit import AuditLog
+from console.domain.actor import Actor
+from console.domain.audit import AuditLog
 path, who, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), pathlib.Path(sys.argv[4])
 log = AuditLog(path, actor=Actor(user=who, console_id=who), extra_secrets=())
 print("ready", flush=True)
@@ -683,7 +683,7 @@ def test_add_audit_commands_plugs_into_a_parent_parser(ten: Path) -> None:
 
 def test_cli_runs_as_a_module(ten: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "console.audit_cli", "audit", "verify", str(ten)],
+        [sys.executable, "-m", "console.cli.audit", "audit", "verify", str(ten)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -16,9 +16,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from console.app import WarroomApp
-from console.cli import build_parser
-from console.settings import ConsoleSettings
+from console.cli.main import build_parser
+from console.domain.settings import ConsoleSettings
+from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from tests.console.app_harness import deployment, drill_settings, settled, until
 from tests.console.fault_harness import notifications, notified

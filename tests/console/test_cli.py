@@ -11,10 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from console.cli import _settings, build_parser
+from console.cli.main import _settings, build_parser
 from tests.conftest import KUBECTLS, wait_for
 
-WARROOM = [sys.executable, "-m", "console.cli"]
+WARROOM = [sys.executable, "-m", "console.cli.main"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

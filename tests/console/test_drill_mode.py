@@ -1,8 +1,8 @@
 """Drill mode: each incident scenario rehearsed through the console's keys, scored and reported.
 
-The controller (console/drill_mode.py) is checked on a scripted drill with a pinned wall clock:
+The controller (console/rehearsal/drill_mode.py) is checked on a scripted drill with a pinned wall clock:
 a known sequence of polls and audit records gives known milestones and a known score. The
-console (console/drill_bridge.py) is then driven with keys against private drill clusters at
+console (console/ui/drill_bridge.py) is then driven with keys against private drill clusters at
 high speed: the right recovery resolves every scenario and writes the Markdown report beside
 the audit log; a wrong action leaves it unresolved or unclean, with the deduction on record.
 The drill-only scenario steps (backup, restore, rotate secrets, migrate:down) go through the
@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from console.app import WarroomApp
-from console.cli import _drill_checks
-from console.drill_bridge import DRILL_CLOCK, DRILL_RESOLVED, DRILL_SCORED
-from console.drill_mode import DrillMode, DrillState, format_duration
-from console.scoring import report_path
+from console.cli.main import _drill_checks
+from console.rehearsal.drill_mode import DrillMode, DrillState, format_duration
+from console.rehearsal.scoring import report_path
+from console.ui.app import WarroomApp
+from console.ui.drill_bridge import DRILL_CLOCK, DRILL_RESOLVED, DRILL_SCORED
 from drill.admin_client import DrillAdmin
 from drill.scenarios import SCENARIOS
 from tests.conftest import Drill
@@ -225,7 +225,7 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def scenario_settings(drill: Drill, **overrides: Any) -> Any:
-    """Settings as `warroom drill --scenario X` builds them (console/cli.py)."""
+    """Settings as `warroom drill --scenario X` builds them (console/cli/main.py)."""
     scenario = drill.cluster.scenario
     namespace, target = scenario.target or ("shop", "api")
     values: dict[str, Any] = {
@@ -633,7 +633,7 @@ async def test_injection_from_a_second_process_reaches_the_running_drill(
             [
                 sys.executable,
                 "-m",
-                "console.cli",
+                "console.cli.main",
                 "drill",
                 "inject",
                 "latency",

@@ -2,7 +2,7 @@
 
 The writers run as real child processes (tests/console/fault_scripts.py) against a drill
 cluster over HTTP and are killed with SIGKILL at an arbitrary moment; the chain is then checked
-with `console.audit.verify`. "Disk full" is made real in two ways, no privileges needed:
+with `console.domain.audit.verify`. "Disk full" is made real in two ways, no privileges needed:
 
 - `/dev/full`: a device whose every write fails with ENOSPC ("No space left on device"),
   exactly what write(2) returns on a full filesystem. The audit path is a symlink to it.
@@ -28,9 +28,9 @@ from typing import IO, Any
 import pytest
 
 from adapters.kubernetes import KubeClient
-from console.actions import ActionRefused, ActionRequest, ActionRunner
-from console.app import HANGUP_GRACE
-from console.audit import AuditLog, AuditWriteError, parse_line, verify
+from console.domain.actions import ActionRefused, ActionRequest, ActionRunner
+from console.domain.audit import AuditLog, AuditWriteError, parse_line, verify
+from console.ui.app import HANGUP_GRACE
 from tests.conftest import Drill, wait_for
 from tests.console.app_harness import NAMESPACE, TARGET, deployment
 

@@ -16,11 +16,11 @@ from textual.widgets._footer import FooterKey
 from adapters.errors import AdapterError, Unreachable
 from adapters.informer import WatchStatus
 from adapters.kubernetes import KubeClient
-from console.app import WarroomApp
-from console.connection_notes import ConnectionNotes
-from console.gc_pacing import LOAD_WITHOUT_GC, GcPacer, prune_closed_watchers
-from console.screen_text import ScreenRedactor
-from console.settings import ConsoleSettings
+from console.domain.connection_notes import ConnectionNotes
+from console.domain.settings import ConsoleSettings
+from console.ui.app import WarroomApp
+from console.ui.gc_pacing import LOAD_WITHOUT_GC, GcPacer, prune_closed_watchers
+from console.ui.screen_text import ScreenRedactor
 
 
 def status(state: str, error: str | None = None) -> WatchStatus:

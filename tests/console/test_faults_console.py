@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from textual.widgets import Label, Static
 
-from console.app import WarroomApp
+from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from tests.console.app_harness import (
     NAMESPACE,

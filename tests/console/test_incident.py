@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from console.actor import Actor, same_operator
-from console.incident import (
+from console.domain.actor import Actor, same_operator
+from console.domain.incident import (
     IncidentCorrupt,
     IncidentError,
     IncidentNotFound,
@@ -186,7 +186,7 @@ def test_two_consoles_share_progress_live(store: IncidentStore, shared: SharedIn
 
 UPDATE_N = """
 import sys, pathlib
-from console.incident import IncidentStore
+from console.domain.incident import IncidentStore
 state, incident_id, who, count, go = sys.argv[1:6]
 shared = IncidentStore(state).attach(incident_id)
 print("ready", flush=True)
@@ -241,7 +241,7 @@ def test_concurrent_updates_from_two_processes_lose_nothing(
 
 UPDATE_FOREVER = """
 import sys
-from console.incident import IncidentStore
+from console.domain.incident import IncidentStore
 shared = IncidentStore(sys.argv[1]).attach(sys.argv[2])
 inc_by = shared.read().opened_by
 i = 0

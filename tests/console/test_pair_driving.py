@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from kubernetes import client
 
-from console.actor import Actor
+from console.domain.actor import Actor
 from tests.console.app_harness import (
     NAMESPACE,
     TARGET,
@@ -37,7 +37,7 @@ def state(tmp_path, monkeypatch):
 
 
 async def test_two_consoles_share_checklist_and_audit(drill_factory, state) -> None:
-    from console.app import WarroomApp
+    from console.ui.app import WarroomApp
 
     drill = drill_factory(speed=20)
     alice, bob = _people()
@@ -63,7 +63,7 @@ async def test_two_consoles_share_checklist_and_audit(drill_factory, state) -> N
 
 
 async def test_two_person_rule(drill_factory, state) -> None:
-    from console.app import WarroomApp
+    from console.ui.app import WarroomApp
 
     drill = drill_factory(speed=20)
     alice, bob = _people()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from adapters.kube_views import PodView, pod_view
-from console import view_model as vm
-from console.pod_index import PodCounts, PodIndex
+from console.domain.pod_index import PodCounts, PodIndex
+from console.ui import view_model as vm
 
 
 def pod(name: str, deployment: str = "api", status: str = "Running", ready: str = "1/1",

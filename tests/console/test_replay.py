@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from console.audit import AuditLog
-from console.replay import ReplayClock, entries, load_replay, play
+from console.domain.audit import AuditLog
+from console.rehearsal.replay import ReplayClock, entries, load_replay, play
 
 START = datetime(2024, 11, 9, 10, 0, 0, tzinfo=UTC)
 OFFSETS = (0.0, 1.5, 1.5, 4.0, 64.0)  # seconds after the first record

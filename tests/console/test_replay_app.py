@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from textual.widgets import Static
 
-from console import cli
-from console import view_model as vm
-from console.audit import AuditLog
-from console.replay import load_replay
-from console.replay_app import ReplayApp, clock_text
+from console.cli.main import main as cli
+from console.domain.audit import AuditLog
+from console.rehearsal.replay import load_replay
+from console.ui import view_model as vm
+from console.ui.replay_app import ReplayApp, clock_text
 from tests.console.app_harness import until
 from widgets.audit_view import AuditView
 

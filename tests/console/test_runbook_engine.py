@@ -22,18 +22,18 @@ import pytest
 
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient, MetricsConfig
-from console.actions import ActionRunner
-from console.actor import Actor
-from console.audit import RUNBOOK_STEP, AuditLog, AuditRecord
-from console.incident import IncidentStore, SharedIncident
-from console.runbook_engine import (
+from console.domain.actions import ActionRunner
+from console.domain.actor import Actor
+from console.domain.audit import RUNBOOK_STEP, AuditLog, AuditRecord
+from console.domain.incident import IncidentStore, SharedIncident
+from console.runbook.engine import (
     COMPENSATIONS_SUFFIX,
     RUNBOOK_ABORT,
     RUNBOOK_COMPENSATION,
     RunbookEngine,
     StepView,
 )
-from console.runbooks import builtin_dir, load_runbook, parse_runbook
+from console.runbook.runbooks import builtin_dir, load_runbook, parse_runbook
 from tests.conftest import Drill, wait_for
 from tests.drill.kube_helpers import (
     deployment_settled,

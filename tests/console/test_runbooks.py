@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from console import runbook_cli
-from console.runbooks import (
+from console.cli import runbooks as runbook_cli
+from console.runbook.runbooks import (
     BindError,
     GateCondition,
     GateStep,
@@ -715,11 +715,11 @@ def test_list_prints_a_table_then_problems(
 
 
 def test_cli_as_a_module() -> None:
-    ok = subprocess.run([sys.executable, "-m", "console.runbook_cli", "runbooks", "check",
+    ok = subprocess.run([sys.executable, "-m", "console.cli.runbooks", "runbooks", "check",
                          "runbooks/data-loss.yaml"], capture_output=True, text=True, cwd=ROOT,
                         timeout=60)
     assert ok.returncode == 0 and ok.stdout == "ok: runbooks/data-loss.yaml (9 steps)\n"
-    usage = subprocess.run([sys.executable, "-m", "console.runbook_cli", "runbooks", "check"],
+    usage = subprocess.run([sys.executable, "-m", "console.cli.runbooks", "runbooks", "check"],
                            capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
 

@@ -16,10 +16,10 @@ import yaml
 from kubernetes import client
 from textual.widgets import Button
 
-from console.actions import ActionRequest
-from console.actor import Actor
-from console.app import WarroomApp
-from console.cli import _settings, build_parser
+from console.cli.main import _settings, build_parser
+from console.domain.actions import ActionRequest
+from console.domain.actor import Actor
+from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from tests.console.app_harness import (
     NAMESPACE,

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Static
 
-from console import cli
-from console.scenario_pick import ScenarioPickerApp, scenario_rows
+from console.cli.main import main as cli
+from console.ui.scenario_pick import ScenarioPickerApp, scenario_rows
 from drill.scenarios import SCENARIOS
 from widgets.scenario_picker import ScenarioPicker, difficulty_text
 
@@ -92,7 +92,7 @@ def test_drill_without_scenario_picks_before_starting(
 ) -> None:
     asked: list[Any] = []
     monkeypatch.setattr(
-        "console.scenario_pick.pick_scenario", lambda theme=None: asked.append(theme) or "data-loss"
+        "console.ui.scenario_pick.pick_scenario", lambda theme=None: asked.append(theme) or "data-loss"
     )
     assert cli.main(["drill", "--speed", "60"]) == 1  # the fake cluster does not start
     assert asked == ["warroom-dark"]
@@ -102,7 +102,7 @@ def test_drill_without_scenario_picks_before_starting(
 def test_leaving_the_picker_starts_nothing(
     fake_drill: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("console.scenario_pick.pick_scenario", lambda theme=None: None)
+    monkeypatch.setattr("console.ui.scenario_pick.pick_scenario", lambda theme=None: None)
     assert cli.main(["drill"]) == 0
     assert fake_drill == []
 
@@ -113,7 +113,7 @@ def test_scenario_option_skips_the_picker(
     def never(theme: Any = None) -> None:
         raise AssertionError("the picker was shown")
 
-    monkeypatch.setattr("console.scenario_pick.pick_scenario", never)
+    monkeypatch.setattr("console.ui.scenario_pick.pick_scenario", never)
     assert cli.main(["drill", "--scenario", "slow-release"]) == 1
     assert fake_drill[0]["scenario"] == "slow-release"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from console.audit import AuditLog
-from console.scoring import DrillFacts, render_markdown, report_path, score, write_report
+from console.domain.audit import AuditLog
+from console.rehearsal.scoring import DrillFacts, render_markdown, report_path, score, write_report
 
 T0 = datetime(2024, 11, 9, 10, 0, 0, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ import psutil
 import pytest
 import yaml
 
-from console.app import WarroomApp
+from console.ui.app import WarroomApp
 from drill.cluster import DrillCluster
 from tests.conftest import Drill
 from tests.console.app_harness import audit_records, drill_settings, settled, until
@@ -194,7 +194,7 @@ async def test_a_rejected_token_is_explained_without_showing_it(
 
 
 def drill_settings_free(kubeconfig: str) -> Any:
-    from console.settings import ConsoleSettings
+    from console.domain.settings import ConsoleSettings
 
     return ConsoleSettings(kubeconfig=kubeconfig, namespace="shop", watch_backoff_max=1.0)
 

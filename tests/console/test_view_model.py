@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from adapters.kube_views import PodView
-from console.view_model import pod_row
+from console.ui.view_model import pod_row
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -431,7 +431,7 @@ def test_prometheus_slow_and_down(drill_factory: Factory) -> None:
 # ---- command line ---------------------------------------------------------------------------
 def warroom(*args: str, env_dir: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WARROOM_STATE_DIR": str(env_dir), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "console.cli.main", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -493,7 +493,7 @@ def test_drill_server_fault_flag_and_inject_subprocess(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "server-kubeconfig.yaml"
     env = {**os.environ, "WARROOM_STATE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "drill-server", "--kubeconfig-out", str(kubeconfig),
+        [sys.executable, "-m", "console.cli.main", "drill-server", "--kubeconfig-out", str(kubeconfig),
          "--speed", "20", "--fault", "errors:share=1,code=429,retry_after=3",
          "--fault", "latency:seconds=0.2"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

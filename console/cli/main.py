@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .audit_cli import add_audit_commands, run_audit_command
-from .drill_cli import add_inject_parser, fault_spec, run_inject
-from .replay_cli import add_replay_command, run_replay_command
-from .runbook_cli import add_runbook_commands, run_runbooks_command
-from .statefiles import STATE_DIR_ENV, default_state_dir, ensure_private_dir
+from console.cli.audit import add_audit_commands, run_audit_command
+from console.cli.drill import add_inject_parser, fault_spec, run_inject
+from console.cli.replay import add_replay_command, run_replay_command
+from console.cli.runbooks import add_runbook_commands, run_runbooks_command
+from console.domain.statefiles import STATE_DIR_ENV, default_state_dir, ensure_private_dir
 
 if TYPE_CHECKING:
     from .settings import ConsoleSettings
@@ -236,7 +236,7 @@ def run_drill_console(args: argparse.Namespace) -> int:
     from adapters.metrics import MetricsConfig
     from drill.cluster import DrillThread
 
-    if args.scenario is None:  # the picker, before anything starts (console/scenario_pick.py)
+    if args.scenario is None:  # the picker, before anything starts (console/ui/scenario_pick.py)
         from .scenario_pick import pick_scenario
 
         args.scenario = pick_scenario(args.theme)

@@ -1,7 +1,7 @@
 """Drill mode: the console's side of a rehearsal — milestones, the drill clock, the score.
 
 ``DrillMode`` watches a running drill through its admin API (``GET /drill/v1/status``) and
-stamps, on the console's wall clock (the audit log's: console/scoring.py compares them with the
+stamps, on the console's wall clock (the audit log's: console/rehearsal/scoring.py compares them with the
 audit records), when it first sees the incident *mitigated* (the scenario says so, or the
 target's error ratio is back under 1 % after having been over it) and *resolved*. It pauses and
 resumes the drill clock, and scores the drill from the audit log (``score``), writing the
@@ -9,7 +9,7 @@ Markdown report beside it (``write_report``). ``score_view`` turns a score into 
 score screen shows.
 
 No Textual here, and every method that talks to the drill blocks: the app calls them from
-worker threads (console/drill_bridge.py).
+worker threads (console/ui/drill_bridge.py).
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from console.domain.audit import AuditRecord, parse_timestamp
+from console.rehearsal.scoring import DrillFacts, DrillScore, score, write_report
 from drill.admin_client import DrillAdmin, DrillEndpoint
 from widgets.rows import ScoreCheckRow, ScoreLineRow, ScoreView
-
-from .audit import AuditRecord, parse_timestamp
-from .scoring import DrillFacts, DrillScore, score, write_report
 
 MITIGATED_ERROR_RATIO = 0.01  # the handbook's "error rates normal"
 HIDDEN_PICK = "hidden until the drill ends"  # drill/scenarios/random_pick.py

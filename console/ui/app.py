@@ -36,6 +36,27 @@ from adapters.kube_views import DeploymentView, PodView
 from adapters.kubernetes import KubeClient, is_production
 from adapters.metrics import History, MetricsClient, RateSample
 from adapters.probes import Prober
+from console.domain.actions import PERMISSION_UNKNOWN, ActionOutcome, ActionRequest, ActionRunner
+from console.domain.actor import same_operator
+from console.domain.audit import (
+    ACTION_FINISHED,
+    ACTION_REFUSED,
+    NOTE,
+    PROPOSAL_APPROVED,
+    PROPOSAL_MADE,
+    AuditError,
+    AuditLog,
+    AuditWriteError,
+)
+from console.domain.connection_notes import ConnectionNotes
+from console.domain.incident import IncidentError, ProposalError
+from console.domain.pod_index import PodIndex, deployment_key
+from console.domain.settings import ConsoleSettings
+from console.runbook.session import ChecklistState
+from console.ui import view_model as vm
+from console.ui.drill_bridge import DrillBridge
+from console.ui.gc_pacing import CACHE_EVERY, GcPacer
+from console.ui.screen_text import ScreenRedactor
 from themes import CSS_PATH, HORIZONTAL_BREAKPOINTS, THEMES, register_themes
 from widgets.audit_view import AuditView
 from widgets.checklist import Checklist
@@ -51,28 +72,6 @@ from widgets.status_header import StatusHeader
 from widgets.text_modal import TextModal
 from widgets.too_small import TooSmall
 from widgets.undo_modal import UndoModal
-
-from . import view_model as vm
-from .actions import PERMISSION_UNKNOWN, ActionOutcome, ActionRequest, ActionRunner
-from .actor import same_operator
-from .audit import (
-    ACTION_FINISHED,
-    ACTION_REFUSED,
-    NOTE,
-    PROPOSAL_APPROVED,
-    PROPOSAL_MADE,
-    AuditError,
-    AuditLog,
-    AuditWriteError,
-)
-from .checklist_state import ChecklistState
-from .connection_notes import ConnectionNotes
-from .drill_bridge import DrillBridge
-from .gc_pacing import CACHE_EVERY, GcPacer
-from .incident import IncidentError, ProposalError
-from .pod_index import PodIndex, deployment_key
-from .screen_text import ScreenRedactor
-from .settings import ConsoleSettings
 
 MAX_AUDIT_LINES = 5000
 HANGUP_GRACE = 3.0  # seconds an exit after SIGHUP may take before the process is ended
@@ -327,7 +326,7 @@ class WarroomApp(App[int]):
                     f"{self.context}: check -n/--namespace", "namespace not found")
 
     def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
-        """Every notification is shown with secrets masked (see console/screen_text.py)."""
+        """Every notification is shown with secrets masked (see console/ui/screen_text.py)."""
         super().notify(self.redact(message), *args, **kwargs)
 
     def _on_status(self, status: WatchStatus) -> None:
@@ -1084,7 +1083,7 @@ class WarroomApp(App[int]):
             yield SystemCommand(title, help_text,
                                 lambda action=action: self.run_action(action))
 
-    # ---- drill mode (console/drill_bridge.py) ------------------------------------------------
+    # ---- drill mode (console/ui/drill_bridge.py) ------------------------------------------------
     def action_drill_pause(self) -> None:
         if self.drill is not None:
             self.drill.toggle_pause()

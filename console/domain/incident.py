@@ -10,7 +10,7 @@ awaiting a second person) is one JSON file, ``<state dir>/incidents/<id>.json``:
   consoles never lose each other's writes. A console notices the other's changes cheaply with
   ``changed_since(stamp)`` (one ``stat``: the inode changes with every replace), then ``read()``.
 - **Two-person rule.** ``propose`` records an action that needs a second person; ``approve``
-  refuses the proposer themselves (see ``console.actor.same_operator`` for the exact rule) and
+  refuses the proposer themselves (see ``console.domain.actor.same_operator`` for the exact rule) and
   records both people.
 
 Callers write the matching audit records; this module keeps state only.
@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from .actor import Actor, same_operator
-from .audit import parse_timestamp, utc_timestamp
-from .statefiles import (
+from console.domain.actor import Actor, same_operator
+from console.domain.audit import parse_timestamp, utc_timestamp
+from console.domain.statefiles import (
     atomic_write,
     default_state_dir,
     describe_os_error,

@@ -1,7 +1,7 @@
 """The console's hold on the incident: the incident file, its audit log and the active runbook.
 
-Pair-driving consoles share all three through files (see console/incident.py and
-console/audit.py); this module keeps the console side small: open or resume, show rows,
+Pair-driving consoles share all three through files (see console/domain/incident.py and
+console/domain/audit.py); this module keeps the console side small: open or resume, show rows,
 check steps off, move the shared cursor.
 """
 
@@ -14,15 +14,14 @@ from pathlib import Path
 
 from adapters.metrics import MetricsClient
 from adapters.probes import Prober
+from console.domain.actions import ActionRunner
+from console.domain.actor import Actor
+from console.domain.audit import INCIDENT_OPENED, RUNBOOK_STEP, AuditLog, default_audit_path
+from console.domain.incident import IncidentError, IncidentStore, SharedIncident
+from console.domain.statefiles import default_state_dir
+from console.runbook.engine import RunbookEngine
+from console.runbook.runbooks import Problem, Runbook, RunbookError, load_all, substitute
 from widgets.rows import StepRow
-
-from .actions import ActionRunner
-from .actor import Actor
-from .audit import INCIDENT_OPENED, RUNBOOK_STEP, AuditLog, default_audit_path
-from .incident import IncidentError, IncidentStore, SharedIncident
-from .runbook_engine import RunbookEngine
-from .runbooks import Problem, Runbook, RunbookError, load_all, substitute
-from .statefiles import default_state_dir
 
 DEFAULT_RUNBOOK = "production-bug"
 

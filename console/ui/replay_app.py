@@ -19,11 +19,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 
+from console.rehearsal.replay import ReplayClock, ReplayEntry
+from console.ui import view_model as vm
 from themes import CSS_PATH, DEFAULT_THEME, THEMES, register_themes
 from widgets.audit_view import AuditView
-
-from . import view_model as vm
-from .replay import ReplayClock, ReplayEntry
 
 TICK = 0.05  # seconds between replay steps on screen
 MIN_SPEED, MAX_SPEED = 0.25, 1024.0
@@ -38,7 +37,7 @@ def clock_text(seconds: float) -> str:
 
 
 class ReplayApp(App[int]):
-    """Plays ``items`` (``console.replay.load_replay``) into an ``AuditView`` at ``speed``.
+    """Plays ``items`` (``console.rehearsal.replay.load_replay``) into an ``AuditView`` at ``speed``.
 
     Ids: ``#replay-header`` (a ``Static``), ``#replay-audit`` (the ``AuditView``).
     """

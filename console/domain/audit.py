@@ -44,9 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.redact import redact_obj, secrets_from_env
-
-from .actor import Actor
-from .statefiles import (
+from console.domain.actor import Actor
+from console.domain.statefiles import (
     FILE_MODE,
     default_state_dir,
     describe_os_error,

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .audit import AuditError, VerifyReport, verify
-from .incident import Incident, IncidentError, SharedIncident
-from .postmortem import export_postmortem
+from console.domain.audit import AuditError, VerifyReport, verify
+from console.domain.incident import Incident, IncidentError, SharedIncident
+from console.rehearsal.postmortem import export_postmortem
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -137,7 +137,7 @@ def _error(command: str, message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry (``python -m console.audit_cli verify FILE``), for tests and scripts."""
+    """Standalone entry (``python -m console.cli.audit verify FILE``), for tests and scripts."""
     parser = argparse.ArgumentParser(prog="warroom")
     add_audit_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(argv)

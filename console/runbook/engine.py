@@ -58,12 +58,11 @@ from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
 from adapters.probes import Check, Prober, ProbeResult
 from adapters.shell import ShellResult, run_command
-
-from .actions import ActionRefused, ActionRequest, ActionRunner
-from .actor import Actor, process_console_id
-from .audit import RUNBOOK_STEP, AuditLog, AuditWriteError, utc_timestamp
-from .incident import Incident, IncidentError, SharedIncident, StepState
-from .runbooks import (
+from console.domain.actions import ActionRefused, ActionRequest, ActionRunner
+from console.domain.actor import Actor, process_console_id
+from console.domain.audit import RUNBOOK_STEP, AuditLog, AuditWriteError, utc_timestamp
+from console.domain.incident import Incident, IncidentError, SharedIncident, StepState
+from console.runbook.runbooks import (
     AnyStep,
     BoundRunbook,
     Compensation,

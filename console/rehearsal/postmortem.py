@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .audit import (
+from console.domain.audit import (
     ACTION_FAILED,
     ACTION_FINISHED,
     ACTION_REFUSED,
@@ -27,7 +27,7 @@ from .audit import (
     parse_timestamp,
     verify,
 )
-from .incident import Incident
+from console.domain.incident import Incident
 
 POSTMORTEM_QUESTIONS = (
     ("What happened", "Document what happened: trigger, impact (users, duration), detection."),

@@ -15,8 +15,7 @@ from typing import Any, Protocol
 
 from adapters.errors import AdapterError
 from adapters.kubernetes import ActionResult, KubeClient, RolloutSnapshot
-
-from .audit import (
+from console.domain.audit import (
     ACTION_FAILED,
     ACTION_FINISHED,
     ACTION_REFUSED,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .runbooks import (
+from console.runbook.runbooks import (
     Problem,
     Runbook,
     RunbookError,
@@ -140,7 +140,7 @@ def _print_problems(problems: Sequence[Problem]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry (``python -m console.runbook_cli check FILE``), for tests and scripts."""
+    """Standalone entry (``python -m console.cli.runbooks check FILE``), for tests and scripts."""
     parser = argparse.ArgumentParser(prog="warroom")
     add_runbook_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Score a drill rehearsal from its audit log: how fast, in the handbook's order, how safely.
 
-``score(records, facts)`` reads the audit records of one drill (dicts as ``console/audit.py``
+``score(records, facts)`` reads the audit records of one drill (dicts as ``console/domain/audit.py``
 writes them, or ``AuditRecord``) together with what the drill itself knows (``DrillFacts``:
 when the incident started, when the error ratio went back under the threshold, when it was
 resolved, and the steps and unsafe actions the drill cluster saw) and returns a
@@ -50,7 +50,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .audit import AuditRecord, parse_timestamp
+from console.domain.audit import AuditRecord, parse_timestamp
 
 DRILL_ACTIONS = ("stop-writes", "backup-current", "restore", "reconcile", "rotate-secrets",
                  "migrate-down")

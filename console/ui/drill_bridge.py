@@ -1,4 +1,4 @@
-"""Drill mode inside the console: the Textual side of ``DrillMode`` (console/drill_mode.py).
+"""Drill mode inside the console: the Textual side of ``DrillMode`` (console/rehearsal/drill_mode.py).
 
 ``DrillBridge.attach(app)`` is called once by a console running on an in-process drill
 (``settings.drill``). It polls the drill every second in a worker thread; the first time the
@@ -17,12 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from console.domain.audit import AuditError, AuditLog, AuditWriteError
+from console.rehearsal.drill_mode import DrillMode, DrillState, DrillUpdate, score_view
+from console.rehearsal.scoring import DrillScore
 from drill.admin_client import DrillAdminError
 from widgets.score_screen import ScoreScreen
-
-from .audit import AuditError, AuditLog, AuditWriteError
-from .drill_mode import DrillMode, DrillState, DrillUpdate, score_view
-from .scoring import DrillScore
 
 POLL_EVERY = 1.0  # seconds between status polls
 DRILL_MITIGATED = "drill.mitigated"

@@ -1,6 +1,6 @@
 """Replay a drill (or incident) from its audit log, at any speed.
 
-``load_replay(path)`` reads an audit JSONL with ``console.audit`` (well-formed records only, in
+``load_replay(path)`` reads an audit JSONL with ``console.domain.audit`` (well-formed records only, in
 file order, which is the hash chain's order) and returns ``ReplayEntry`` items: each record
 with its time relative to the first record. ``ReplayClock(entries, speed)`` iterates
 ``(delay_s, record)`` pairs: how long to wait before showing the record, scaled by ``speed``
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .audit import AuditLog, AuditRecord
+from console.domain.audit import AuditLog, AuditRecord
 
 
 @dataclass(frozen=True)

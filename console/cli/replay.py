@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .audit import AuditError
+from console.domain.audit import AuditError
 
 EXIT_OK = 0
 EXIT_USAGE = 2

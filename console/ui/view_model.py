@@ -8,11 +8,10 @@ from datetime import datetime
 
 from adapters.kube_views import DeploymentView, PodView, RevisionView, age_since
 from adapters.metrics import History, RateSample
+from console.domain.advisor import Signals, Verdict, advise
+from console.domain.audit import AuditRecord
+from console.domain.pod_index import PodCounts
 from widgets.rows import AuditRow, DeploymentRow, PodRow, RateRow, RevisionRow, VerdictRow
-
-from .advisor import Signals, Verdict, advise
-from .audit import AuditRecord
-from .pod_index import PodCounts
 
 
 def pod_row(pod: PodView, now: datetime | None = None) -> PodRow:

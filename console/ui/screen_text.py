@@ -1,6 +1,6 @@
 """What may be shown on screen: text from adapters and servers, with secrets masked.
 
-The audit log redacts every record (console/audit.py); this is the same redaction for the
+The audit log redacts every record (console/domain/audit.py); this is the same redaction for the
 other way text leaves the process, the terminal (notifications, the action status line,
 banners). It masks the values of secret-named environment variables, the credentials the
 console connected with (``add``), and whatever ``adapters.redact`` recognises (bearer

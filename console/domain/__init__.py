@@ -1,0 +1,1 @@
+"""The domain room: actions, audit, incident, actor, advisor, settings. No Textual, no widgets."""

@@ -1,0 +1,1 @@
+"""The rehearsal room: drill mode, scoring, post-mortems and replay."""

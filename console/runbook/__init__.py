@@ -1,0 +1,1 @@
+"""The runbook room: schema, loading, templates, the engine and the incident session."""

@@ -1,0 +1,1 @@
+"""The Textual room: the app shell, its screens and controllers, and the view models."""
