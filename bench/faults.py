@@ -82,8 +82,8 @@ def scale_outside(drill: Drill, replicas: int) -> None:
 
 
 def audit_lines(app: WarroomApp) -> list[dict[str, Any]]:
-    assert app.audit is not None
-    path = Path(app.audit.path)
+    assert app.session.audit is not None
+    path = Path(app.session.audit.path)
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -96,7 +96,7 @@ async def attempt_action(pilot: Any, app: WarroomApp, run: FaultRun, step: int) 
     confirmed = False
     while time.monotonic() < deadline:
         results = [r for r in audit_lines(app) if r["kind"] in RESULT_KINDS]
-        if len(results) > before and app.action_running is None:
+        if len(results) > before and app.main_screen.ops.running is None:
             last = results[-1]
             run.action, run.message = last["kind"], last.get("message") or ""
             break
@@ -120,9 +120,9 @@ async def recover(pilot: Any, app: WarroomApp, drill: Drill, run: FaultRun, repl
     scale_outside(drill, replicas)
     clear(drill)
     try:
-        await until(pilot, lambda: app.connection is not None and app.connection.live
-                    and app.deployments.get(f"{NAMESPACE}/{TARGET}") is not None
-                    and app.deployments[f"{NAMESPACE}/{TARGET}"].desired == replicas
+        await until(pilot, lambda: app.session.connection is not None and app.session.connection.live
+                    and app.main_screen.live.deployments.get(f"{NAMESPACE}/{TARGET}") is not None
+                    and app.main_screen.live.deployments[f"{NAMESPACE}/{TARGET}"].desired == replicas
                     and len(app.query_one(PodTable).keys) == replicas, 60,
                     "live and current again")
         run.survived = app._exception is None
@@ -151,8 +151,8 @@ async def console_under_faults(drill: Drill) -> tuple[list[FaultRun], int, bool]
                   f"{run.message[:70]}", file=sys.stderr, flush=True)
         await pilot.pause(1.0)  # the audit pane tails the file twice a second
         shown = [(row.kind, row.message) for row in app.query_one(AuditView).rows]
-        assert app.audit is not None
-        path = Path(app.audit.path)
+        assert app.session.audit is not None
+        path = Path(app.session.audit.path)
     on_disk = {(r["kind"], r.get("message") or "") for r in
                (json.loads(line) for line in path.read_text().splitlines() if line.strip())}
     lost = sum(1 for row in shown if row not in on_disk)

@@ -56,6 +56,10 @@ class DeploymentList(KeyedTable[DeploymentRow]):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.show_namespace = show_namespace
 
+    def apply_deltas(self, upserts: Iterable[DeploymentRow], deletes: Iterable[str] = ()) -> None:
+        """Apply one batch: add or update ``upserts``, remove the deployments in ``deletes``."""
+        self._apply(upserts, deletes)
+
     def apply(self, rows: Iterable[DeploymentRow]) -> None:
         """Show exactly ``rows``: changed rows are updated, new added, missing removed."""
         rows = list(rows)

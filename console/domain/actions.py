@@ -1,20 +1,28 @@
 """Actions the operator takes: checked, confirmed, run, followed and written to the audit log.
 
-The screen builds an `ActionRequest`, asks `ActionRunner.precheck` whether it may run (read-only
-mode, RBAC, the context shown), confirms with the operator, then calls `run` in a worker
-thread. Every request leaves `action.requested`, `action.started` and `action.finished` or
-`action.failed` records; if the audit log cannot be written the action does not run.
+The screen builds an `ActionRequest` for a registered `ActionKind` (console/domain/action_kinds.py),
+asks `ActionRunner.precheck` whether it may run (read-only mode, the context shown, RBAC),
+confirms with the operator, then calls `run` in a worker thread. The runner is the only writer
+of action records: a request refused before it ran leaves one `action.refused` record; one that
+runs leaves `action.requested`, `action.started` and `action.finished` or `action.failed` (or
+`action.refused`, when the last checks before the call stop it). If the audit log cannot be
+written the action does not run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from adapters.errors import AdapterError
 from adapters.kubernetes import ActionResult, KubeClient, RolloutSnapshot
+from adapters.probes import Check, Prober, ProbeResult
+from console.domain import action_kinds
+from console.domain.action_kinds import ActionKind
 from console.domain.audit import (
     ACTION_FAILED,
     ACTION_FINISHED,
@@ -27,17 +35,9 @@ from console.domain.audit import (
 
 Progress = Callable[[str, float | None], None]
 
-# verb and resource each action needs, for the RBAC pre-check (`kubectl auth can-i`)
-PERMISSIONS: dict[str, tuple[str, str]] = {
-    "scale": ("patch", "deployments/scale"),
-    "restart": ("patch", "deployments"),
-    "undo": ("patch", "deployments"),
-    "delete-pod": ("delete", "pods"),
-}
-
-
 # precheck's reason when the permission check itself failed (outage): not a denial
 PERMISSION_UNKNOWN = "cannot check permissions"
+READ_ONLY = "read-only mode: warroom was started with --read-only"
 
 
 class ActionRefused(Exception):
@@ -50,7 +50,7 @@ class ActionRefused(Exception):
 
 @dataclass(frozen=True)
 class ActionRequest:
-    kind: str  # scale | restart | undo | delete-pod
+    kind: str  # the name of a registered ActionKind: scale | restart | undo | delete-pod | ...
     context: str
     namespace: str
     target: str  # deployment name, or pod name for delete-pod
@@ -59,21 +59,17 @@ class ActionRequest:
     seen_generation: int | None = None
 
     @property
+    def action_kind(self) -> ActionKind | None:
+        return action_kinds.get(self.kind)
+
+    @property
     def target_ref(self) -> str:
-        kind = "pod" if self.kind == "delete-pod" else "deployment"
-        return f"{kind}/{self.target}"
+        kind = self.action_kind
+        return kind.target_ref(self.target) if kind else f"deployment/{self.target}"
 
     def describe(self) -> str:
-        if self.kind == "scale":
-            return f"scale deployment/{self.target} to {self.params['replicas']} replicas"
-        if self.kind == "restart":
-            return f"rollout restart deployment/{self.target}"
-        if self.kind == "undo":
-            to = self.params.get("to_revision")
-            return f"rollout undo deployment/{self.target}" + (f" to revision {to}" if to else "")
-        if self.kind == "delete-pod":
-            return f"delete pod/{self.target}"
-        return f"{self.kind} {self.target}"
+        kind = self.action_kind
+        return kind.describe(self) if kind else f"{self.kind} {self.target}"
 
 
 @dataclass(frozen=True)
@@ -84,32 +80,56 @@ class ActionOutcome:
     rollout: RolloutSnapshot | None = None
 
 
-class ClusterActions(Protocol):
-    context: str
+@dataclass
+class ActionTools:
+    """What an action kind's `run` may use: the cluster client and the HTTP prober with the
+    configured verification checks."""
 
-    def scale(self, namespace: str, deployment: str, replicas: int) -> ActionResult: ...
-    def restart(self, namespace: str, deployment: str) -> ActionResult: ...
-    def undo(self, namespace: str, deployment: str, to_revision: int | None = None) -> ActionResult: ...
-    def delete_pod(self, namespace: str, pod: str) -> ActionResult: ...
+    kube: KubeClient
+    prober: Prober | None = None
+    checks: Sequence[Check] = ()
+
+    def probe(self, checks: Sequence[Check]) -> list[ProbeResult]:
+        prober = self.prober or Prober()
+        return asyncio.run(prober.run_all(list(checks)))
+
+
+def prober_for(ca_file: str | None) -> Prober:
+    """The prober for verification checks, trusting ``ca_file`` when one is given."""
+    verify: bool | ssl.SSLContext = (
+        ssl.create_default_context(cafile=ca_file) if ca_file else True)
+    return Prober(verify=verify)
 
 
 class ActionRunner:
     def __init__(self, kube: KubeClient, audit: AuditLog, *, read_only: bool = False,
-                 rollout_timeout: float = 600.0) -> None:
+                 rollout_timeout: float = 600.0, prober: Prober | None = None,
+                 checks: Sequence[Check] = ()) -> None:
         self.kube = kube
         self.audit = audit
         self.read_only = read_only
         self.rollout_timeout = rollout_timeout
+        self.tools = ActionTools(kube, prober, checks)
 
     # ---- before the confirm modal ----------------------------------------------------
-    def precheck(self, request: ActionRequest) -> str | None:
-        """Why this action may not run, or None. Network I/O: call it from a worker."""
-        if self.read_only:
-            return "read-only mode: warroom was started with --read-only"
+    def refusal(self, request: ActionRequest, *, at_call: bool = False) -> str | None:
+        """Why this action may not run, or None: the one pre-check, used by the connect-time
+        probe, before the confirm modal and, without the RBAC review (a network request: call
+        it from a worker), ``at_call`` right before the action runs."""
+        kind = action_kinds.get(request.kind)
+        if kind is None:
+            return f"unknown action {request.kind!r}"
+        if kind.mutating and self.read_only:
+            return READ_ONLY
         if request.context != self.kube.context:
+            if at_call:
+                return (f"refused: the client is connected to {self.kube.context!r}, "
+                        f"not {request.context!r}")
             return (f"the screen shows context {request.context!r} but the client is connected "
                     f"to {self.kube.context!r}; refusing to act on a context you cannot see")
-        verb, resource = PERMISSIONS[request.kind]
+        if at_call or kind.permission is None:
+            return None
+        verb, resource = kind.permission
         try:
             review = self.kube.can_i(verb, resource, request.namespace)
         except AdapterError as error:
@@ -118,6 +138,32 @@ class ActionRunner:
             return (f"forbidden: you may not {verb} {resource} in namespace {request.namespace}"
                     + (f" ({review.reason})" if review.reason else ""))
         return None
+
+    def precheck(self, request: ActionRequest, *, record: bool = False) -> str | None:
+        """`refusal` with RBAC; with ``record`` a refusal is written to the audit log."""
+        reason = self.refusal(request)
+        if reason and record:
+            self.refuse(request, reason)
+        return reason
+
+    def refuse(self, request: ActionRequest, reason: str) -> None:
+        """Record that ``request`` was not run (refused before or at confirmation)."""
+        try:
+            self._record(ACTION_REFUSED, request, dict(request.params), message=reason)
+        except (AuditWriteError, ActionRefused):
+            pass  # the refusal is on screen; a log that cannot be written refuses everything
+
+    def denied_kinds(self, context: str, namespace: str) -> dict[str, str]:
+        """Each mutating kind the connected user may not run here, with the reason (the probe
+        at connect; a permission check that itself failed is not a denial: asked again)."""
+        denied: dict[str, str] = {}
+        for kind in action_kinds.kinds():
+            if not kind.mutating or kind.permission is None:
+                continue
+            reason = self.refusal(ActionRequest(kind.name, context, namespace, "-"))
+            if reason and not reason.startswith(PERMISSION_UNKNOWN):
+                denied[kind.name] = reason
+        return denied
 
     def current_generation(self, namespace: str, deployment: str) -> int | None:
         return self.kube.get_deployment(namespace, deployment).generation
@@ -132,14 +178,16 @@ class ActionRunner:
         if refusal:
             self._record(ACTION_REFUSED, request, params, message=refusal, result={"ok": False})
             return ActionOutcome(False, refusal, 0.0)
+        kind = action_kinds.get(request.kind)
+        assert kind is not None  # _last_checks refused unknown kinds
         started = time.monotonic()
         self._record(ACTION_STARTED, request, params, message=request.describe())
         progress(f"{request.describe()}…", None)
         snapshot: RolloutSnapshot | None = None
         try:
-            result = self._call(request)
+            result: ActionResult = kind.run(self.tools, request)
             message = result.message
-            if request.kind in ("scale", "restart", "undo") and result.details.get("changed", True):
+            if kind.follows_rollout and result.details.get("changed", True):
                 snapshot = self._follow(request, progress)
                 ok = snapshot is not None and snapshot.ok
                 if snapshot is not None:
@@ -152,20 +200,21 @@ class ActionRunner:
                          result={"ok": False, "error": error.message}, duration_s=duration)
             return ActionOutcome(False, error.message, duration)
         duration = time.monotonic() - started
-        kind = ACTION_FINISHED if ok else ACTION_FAILED
+        record_kind = ACTION_FINISHED if ok else ACTION_FAILED
         result_doc: dict[str, Any] = {"ok": ok, **_jsonable_details(result.details)}
         if snapshot is not None:
             result_doc["rollout"] = snapshot.state
-        self._record(kind, request, params, message=message, result=result_doc,
+        self._record(record_kind, request, params, message=message, result=result_doc,
                      duration_s=duration)
         return ActionOutcome(ok, message, duration, snapshot)
 
     def _last_checks(self, request: ActionRequest) -> str | None:
-        if self.read_only:
-            return "read-only mode: warroom was started with --read-only"
-        if request.context != self.kube.context:
-            return f"refused: the client is connected to {self.kube.context!r}, not {request.context!r}"
-        if request.seen_generation is not None and request.kind != "delete-pod":
+        reason = self.refusal(request, at_call=True)
+        if reason is not None:
+            return reason
+        kind = action_kinds.get(request.kind)
+        if (request.seen_generation is not None and kind is not None
+                and kind.target == "deployment"):
             try:
                 now = self.current_generation(request.namespace, request.target)
             except AdapterError as error:
@@ -174,18 +223,6 @@ class ActionRunner:
                 return (f"deployment/{request.target} changed since you confirmed "
                         f"(generation {request.seen_generation} → {now}); review and confirm again")
         return None
-
-    def _call(self, request: ActionRequest) -> ActionResult:
-        ns, target = request.namespace, request.target
-        if request.kind == "scale":
-            return self.kube.scale(ns, target, int(request.params["replicas"]))
-        if request.kind == "restart":
-            return self.kube.restart(ns, target)
-        if request.kind == "undo":
-            return self.kube.undo(ns, target, request.params.get("to_revision"))
-        if request.kind == "delete-pod":
-            return self.kube.delete_pod(ns, target)
-        raise ActionRefused(f"unknown action {request.kind!r}")
 
     def _follow(self, request: ActionRequest, progress: Progress) -> RolloutSnapshot | None:
         last: RolloutSnapshot | None = None

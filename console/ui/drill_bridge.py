@@ -32,8 +32,9 @@ NO_INCIDENT = "none"
 
 
 class DrillBridge:
-    """Drill mode for one console ``app`` (a ``WarroomApp``: its ``audit``, ``rates``,
-    ``settings`` and Textual's ``run_worker``/``call_from_thread``/``notify``/``push_screen``)."""
+    """Drill mode for one console ``app`` (a ``WarroomApp``: its session's audit log, the main
+    screen's rates and header, and Textual's ``run_worker``/``call_from_thread``/``notify``/
+    ``push_screen``)."""
 
     def __init__(self, app: Any, mode: DrillMode) -> None:
         self.app = app
@@ -62,7 +63,7 @@ class DrillBridge:
 
     @property
     def audit(self) -> AuditLog | None:
-        audit = getattr(self.app, "audit", None)
+        audit = self.app.session.audit
         return audit if isinstance(audit, AuditLog) else None
 
     def header_text(self, drill_time: str | None) -> str | None:
@@ -81,13 +82,13 @@ class DrillBridge:
     def _error_ratio(self) -> float | None:
         if self.mode.target is None:
             return None
-        sample = dict(getattr(self.app, "rates", {}) or {}).get(self.mode.target)
+        sample = dict(self.app.main_screen.live.rates).get(self.mode.target)
         return getattr(sample, "error_ratio", None)
 
     def _poll_worker(self) -> None:
         try:
             update: DrillUpdate | None = self.mode.poll(
-                self._error_ratio(), acted=bool(getattr(self.app, "acted", True)))
+                self._error_ratio(), acted=self.app.main_screen.acted)
             error = None
         except (DrillAdminError, ValueError, TypeError) as exc:  # no answer, or a garbled one
             update, error = None, str(exc)
@@ -207,9 +208,7 @@ class DrillBridge:
             f"drill clock {word} at {when}" + ("" if state.paused else f" (×{state.speed:g})"),
             title="drill",
         )
-        refresh = getattr(self.app, "_refresh_header", None)
-        if callable(refresh):
-            refresh()
+        self.app.main_screen.refresh_header()
 
     # ---- quitting ----------------------------------------------------------------------------
     def finish(self) -> Path | None:

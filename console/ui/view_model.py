@@ -6,12 +6,21 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 
+from adapters.informer import WatchStatus
 from adapters.kube_views import DeploymentView, PodView, RevisionView, age_since
 from adapters.metrics import History, RateSample
 from console.domain.advisor import Signals, Verdict, advise
 from console.domain.audit import AuditRecord
 from console.domain.pod_index import PodCounts
-from widgets.rows import AuditRow, DeploymentRow, PodRow, RateRow, RevisionRow, VerdictRow
+from widgets.rows import (
+    AuditRow,
+    DeploymentRow,
+    HeaderInfo,
+    PodRow,
+    RateRow,
+    RevisionRow,
+    VerdictRow,
+)
 
 
 def pod_row(pod: PodView, now: datetime | None = None) -> PodRow:
@@ -102,3 +111,23 @@ def audit_row(record: AuditRecord) -> AuditRow:
         ok = result["status"] == "done"
     return AuditRow(time=record.time[11:19], actor=who, kind=record.kind,
                     target=record.target or "", message=record.message, ok=ok)
+
+
+def header_info(status: WatchStatus | None, *, context: str, namespace: str,
+                selector: str | None, incident_clock: str, production: bool,
+                drill_time: str | None, read_only: bool) -> HeaderInfo:
+    """The status header: where the console is, whether its data is live, the clocks."""
+    since = None
+    if status is None:
+        connection = "reconnecting"
+    elif status.state == "live":
+        connection = "live"
+    elif status.state == "stale":
+        connection = "stale"
+        since = status.since.astimezone().strftime("%H:%M:%S") if status.since else None
+    else:
+        connection = "reconnecting"
+    return HeaderInfo(context=context, namespace=namespace, selector=selector or None,
+                      connection=connection,  # type: ignore[arg-type]
+                      stale_since=since, incident_clock=incident_clock, production=production,
+                      drill_time=drill_time, read_only=read_only)

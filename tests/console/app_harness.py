@@ -92,10 +92,10 @@ async def settled(pilot: Pilot[Any], *, pods: int = 3, rates: bool = True,
     (and, with `rates`, the metrics and sparkline history)."""
     app = pilot.app
     assert isinstance(app, WarroomApp)
-    await until(pilot, lambda: app.runner is not None, timeout, "the console to connect")
-    await until(pilot, lambda: app.connection is not None and app.connection.state == "live",
+    await until(pilot, lambda: app.session.runner is not None, timeout, "the console to connect")
+    await until(pilot, lambda: app.session.connection is not None and app.session.connection.state == "live",
                 timeout, "the watch to be live")
-    await until(pilot, lambda: app.selected == f"{NAMESPACE}/{TARGET}", timeout,
+    await until(pilot, lambda: app.main_screen.live.selected == f"{NAMESPACE}/{TARGET}", timeout,
                 "api to be selected")
     await until(pilot, lambda: pods_shown(app) == pods, timeout, f"{pods} api pods on screen")
     await until(pilot, lambda: app.query_one(Checklist).rows, timeout, "the runbook")
@@ -108,9 +108,9 @@ async def settled(pilot: Pilot[Any], *, pods: int = 3, rates: bool = True,
     await asyncio.wait_for(app.query_one(Footer).wait_for_refresh(), timeout)
     await until(pilot, lambda: footer_shown(app), timeout, "the footer keys")
     if rates:
-        await until(pilot, lambda: set(app.query_one(RatesPanel).keys) >= set(app.deployments)
-                    and len(app.histories) >= len(app.deployments)
-                    and all(app.rates.get(k) for k in app.deployments), timeout, "metrics")
+        await until(pilot, lambda: set(app.query_one(RatesPanel).keys) >= set(app.main_screen.live.deployments)
+                    and len(app.main_screen.live.histories) >= len(app.main_screen.live.deployments)
+                    and all(app.main_screen.live.rates.get(k) for k in app.main_screen.live.deployments), timeout, "metrics")
     await repainted(pilot)
     return app
 
@@ -135,8 +135,8 @@ async def repainted(pilot: Pilot[Any], timeout: float = 10.0) -> None:
 
 # ---- the audit log ------------------------------------------------------------------------
 def audit_records(app: WarroomApp) -> list[dict[str, Any]]:
-    assert app.audit is not None
-    path = Path(app.audit.path)
+    assert app.session.audit is not None
+    path = Path(app.session.audit.path)
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -79,9 +79,9 @@ async def _until(pilot: Any, predicate: Any, timeout: float = 30.0) -> None:
 
 
 async def _ready(pilot: Any, app: WarroomApp) -> None:
-    await _until(pilot, lambda: app.runner is not None and app.audit is not None
-                 and app.selected == f"{NAMESPACE}/{TARGET}"
-                 and app.connection is not None and app.connection.live)
+    await _until(pilot, lambda: app.session.runner is not None and app.session.audit is not None
+                 and app.main_screen.live.selected == f"{NAMESPACE}/{TARGET}"
+                 and app.session.connection is not None and app.session.connection.live)
 
 
 def _status(app: WarroomApp) -> str:
@@ -94,7 +94,7 @@ async def _scale_once(pilot: Any, app: WarroomApp, key: str) -> str:
     await pilot.press(key)
     await _until(pilot, lambda: isinstance(app.screen, ConfirmModal))
     await pilot.press("y")
-    await _until(pilot, lambda: app.action_running is None
+    await _until(pilot, lambda: app.main_screen.ops.running is None
                  and _status(app).startswith(("✔", "✖")), 60)
     return _status(app)
 
@@ -104,8 +104,8 @@ async def console_loop(kubeconfig: str) -> None:
     shown = 0
     async with app.run_test(size=(160, 48)) as pilot:
         await _ready(pilot, app)
-        assert app.audit is not None
-        emit(audit=str(app.audit.path))
+        assert app.session.audit is not None
+        emit(audit=str(app.session.audit.path))
         view = app.query_one(AuditView)
         step = 0
         while True:
@@ -122,8 +122,8 @@ async def console_disk_full(kubeconfig: str, extra: int) -> None:
     app = WarroomApp(_settings(kubeconfig))
     async with app.run_test(size=(160, 48)) as pilot:
         await _ready(pilot, app)
-        assert app.audit is not None
-        path = Path(app.audit.path)
+        assert app.session.audit is not None
+        path = Path(app.session.audit.path)
         size = path.stat().st_size
         resource.setrlimit(resource.RLIMIT_FSIZE, (size + extra, resource.RLIM_INFINITY))
         status = await _scale_once(pilot, app, "plus")
@@ -139,9 +139,9 @@ async def console_hangup_stalled(kubeconfig: str) -> None:
     app = WarroomApp(_settings(kubeconfig))
     async with app.run_test(size=(160, 48)) as pilot:
         await _ready(pilot, app)
-        assert app.informer is not None
+        assert app.session.informer is not None
         stuck = threading.Event()
-        app.informer.stop = lambda timeout=None: stuck.wait()  # type: ignore[method-assign]
+        app.session.informer.stop = lambda timeout=None: stuck.wait()  # type: ignore[method-assign]
         emit(ready=True)
         while app.is_running:
             await pilot.pause(0.05)

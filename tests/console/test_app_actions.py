@@ -68,7 +68,7 @@ async def confirm_when_asked(pilot: Any, app: WarroomApp) -> ConfirmModal:
 
 async def wait_finished(pilot: Any, app: WarroomApp, action: str, timeout: float = 30) -> None:
     await until(pilot, lambda: finished(app, action), timeout, f"{action} to finish")
-    await until(pilot, lambda: app.action_running is None, timeout, "the action status to clear")
+    await until(pilot, lambda: app.main_screen.ops.running is None, timeout, "the action status to clear")
 
 
 def notified(app: WarroomApp, text: str) -> bool:
@@ -92,7 +92,7 @@ async def test_scale_typed_count_is_confirmed_applied_and_audited(cluster: Drill
         await wait_finished(pilot, app, "scale")
         assert action_kinds(app, "scale") == ACTION_RECORDS
         assert deployment(cluster).spec.replicas == 5
-        await until(pilot, lambda: app.deployments["shop/api"].desired == 5,
+        await until(pilot, lambda: app.main_screen.live.deployments["shop/api"].desired == 5,
                     message="the deployment list to show 5")
         await until(pilot, lambda: "action.finished" in shown_audit_kinds(app),
                     message="the audit pane to show the finished record")
@@ -177,7 +177,7 @@ async def test_delete_pod_is_replaced(cluster: Drill) -> None:
         await pilot.press("tab")
         table = app.query_one(PodTable)
         await until(pilot, lambda: table.has_focus, message="the pod table to take focus")
-        victim = app.pods[table.cursor_key].name  # type: ignore[index]
+        victim = app.main_screen.live.pods[table.cursor_key].name  # type: ignore[index]
         await pilot.press("x")
         modal = await confirm_when_asked(pilot, app)
         assert modal.title_text == f"delete pod/{victim}"
@@ -186,9 +186,9 @@ async def test_delete_pod_is_replaced(cluster: Drill) -> None:
         assert action_kinds(app, "delete-pod") == ACTION_RECORDS
         names = await cluster_until(lambda: (lambda n: victim not in n and len(n) == 3 and n)(
             pod_names(cluster)), message="a replacement pod")
-        await until(pilot, lambda: victim not in {p.name for p in app.pods.values()},
+        await until(pilot, lambda: victim not in {p.name for p in app.main_screen.live.pods.values()},
                     message="the pod table to drop the deleted pod")
-        await until(pilot, lambda: {app.pods[k].name for k in table.keys} == names,
+        await until(pilot, lambda: {app.main_screen.live.pods[k].name for k in table.keys} == names,
                     message="the pod table to show the replacement")
 
 
@@ -206,7 +206,7 @@ async def test_read_only_changes_nothing(cluster: Drill) -> None:
         await pilot.press("tab", "x")
         await pilot.pause()
         assert len(app.screen_stack) == 1
-        assert app.action_running is None
+        assert app.main_screen.ops.running is None
         shown = set(shown_audit_kinds(app))
     kinds = shown | {r["kind"] for r in audit_records(app)}
     assert kinds <= {"incident.opened", "action.refused"}
@@ -272,9 +272,10 @@ async def test_verb_forbidden_from_the_start_is_disabled(cluster: Drill,
     app = WarroomApp(drill_settings(cluster, kubeconfig=kubeconfig))
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, rates=False)
-        await until(pilot, lambda: "restart" in app.denied, message="the RBAC probe")
+        await until(pilot, lambda: "restart" in app.session.denied, message="the RBAC probe")
         # denying a resource denies its subresources (deployments/scale) too
-        assert set(app.denied) == {"restart", "undo", "scale", "scale_by"}
+        assert set(app.session.denied) == {"restart", "undo", "scale"}
+        assert app.main_screen.check_action("nudge", ("scale", 1)) is None  # + and - too
         await until(pilot, lambda: notified(
             app, "forbidden: you may not patch deployments"),
             message="a notification saying why")
@@ -330,8 +331,8 @@ async def test_space_checks_off_the_current_manual_step(cluster: Drill, state_di
                     message="the check-off in the audit pane")
         step = [r for r in audit_records(app) if r["kind"] == "runbook.step"][0]
         assert step["target"] == first and step["result"]["status"] == "done"
-    assert app.checklist_state is not None
-    incident = IncidentStore(state_dir).load(app.checklist_state.incident.read().id)
+    assert app.session.checklist is not None
+    incident = IncidentStore(state_dir).load(app.session.checklist.incident.read().id)
     progress = incident.step_progress["production-bug"]
     assert progress[first].status == "done"
 
@@ -352,11 +353,11 @@ async def test_typed_apis_are_made_after_the_first_picture(cluster: Drill) -> No
     wait for them (tests/console/test_fault_helpers.py: they are frozen with the rest)."""
     app = WarroomApp(drill_settings(cluster))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.kube is not None, message="the console to connect")
-        assert app.kube is not None
+        await until(pilot, lambda: app.session.kube is not None, message="the console to connect")
+        assert app.session.kube is not None
         await settled(pilot, rates=False)
-        await until(pilot, lambda: app._gc.settled, message="the first picture to settle")
-        await until(pilot, lambda: {"core", "apps"} <= set(vars(app.kube)),
+        await until(pilot, lambda: app.gc.settled, message="the first picture to settle")
+        await until(pilot, lambda: {"core", "apps"} <= set(vars(app.session.kube)),
                     message="the typed APIs to be made")
         await until(pilot, lambda: not busy(app, "warm-up"), message="the warm-up to end")
         await pilot.press("plus")

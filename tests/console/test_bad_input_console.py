@@ -84,7 +84,7 @@ async def test_kubeconfig_problems_are_named(cluster: Drill, tmp_path: Path, set
         await until(pilot, lambda: banner(app).startswith("✖ "), 15, "the banner")
         assert re.search(expected, banner(app)), banner(app)
         assert notified(app, "cannot connect")
-        assert app.runner is None
+        assert app.session.runner is None
         await pilot.press("s")  # an action without a cluster: a message, not a crash
         await until(pilot, lambda: notified(app, "not connected to a cluster")
                     or notified(app, "select a deployment first"), 5, "a refusal")
@@ -112,8 +112,8 @@ async def test_an_existing_namespace_gets_no_banner(cluster: Drill) -> None:
         await settled(pilot, rates=False)
         await pilot.pause(0.5)
         assert "not found" not in banner(app)
-        assert app.kube is not None and app.kube.namespace_exists("shop") is True
-        assert app.kube.namespace_exists("nope") is False
+        assert app.session.kube is not None and app.session.kube.namespace_exists("shop") is True
+        assert app.session.kube.namespace_exists("nope") is False
 
 
 def reasons(app: WarroomApp) -> list[str]:
@@ -134,7 +134,7 @@ async def test_an_incident_that_cannot_be_opened_still_shows_pods_and_refuses_ac
         await pilot.press("s")
         await until(pilot, lambda: len(reasons(app)) > said, 5, "the reason no action runs")
         assert not any("not connected" in n for n in notifications(app))
-        assert app.runner is None and app.audit is None
+        assert app.session.runner is None and app.session.audit is None
         assert deployment(cluster).spec.replicas == 3
         await still_usable(pilot, app)
     assert blocked.read_text() == "a file where the state directory should be\n"
@@ -154,8 +154,8 @@ async def test_a_broken_runbook_in_the_user_dir_is_shown_and_the_console_runs(
                     "the broken file named")
         shown = [n for n in notifications(app) if "half-written.yaml" in n][0]
         assert re.search(r"half-written\.yaml:2:\d+: YAML syntax error", shown), shown
-        assert app.checklist_state is not None and app.checklist_state.runbook is not None
-        assert app.checklist_state.runbook.id == "production-bug"
+        assert app.session.checklist is not None and app.session.checklist.runbook is not None
+        assert app.session.checklist.runbook.id == "production-bug"
 
 
 async def test_asking_for_a_runbook_that_does_not_load_says_so(cluster: Drill,
@@ -168,7 +168,7 @@ async def test_asking_for_a_runbook_that_does_not_load_says_so(cluster: Drill,
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: notified(app, "unknown runbook 'mine'"), 20,
                     "the missing runbook named")
-        await until(pilot, lambda: app.connection is not None and app.connection.live, 20,
+        await until(pilot, lambda: app.session.connection is not None and app.session.connection.live, 20,
                     "the console to work without it")
 
 
@@ -236,10 +236,10 @@ def test_settings_default_watch_timings() -> None:
 async def test_a_label_selector_watches_only_what_matches(cluster: Drill) -> None:
     app = WarroomApp(drill_settings(cluster, selector="app=web", metrics=None))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.connection is not None and app.connection.live
-                    and app.deployments and app.pods, 20, "the watch to list")
-        assert set(app.deployments) == {"shop/web"}
-        assert {p.deployment for p in app.pods.values()} == {"web"}
+        await until(pilot, lambda: app.session.connection is not None and app.session.connection.live
+                    and app.main_screen.live.deployments and app.main_screen.live.pods, 20, "the watch to list")
+        assert set(app.main_screen.live.deployments) == {"shop/web"}
+        assert {p.deployment for p in app.main_screen.live.pods.values()} == {"web"}
         header = app.query_one("#namespace", Static)
         assert str(header.render()) == "ns shop  -l app=web"
 
@@ -249,5 +249,5 @@ async def test_a_malformed_label_selector_is_named(cluster: Drill) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: notified(app, "app in (("), 20,
                     f"a message naming the selector; shown: {notifications(app)}")
-        assert not app.pods
+        assert not app.main_screen.live.pods
         await still_usable(pilot, app)

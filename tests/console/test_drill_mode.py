@@ -249,16 +249,16 @@ async def ready(pilot: Pilot[Any], app: WarroomApp, key: str) -> None:
     """Connected, the drill polled, and `key` (namespace/deployment) selected by keys."""
     await until(
         pilot,
-        lambda: app.runner is not None and app.audit is not None,
+        lambda: app.session.runner is not None and app.session.audit is not None,
         message="the console to connect",
     )
     await until(
         pilot,
-        lambda: app.connection is not None and app.connection.state == "live",
+        lambda: app.session.connection is not None and app.session.connection.state == "live",
         message="the watch to be live",
     )
     await until(
-        pilot, lambda: key in app.deployments and app.selected is not None, message=f"{key} listed"
+        pilot, lambda: key in app.main_screen.live.deployments and app.main_screen.live.selected is not None, message=f"{key} listed"
     )
     await until(
         pilot,
@@ -266,19 +266,19 @@ async def ready(pilot: Pilot[Any], app: WarroomApp, key: str) -> None:
         message="the first drill poll",
     )
     app.query_one(DeploymentList).focus()
-    for _ in range(len(app.deployments)):
-        if app.selected == key:
+    for _ in range(len(app.main_screen.live.deployments)):
+        if app.main_screen.live.selected == key:
             break
         await pilot.press("down")
         await pilot.pause()
-    assert app.selected == key
+    assert app.main_screen.live.selected == key
 
 
 async def confirm(pilot: Pilot[Any], app: WarroomApp, action: str) -> None:
     await until(pilot, lambda: on_screen(app, ConfirmModal), message="the confirm modal")
     await pilot.press("y")
     await until(pilot, lambda: finished(app, action), 60, f"{action} to finish")
-    await until(pilot, lambda: app.action_running is None, message="the action status")
+    await until(pilot, lambda: app.main_screen.ops.running is None, message="the action status")
     assert [r["kind"] for r in audit_records(app) if r.get("action") == action][
         -1
     ] == "action.finished"
@@ -344,8 +344,8 @@ async def resolved(pilot: Pilot[Any], app: WarroomApp, timeout: float = 60) -> S
     await until(pilot, lambda: on_screen(app, ScoreScreen), message="the score screen")
     screen = app.screen
     assert isinstance(screen, ScoreScreen) and screen.view.final
-    assert app.audit is not None
-    await until(pilot, lambda: report_path(app.audit.path).exists(), message="the report")
+    assert app.session.audit is not None
+    await until(pilot, lambda: report_path(app.session.audit.path).exists(), message="the report")
     return screen
 
 
@@ -360,8 +360,8 @@ async def quit_app(pilot: Pilot[Any], app: WarroomApp) -> None:
 
 def report_of(app: WarroomApp) -> str:
     """The Markdown report beside the audit log (read once the app has shut down)."""
-    assert app.audit is not None
-    return report_path(app.audit.path).read_text()
+    assert app.session.audit is not None
+    return report_path(app.session.audit.path).read_text()
 
 
 def kinds(app: WarroomApp) -> list[str]:
@@ -585,18 +585,18 @@ async def test_drill_keys_are_hidden_on_a_real_cluster(
     async with app.run_test(size=SIZE) as pilot:
         await until(
             pilot,
-            lambda: app.runner is not None and app.audit is not None,
+            lambda: app.session.runner is not None and app.session.audit is not None,
             message="the console to connect",
         )
         assert app.drill is None
-        assert app.check_action("drill_pause", ()) is False
-        assert app.check_action("drill_score", ()) is False
+        assert app.main_screen.check_action("drill_pause", ()) is False
+        assert app.main_screen.check_action("drill_score", ()) is False
         await pilot.press("P", "S")
         await pilot.pause(0.3)
         assert not drill.cluster.clock.paused and len(app.screen_stack) == 1
         await pilot.press("q")
     assert not any(k.startswith("drill.") for k in kinds(app))
-    assert app.audit is not None and not report_path(app.audit.path).exists()
+    assert app.session.audit is not None and not report_path(app.session.audit.path).exists()
 
 
 async def test_a_drill_without_an_incident_has_no_score(
@@ -610,7 +610,7 @@ async def test_a_drill_without_an_incident_has_no_score(
         assert len(app.screen_stack) == 1
         await pilot.press("q")
     assert not any(k.startswith("drill.") for k in kinds(app))
-    assert app.audit is not None and not report_path(app.audit.path).exists()
+    assert app.session.audit is not None and not report_path(app.session.audit.path).exists()
 
 
 # ---- a facilitator injects from a second terminal ------------------------------------------

@@ -128,16 +128,16 @@ async def test_api_down_header_goes_stale_keys_answer_and_data_catches_up(cluste
         await settled(pilot, rates=False)
         assert header_connection(app) == "● live"
         inject(cluster, "api-down", seconds=120)
-        await until(pilot, lambda: app.connection is not None
-                    and app.connection.state in ("reconnecting", "stale"), 10,
+        await until(pilot, lambda: app.session.connection is not None
+                    and app.session.connection.state in ("reconnecting", "stale"), 10,
                     "the watch to notice the API is down")
         await until(pilot, lambda: header_connection(app).startswith(("◌ reconnecting",
                                                                       "✖ stale")),
                     5, "the header to say reconnecting")
         await until(pilot, lambda: notified(app, "lost the connection", "API server"),
                     5, "a notification saying why")
-        await until(pilot, lambda: app.connection is not None
-                    and app.connection.state == "stale", 10, "the watch to go stale")
+        await until(pilot, lambda: app.session.connection is not None
+                    and app.session.connection.state == "stale", 10, "the watch to go stale")
         await until(pilot, lambda: re.fullmatch(r"✖ stale since \d\d:\d\d:\d\d",
                                                 header_connection(app)),
                     5, "the header to say stale since HH:MM:SS")
@@ -146,12 +146,12 @@ async def test_api_down_header_goes_stale_keys_answer_and_data_catches_up(cluste
         scale_outside(cluster, 5)
         while len(batches) < 3 and not responsive(batches[-1]):
             batches.append(await probe_keys(pilot))
-        assert app.connection is not None and app.connection.state == "stale"
+        assert app.session.connection is not None and app.session.connection.state == "stale"
         clear(cluster)
         await until(pilot, lambda: header_connection(app) == "● live", 15,
                     "the header to be live again")
         await until(pilot, lambda: notified(app, "reconnected"), 5, "the all-clear")
-        await until(pilot, lambda: app.deployments[f"{NAMESPACE}/{TARGET}"].desired == 5, 20,
+        await until(pilot, lambda: app.main_screen.live.deployments[f"{NAMESPACE}/{TARGET}"].desired == 5, 20,
                     "the deployment list to show the scale made during the outage")
         await until(pilot, lambda: pods_shown(app) == 5, 20,
                     "the pod table to show the 5 pods made during the outage")
@@ -193,13 +193,13 @@ async def test_fault_at_the_write_fails_the_action_cleanly(
     app = WarroomApp(drill_settings(cluster, **FAST))
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, rates=False)
-        assert app.kube is not None
-        app.kube.before_write = lambda *_: inject(cluster, fault, **params)
+        assert app.session.kube is not None
+        app.session.kube.before_write = lambda *_: inject(cluster, fault, **params)
         await scale_to(pilot, app, 5)
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), 15, "the confirm modal")
         await pilot.press("y")
         await until(pilot, lambda: finished(app, "scale"), 30, "the scale to end")
-        await until(pilot, lambda: app.action_running is None, 10, "the action to clear")
+        await until(pilot, lambda: app.main_screen.ops.running is None, 10, "the action to clear")
         kinds = action_kinds(app, "scale")
         assert kinds == ["action.requested", "action.started", "action.failed"]
         failed = [r for r in audit_records(app) if r["kind"] == "action.failed"][0]
@@ -208,7 +208,7 @@ async def test_fault_at_the_write_fails_the_action_cleanly(
         assert action_status(app).startswith("✖ scale deployment/api to 5 replicas: ")
         assert says in action_status(app)
         assert notified(app, "✖ scale deployment/api", says), notifications(app)
-        app.kube.before_write = None
+        app.session.kube.before_write = None
         clear(cluster)
     assert deployment(cluster).spec.replicas == before
 
@@ -250,8 +250,8 @@ async def test_console_started_during_an_outage_connects_when_the_api_returns(
     app = WarroomApp(drill_settings(cluster, **FAST))
     started = time.monotonic()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.connection is not None
-                    and app.connection.state in ("reconnecting", "stale"), 15,
+        await until(pilot, lambda: app.session.connection is not None
+                    and app.session.connection.state in ("reconnecting", "stale"), 15,
                     "the console to report the outage")
         await until(pilot, lambda: notified(app, "cannot load the cluster"), 5,
                     "a notification saying why")
@@ -261,8 +261,8 @@ async def test_console_started_during_an_outage_connects_when_the_api_returns(
         clear(cluster)
         await settled(pilot, rates=False, timeout=30)
         # the permission probe failed during the outage: that must not disable the actions
-        assert app.denied == {}
-        assert app.check_action("scale", ()) is True
+        assert app.session.denied == {}
+        assert app.main_screen.check_action("act", ("scale",)) is True
         await cluster_until(lambda: deployment(cluster).spec.replicas == 3)
     assert_responsive(batches, "while the console could not connect")
     assert time.monotonic() - started < 120

@@ -78,15 +78,16 @@ async def test_read_only_runner_refuses_even_when_called_directly(cluster: Drill
     app = WarroomApp(drill_settings(cluster, read_only=True))
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, rates=False)
-        assert app.runner is not None
+        assert app.session.runner is not None
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Scale deployment" not in titles and "Rollout undo" not in titles
         assert "Verify" in titles  # reading still works
-        for action in ("scale", "scale_by", "restart", "undo", "delete_pod"):
-            assert app.check_action(action, ()) is None
+        for kind in ("scale", "restart", "undo", "delete-pod"):
+            assert app.main_screen.check_action("act", (kind,)) is None
+        assert app.main_screen.check_action("nudge", ("scale", 1)) is None
         request = ActionRequest("scale", "drill", NAMESPACE, TARGET, {"replicas": 7})
-        assert "read-only" in (app.runner.precheck(request) or "")
-        outcome = app.runner.run(request)
+        assert "read-only" in (app.session.runner.precheck(request) or "")
+        outcome = app.session.runner.run(request)
         assert not outcome.ok and "read-only" in outcome.message
         assert action_kinds(app, "scale") == REFUSED
     assert fingerprint(cluster) == before
@@ -100,7 +101,7 @@ async def test_a_prod_context_needs_the_deployments_name_typed(
     app = WarroomApp(drill_settings(cluster, kubeconfig=kubeconfig, context=None))
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, rates=False)
-        assert app.context == "shop-prod" and app.production
+        assert app.session.context == "shop-prod" and app.session.production
         assert app.query_one(StatusHeader).info.production
         await pilot.press("plus")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), 15, "the confirm modal")
@@ -122,7 +123,7 @@ async def test_target_changed_since_the_modal_opened_is_asked_again(cluster: Dri
     app = WarroomApp(drill_settings(cluster))
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, rates=False)
-        seen = app.deployments[f"{NAMESPACE}/{TARGET}"].generation
+        seen = app.main_screen.live.deployments[f"{NAMESPACE}/{TARGET}"].generation
         await pilot.press("plus")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), 15, "the confirm modal")
         # someone else changes the pod template while the operator reads the modal
@@ -150,11 +151,11 @@ async def test_runner_refuses_a_request_for_another_context(cluster: Drill) -> N
     app = WarroomApp(drill_settings(cluster))
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, rates=False)
-        assert app.runner is not None and app.runner.kube.context == "drill"
+        assert app.session.runner is not None and app.session.runner.kube.context == "drill"
         request = ActionRequest("scale", "prod", NAMESPACE, TARGET, {"replicas": 9})
-        reason = app.runner.precheck(request) or ""
+        reason = app.session.runner.precheck(request) or ""
         assert "the screen shows context 'prod' but the client is connected to 'drill'" in reason
-        outcome = app.runner.run(request)
+        outcome = app.session.runner.run(request)
         assert not outcome.ok
         assert outcome.message == "refused: the client is connected to 'drill', not 'prod'"
         refused = [r for r in audit_records(app) if r["kind"] == "action.refused"]

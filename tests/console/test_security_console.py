@@ -60,7 +60,7 @@ def everything_shown(app: WarroomApp) -> str:
 
 def assert_secret_free(app: WarroomApp, caplog: pytest.LogCaptureFixture,
                        *secrets: str) -> None:
-    audit = Path(app.audit.path).read_text() if app.audit is not None else ""
+    audit = Path(app.session.audit.path).read_text() if app.session.audit is not None else ""
     for secret in secrets:
         assert secret not in everything_shown(app), f"{secret} on screen"
         assert secret not in audit, f"{secret} in the audit log"
@@ -114,7 +114,7 @@ async def test_shell_step_output_is_redacted_on_screen_and_in_the_audit(
         await until(pilot, lambda: any(r["kind"] == "runbook.step"
                                        and (r.get("result") or {}).get("status") == "failed"
                                        for r in audit_records(app)), 30, "the step to fail")
-        await until(pilot, lambda: app.action_running is None, 10, "the step to clear")
+        await until(pilot, lambda: app.main_screen.ops.running is None, 10, "the step to clear")
         # the output did reach the operator and the log (its last line explains the failure),
         # with the credential masked
         said = "last output: Authorization: Bearer ***"
@@ -168,7 +168,7 @@ async def test_a_server_echoing_the_token_into_errors_does_not_leak_it(
                         "the error on screen")
             shown = [n for n in notifications(app) if "HTTP 500" in n][0]
             assert "upstream rejected credential ***" in shown  # said, but masked
-            await until(pilot, lambda: app.audit is not None, 10, "the incident")
+            await until(pilot, lambda: app.session.audit is not None, 10, "the incident")
             assert_secret_free(app, caplog, TOKEN)
     finally:
         server.shutdown()
@@ -186,7 +186,7 @@ async def test_a_rejected_token_is_explained_without_showing_it(
         await until(pilot, lambda: notified(app, "rejected our credentials"), 20,
                     "the 401 explained")
         assert notified(app, "Log in again or fix the kubeconfig")
-        await until(pilot, lambda: app.audit is not None, 10, "the incident")
+        await until(pilot, lambda: app.session.audit is not None, 10, "the incident")
         # an action attempt is refused with the same explanation, also without the token
         await pilot.press("s")
         await pilot.pause()
@@ -207,8 +207,8 @@ async def test_audit_incident_and_kubeconfig_files_are_private(
         app = WarroomApp(drill_settings(cluster, metrics=None))
         async with app.run_test(size=SIZE) as pilot:
             await settled(pilot, rates=False)
-            assert app.audit is not None and app.checklist_state is not None
-            files = [Path(app.audit.path), app.checklist_state.incident.path]
+            assert app.session.audit is not None and app.session.checklist is not None
+            files = [Path(app.session.audit.path), app.session.checklist.incident.path]
         kubeconfig = cluster.cluster.write_kubeconfig(tmp_path / "loose" / "drill.yaml")
         files.append(Path(kubeconfig))
     finally:

@@ -1,0 +1,106 @@
+"""The runbook pane: check off manual steps, move through the checklist, run action steps.
+
+A step that runs goes through the runbook engine (console/runbook/engine.py) in a worker; the
+engine asks for confirmation through `confirm`, which shows the confirm modal on the UI thread
+and waits for the answer; the outcome comes back as `ActionFinished` with the step's key.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from console.domain.actions import ActionOutcome, ActionRequest
+from console.ui.messages import ActionFinished
+from widgets.checklist import Checklist
+from widgets.confirm_modal import ConfirmModal
+
+if TYPE_CHECKING:
+    from console.ui.main_screen import MainScreen
+
+
+class RunbookPane:
+    def __init__(self, screen: MainScreen) -> None:
+        self.screen = screen
+
+    def refresh(self) -> None:
+        state = self.screen.session.checklist
+        if state is None:
+            return
+        title, rows, current = state.rows()
+        self.screen.query_one(Checklist).set_steps(title, rows, current)
+
+    def _key(self) -> str | None:
+        checklist = self.screen.query_one(Checklist)
+        return checklist.highlighted_key or checklist.current_key
+
+    def toggle(self, key: str | None = None) -> None:
+        state = self.screen.session.checklist
+        key = key or self._key()
+        if state is None or key is None:
+            return
+        message = state.toggle(key)
+        if message:
+            self.screen.app.notify(message, severity="warning")
+        self.refresh()
+
+    def move(self, by: int) -> None:
+        state = self.screen.session.checklist
+        if state is not None:
+            state.move(by)
+            self.refresh()
+
+    def start(self, key: str | None = None) -> None:
+        key = key or self._key()
+        state = self.screen.session.checklist
+        if key is None or state is None or state.runbook is None:
+            return
+        if state.runbook.step(key).kind == "manual":
+            self.toggle()
+            return
+        if state.engine is None:
+            self.screen.app.notify("this runbook's steps cannot run: its variables are not "
+                                   "all set", severity="warning")
+            return
+        ops = self.screen.ops
+        if ops.running:
+            self.screen.app.notify(f"wait: {ops.running} is still running", severity="warning")
+            return
+        ops.show_running(f"runbook step {key}")
+        ops.running = f"step {key}"
+        self.screen.run_worker(lambda: self._run(key), thread=True, group="steps",
+                               exit_on_error=False)
+
+    def _confirm(self, key: str, question: str) -> bool:
+        """From the step's worker: ask on the UI thread and wait for the answer."""
+        screen, session = self.screen, self.screen.session
+        answer: list[bool] = []
+        done = threading.Event()
+
+        def show() -> None:
+            def answered(ok: bool | None) -> None:
+                answer.append(bool(ok))
+                done.set()
+
+            screen.app.push_screen(ConfirmModal(
+                question, context=session.context, namespace=session.namespace,
+                target=f"runbook step {key}", change=question,
+                typed_name=session.namespace if session.production else None), answered)
+
+        screen.app.call_from_thread(show)
+        while not done.wait(0.2):
+            if screen.stopping.is_set():
+                return False
+        return answer[0]
+
+    def _run(self, key: str) -> None:
+        session = self.screen.session
+        engine = session.checklist.engine
+        try:
+            outcome = engine.run_step(key, confirm=lambda q: self._confirm(key, q),
+                                      progress=self.screen.ops.progress)
+            result = ActionOutcome(outcome.ok, outcome.message, outcome.duration_s)
+        except Exception as error:  # noqa: BLE001 - shown, never a traceback
+            result = ActionOutcome(False, getattr(error, "message", None) or str(error), 0.0)
+        request = ActionRequest("step", session.context, session.namespace, key)
+        self.screen.post_message(ActionFinished(request, result, step=key))
