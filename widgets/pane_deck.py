@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Tab, Tabs
@@ -32,7 +31,7 @@ class PaneDeck(Widget):
 
     Compose it with ``with PaneDeck(id="main"): with Pane("Pods", id="left"): ...`` or
     ``PaneDeck(Pane(...), ...)``. ``active`` is the id of the pane shown when narrow (class
-    ``-active``); setting it posts ``PaneDeck.Switched(pane_id)``.
+    ``-active``).
     """
 
     SCOPED_CSS = False  # the narrow rules match an ancestor's class
@@ -46,18 +45,6 @@ class PaneDeck(Widget):
     """
 
     active: reactive[str] = reactive("", init=False)
-
-    class Switched(Message):
-        """The active pane changed."""
-
-        def __init__(self, deck: PaneDeck, pane_id: str) -> None:
-            super().__init__()
-            self.deck = deck
-            self.pane_id = pane_id
-
-        @property
-        def control(self) -> PaneDeck:
-            return self.deck
 
     def __init__(self, *panes: Pane, active: str | None = None, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
@@ -90,8 +77,6 @@ class PaneDeck(Widget):
         if new and tabs.active != f"{new}-tab":
             tabs.active = f"{new}-tab"
         self._refocus()
-        if new:
-            self.post_message(self.Switched(self, new))
 
     def show(self, pane_id: str) -> None:
         """Make ``pane_id`` active and focus the first thing in it that takes focus."""

@@ -18,7 +18,7 @@ from console.cli.runbooks import add_runbook_commands, run_runbooks_command
 from console.domain.statefiles import STATE_DIR_ENV, default_state_dir, ensure_private_dir
 
 if TYPE_CHECKING:
-    from .settings import ConsoleSettings
+    from console.domain.settings import ConsoleSettings
 
 DESCRIPTION = """\
 warroom — a terminal war-room console for Kubernetes rollback and recovery.
@@ -217,7 +217,7 @@ def run_drill_server(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace, **overrides: object) -> ConsoleSettings:
-    from .settings import ConsoleSettings
+    from console.domain.settings import ConsoleSettings
 
     values: dict[str, object] = {
         "kubeconfig": getattr(args, "kubeconfig", None),
@@ -237,7 +237,7 @@ def run_drill_console(args: argparse.Namespace) -> int:
     from drill.cluster import DrillThread
 
     if args.scenario is None:  # the picker, before anything starts (console/ui/scenario_pick.py)
-        from .scenario_pick import pick_scenario
+        from console.ui.scenario_pick import pick_scenario
 
         args.scenario = pick_scenario(args.theme)
         if args.scenario is None:
@@ -263,7 +263,7 @@ def run_drill_console(args: argparse.Namespace) -> int:
             incident_title=f"drill: {scenario.title}" if scenario.name != "none"
             else "drill: free play",
             title=f"drill: {scenario.name} · speed {cluster.clock.speed:g}x")
-        from .app import run_app
+        from console.ui.app import run_app
 
         return run_app(settings)
     finally:
@@ -285,8 +285,7 @@ def _drill_checks(cluster: object, namespace: str, deployment: str) -> tuple[obj
 
 def run_console(args: argparse.Namespace) -> int:
     from adapters.metrics import MetricsConfig
-
-    from .app import run_app
+    from console.ui.app import run_app
 
     metrics = MetricsConfig(base_url=args.prometheus) if args.prometheus else None
     return run_app(_settings(args, metrics=metrics))

@@ -58,8 +58,8 @@ def add_replay_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_replay_command(args: argparse.Namespace) -> int:
     """``warroom replay FILE``."""
-    from .replay import load_replay
-    from .replay_app import ReplayApp
+    from console.rehearsal.replay import load_replay
+    from console.ui.replay_app import ReplayApp
 
     if not args.file.is_file():
         print(f"warroom replay: no audit log at {args.file}", file=sys.stderr)

@@ -46,11 +46,12 @@ class PodCounts:
 
 
 class PodIndex:
-    """Pods by key and by deployment key; ``counts(deployment)`` in O(1)."""
+    """Pods by key (each view held once) and their keys by deployment key;
+    ``counts(deployment)`` in O(1)."""
 
     def __init__(self) -> None:
         self._pods: dict[str, PodView] = {}
-        self._by_deployment: dict[str, dict[str, PodView]] = {}
+        self._by_deployment: dict[str, set[str]] = {}
         self._counts: dict[str, PodCounts] = {}
 
     # ---- a read-only mapping of key -> PodView ------------------------------------------
@@ -80,7 +81,7 @@ class PodIndex:
             self._forget(key, old)
         self._pods[key] = pod
         group = deployment_key(pod)
-        self._by_deployment.setdefault(group, {})[key] = pod
+        self._by_deployment.setdefault(group, set()).add(key)
         counts = self._counts.get(group)
         if counts is None:
             counts = self._counts[group] = PodCounts()
@@ -95,7 +96,7 @@ class PodIndex:
         group = deployment_key(pod)
         members = self._by_deployment.get(group)
         if members is not None:
-            members.pop(key, None)
+            members.discard(key)
             if not members:
                 del self._by_deployment[group]
         counts = self._counts.get(group)
@@ -107,7 +108,8 @@ class PodIndex:
     # ---- queries ------------------------------------------------------------------------
     def of_deployment(self, key: str) -> list[PodView]:
         """The pods of ``namespace/deployment``, in no particular order."""
-        return list(self._by_deployment.get(key, {}).values())
+        pods = self._pods
+        return [pods[k] for k in self._by_deployment.get(key, ())]
 
     def counts(self, key: str) -> PodCounts:
         """A copy of the counts of ``namespace/deployment`` (zeros when it has no pods)."""

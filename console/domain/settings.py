@@ -1,4 +1,4 @@
-"""What one console session is pointed at and how it behaves (from the CLI and config file)."""
+"""What one console session is pointed at and how it behaves (from the command line)."""
 
 from __future__ import annotations
 

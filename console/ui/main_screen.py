@@ -339,6 +339,11 @@ class MainScreen(Screen[None]):
     def action_logs(self) -> None:
         self.inspect.logs()
 
+    @on(PodTable.PodSelected)
+    def _pod_chosen(self, event: PodTable.PodSelected) -> None:
+        if event.activated:  # Enter on a pod: its logs, as l does
+            self.inspect.logs()
+
     def action_events(self) -> None:
         self.inspect.events()
 
