@@ -62,22 +62,11 @@ from console.domain.actions import ActionRefused, ActionRequest, ActionRunner
 from console.domain.actor import Actor, process_console_id
 from console.domain.audit import RUNBOOK_STEP, AuditLog, AuditWriteError, utc_timestamp
 from console.domain.incident import Incident, IncidentError, SharedIncident, StepState
-from console.runbook.runbooks import (
-    AnyStep,
-    BoundRunbook,
-    Compensation,
-    GateCondition,
-    GateOutcome,
-    GateStep,
-    ManualAction,
-    ScaleAction,
-    ScaleStep,
-    ShellAction,
-    ShellStep,
-    VerifyStep,
-    WaitStep,
-    format_duration,
-)
+from console.runbook.field_types import format_duration
+from console.runbook.schema import AnyStep, BoundRunbook, ShellStep
+from console.runbook.schema_actions import ACTION_TYPES, Compensation, action_request
+from console.runbook.schema_checks import GateCondition, GateOutcome
+from console.runbook.schema_steps import GateStep, ManualAction, ShellAction, VerifyStep, WaitStep
 
 Progress = Callable[[str, float | None], None]
 Confirm = Callable[[str], bool]
@@ -89,7 +78,6 @@ RUNBOOK_ABORT = "runbook.abort"
 # not runbook.step: scoring and post-mortems read a runbook.step "done" as the step done
 RUNBOOK_COMPENSATION = "runbook.compensation"
 COMPENSATIONS_SUFFIX = "::compensations"
-ACTION_KINDS = ("scale", "restart", "undo")
 _KEEP: Any = object()  # "leave the current step pointer alone"
 _T = TypeVar("_T")
 
@@ -391,7 +379,7 @@ class RunbookEngine:
             return self._refused(step, self._requires_message(step, missing))
         request: ActionRequest | None = None
         prompt = f"{step.title}: {step.describe()} (context {self.context})"
-        if step.kind in ACTION_KINDS:
+        if step.kind in ACTION_TYPES:
             try:
                 request, prompt = self._plan_action(step)  # type: ignore[arg-type]
             except AdapterError as error:
@@ -502,14 +490,7 @@ class RunbookEngine:
         if self.kube is None or self.actions is None:
             raise _NoCluster(f"{spec.describe()}: no cluster connection")
         view = self.kube.get_deployment(spec.namespace, spec.deployment)
-        params: dict[str, Any] = {}
-        if isinstance(spec, ScaleStep | ScaleAction):
-            params["replicas"] = spec.target_replicas(view.desired)
-        elif spec.type == "undo":
-            params["to_revision"] = spec.to_revision
-        request = ActionRequest(kind=spec.type, context=self.context, namespace=spec.namespace,
-                                target=spec.deployment, params=params,
-                                seen_generation=view.generation)
+        request = action_request(spec, view, self.context)
         now = f"now revision {view.revision}, {view.desired} replicas"
         if view.images:
             now += ", " + ", ".join(view.images)
@@ -807,7 +788,7 @@ class RunbookEngine:
                                            f" — {comp.explain}" if comp.explain else ""))
         params: dict[str, Any] = {"runbook": self.runbook.id, "type": comp.type, "undo": what}
         request: ActionRequest | None = None
-        if comp.type in ACTION_KINDS:
+        if comp.type in ACTION_TYPES:
             try:
                 request, _prompt = self._plan_action(comp)
             except (AdapterError, _NoCluster) as error:

@@ -20,7 +20,10 @@ from console.domain.audit import INCIDENT_OPENED, RUNBOOK_STEP, AuditLog, defaul
 from console.domain.incident import IncidentError, IncidentStore, SharedIncident
 from console.domain.statefiles import default_state_dir
 from console.runbook.engine import RunbookEngine
-from console.runbook.runbooks import Problem, Runbook, RunbookError, load_all, substitute
+from console.runbook.errors import Problem, RunbookError
+from console.runbook.loading import load_all
+from console.runbook.schema import Runbook
+from console.runbook.templates import substitute
 from widgets.rows import StepRow
 
 DEFAULT_RUNBOOK = "production-bug"

@@ -33,7 +33,7 @@ from console.runbook.engine import (
     RunbookEngine,
     StepView,
 )
-from console.runbook.runbooks import builtin_dir, load_runbook, parse_runbook
+from console.runbook.loading import builtin_dir, load_runbook, parse_runbook
 from tests.conftest import Drill, wait_for
 from tests.drill.kube_helpers import (
     deployment_settled,
