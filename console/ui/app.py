@@ -585,8 +585,8 @@ class WarroomApp(App[int]):
         state = self.checklist_state
         if state is None:
             return
-        title, rows, current = state.rows()
-        self.query_one(Checklist).set_steps(title, rows, current)
+        title, steps, current = state.steps()
+        self.query_one(Checklist).set_steps(title, [vm.step_row(s) for s in steps], current)
 
     # ---- actions: selection helpers ------------------------------------------------------
     def _selected_deployment(self) -> DeploymentView | None:
