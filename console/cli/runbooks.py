@@ -12,15 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from console.runbook.runbooks import (
-    Problem,
-    Runbook,
-    RunbookError,
-    builtin_dir,
-    load_all,
-    load_runbook,
-    runbook_files,
-)
+from console.runbook.errors import Problem, RunbookError
+from console.runbook.loading import builtin_dir, load_all, load_runbook, runbook_files
+from console.runbook.schema import Runbook
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1

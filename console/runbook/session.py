@@ -1,8 +1,8 @@
 """The console's hold on the incident: the incident file, its audit log and the active runbook.
 
 Pair-driving consoles share all three through files (see console/domain/incident.py and
-console/domain/audit.py); this module keeps the console side small: open or resume, show rows,
-check steps off, move the shared cursor.
+console/domain/audit.py); this module keeps the console side small: open or resume, list the
+steps (as plain ``StepView``s; the UI makes rows of them), check steps off, move the cursor.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from console.domain.audit import INCIDENT_OPENED, RUNBOOK_STEP, AuditLog, defaul
 from console.domain.incident import IncidentError, IncidentStore, SharedIncident
 from console.domain.statefiles import default_state_dir
 from console.runbook.engine import RunbookEngine
-from console.runbook.runbooks import Problem, Runbook, RunbookError, load_all, substitute
-from widgets.rows import StepRow
+from console.runbook.errors import Problem, RunbookError
+from console.runbook.loading import load_all
+from console.runbook.outcomes import StepView
+from console.runbook.schema import Runbook
+from console.runbook.templates import substitute
 
 DEFAULT_RUNBOOK = "production-bug"
 
@@ -103,15 +106,14 @@ class ChecklistState:
         except Exception:  # noqa: BLE001 - an unbound variable shows as written
             return text
 
-    def rows(self) -> tuple[str, list[StepRow], str | None]:
+    def steps(self) -> tuple[str, list[StepView], str | None]:
+        """The runbook's title, its steps as the checklist shows them, and the current step."""
         self._stamp = self.incident.stamp()
         if self.runbook is None:
             return "no runbook", [], None
         if self.engine is not None:
             self.engine.refresh()
-            rows = [StepRow(v.id, v.title, v.kind, v.status, v.detail, v.explain)  # type: ignore[arg-type]
-                    for v in self.engine.steps_view()]
-            return self._text(self.runbook.title), rows, self.engine.current
+            return self._text(self.runbook.title), self.engine.steps_view(), self.engine.current
         incident = self.incident.read()
         progress = incident.step_progress.get(self.runbook.id, {})
         rows = []
@@ -123,13 +125,13 @@ class ChecklistState:
                     for r in step.requires):
                 status = "blocked"
             detail = state.note if state and state.note else ""
-            rows.append(StepRow(step.id, self._text(step.title), step.kind, status,  # type: ignore[arg-type]
-                                detail, self._text(step.explain)))
+            rows.append(StepView(step.id, self._text(step.title), step.kind, status,  # type: ignore[arg-type]
+                                 detail, self._text(step.explain)))
         current = None
         if incident.current_step and incident.current_step[0] == self.runbook.id:
             current = incident.current_step[1]
         if current is None:
-            current = next((r.key for r in rows if r.status in ("pending", "running")), None)
+            current = next((r.id for r in rows if r.status in ("pending", "running")), None)
         return self._text(self.runbook.title), rows, current
 
     def changed(self) -> bool:
@@ -178,7 +180,7 @@ class ChecklistState:
             return
         ids = [s.id for s in self.runbook.steps]
         if from_step is None:
-            _title, _rows, current = self.rows()
+            _title, _steps, current = self.steps()
             from_step = current or ids[0]
         index = ids.index(from_step) if from_step in ids else 0
         target = ids[max(0, min(len(ids) - 1, index + delta))]

@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from console.domain.actions import ActionOutcome, ActionRequest
+from console.ui import view_model as vm
 from console.ui.messages import ActionFinished
 from widgets.checklist import Checklist
 from widgets.confirm_modal import ConfirmModal
@@ -27,8 +28,9 @@ class RunbookPane:
         state = self.screen.session.checklist
         if state is None:
             return
-        title, rows, current = state.rows()
-        self.screen.query_one(Checklist).set_steps(title, rows, current)
+        title, steps, current = state.steps()
+        self.screen.query_one(Checklist).set_steps(title, [vm.step_row(s) for s in steps],
+                                                   current)
 
     def _key(self) -> str | None:
         checklist = self.screen.query_one(Checklist)

@@ -12,6 +12,7 @@ from adapters.metrics import History, RateSample
 from console.domain.advisor import Signals, Verdict, advise
 from console.domain.audit import AuditRecord
 from console.domain.pod_index import PodCounts
+from console.runbook.outcomes import StepView
 from widgets.rows import (
     AuditRow,
     DeploymentRow,
@@ -19,6 +20,7 @@ from widgets.rows import (
     PodRow,
     RateRow,
     RevisionRow,
+    StepRow,
     VerdictRow,
 )
 
@@ -28,6 +30,10 @@ def pod_row(pod: PodView, now: datetime | None = None) -> PodRow:
     age = age_since(pod.created, now) if now is not None and pod.created else pod.age
     return PodRow(key=pod.key, name=pod.name, ready=pod.ready, status=pod.status,
                   restarts=pod.restarts_text(now), age=age, revision=pod.revision, node=pod.node)
+
+
+def step_row(step: StepView) -> StepRow:
+    return StepRow(step.id, step.title, step.kind, step.status, step.detail, step.explain)
 
 
 def deployment_row(view: DeploymentView) -> DeploymentRow:

@@ -26,14 +26,11 @@ from console.domain.actions import ActionRunner
 from console.domain.actor import Actor
 from console.domain.audit import RUNBOOK_STEP, AuditLog, AuditRecord
 from console.domain.incident import IncidentStore, SharedIncident
-from console.runbook.engine import (
-    COMPENSATIONS_SUFFIX,
-    RUNBOOK_ABORT,
-    RUNBOOK_COMPENSATION,
-    RunbookEngine,
-    StepView,
-)
-from console.runbook.runbooks import builtin_dir, load_runbook, parse_runbook
+from console.runbook.compensations import RUNBOOK_ABORT, RUNBOOK_COMPENSATION
+from console.runbook.engine import RunbookEngine
+from console.runbook.loading import builtin_dir, load_runbook, parse_runbook
+from console.runbook.outcomes import StepView
+from console.runbook.progress import COMPENSATIONS_SUFFIX
 from tests.conftest import Drill, wait_for
 from tests.drill.kube_helpers import (
     deployment_settled,

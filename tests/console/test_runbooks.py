@@ -17,27 +17,14 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from console.cli import runbooks as runbook_cli
-from console.runbook.runbooks import (
-    BindError,
-    GateCondition,
-    GateStep,
-    Problem,
-    Runbook,
-    RunbookError,
-    ScaleStep,
-    ShellStep,
-    UndoStep,
-    VerifyStep,
-    builtin_dir,
-    format_duration,
-    load_all,
-    load_dir,
-    load_runbook,
-    parse_duration,
-    parse_runbook,
-    substitute,
-    template_variables,
-)
+from console.runbook.errors import BindError, Problem, RunbookError
+from console.runbook.field_types import format_duration, parse_duration
+from console.runbook.loading import builtin_dir, load_all, load_dir, load_runbook, parse_runbook
+from console.runbook.schema import Runbook, ShellStep
+from console.runbook.schema_actions import ScaleStep, UndoStep
+from console.runbook.schema_checks import GateCondition
+from console.runbook.schema_steps import GateStep, VerifyStep
+from console.runbook.templates import substitute, template_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {
