@@ -44,12 +44,12 @@ async def test_two_consoles_share_checklist_and_audit(drill_factory, state) -> N
     first = WarroomApp(drill_settings(drill, actor=alice, metrics=None))
     async with first.run_test(size=(160, 48)) as pilot_a:
         await settled(pilot_a, rates=False)
-        incident_id = first.checklist_state.incident.read().id
+        incident_id = first.session.checklist.incident.read().id
         second = WarroomApp(drill_settings(drill, actor=bob, metrics=None, resume=incident_id))
         async with second.run_test(size=(160, 48)) as pilot_b:
             await settled(pilot_b, rates=False)
-            assert second.checklist_state.incident.read().id == incident_id
-            assert second.audit.path == first.audit.path
+            assert second.session.checklist.incident.read().id == incident_id
+            assert second.session.audit.path == first.session.audit.path
             # alice checks off the first manual step; bob's checklist shows it done
             step = first.query_one(Checklist).current_key
             await pilot_a.press("space")
@@ -71,14 +71,14 @@ async def test_two_person_rule(drill_factory, state) -> None:
     first = WarroomApp(drill_settings(drill, actor=alice, metrics=None, two_person=True))
     async with first.run_test(size=(160, 48)) as pilot_a:
         await settled(pilot_a, rates=False)
-        incident_id = first.checklist_state.incident.read().id
+        incident_id = first.session.checklist.incident.read().id
         # alice proposes scaling api to 5: nothing happens to the cluster yet
         await pilot_a.press("s")
         await until(pilot_a, lambda: first.screen.__class__.__name__ == "ScaleModal")
         await pilot_a.press("ctrl+u", "5", "enter")
         await until(pilot_a, lambda: isinstance(first.screen, ConfirmModal))
         await pilot_a.press("y")
-        await until(pilot_a, lambda: first.checklist_state.incident.pending_proposals(),
+        await until(pilot_a, lambda: first.session.checklist.incident.pending_proposals(),
                     message="a pending proposal")
         assert apps.read_namespaced_deployment(TARGET, NAMESPACE).spec.replicas == 3
         # alice cannot approve her own proposal

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.widgets import Static
 
-from console.cli.main import main as cli
+from console.cli import main as cli
 from console.domain.audit import AuditLog
 from console.rehearsal.replay import load_replay
 from console.ui import view_model as vm

@@ -176,18 +176,18 @@ async def test_approving_a_proposal_made_on_another_context_is_refused(
                                       metrics=None, two_person=True))
     async with first.run_test(size=SIZE) as pilot_a:
         await settled(pilot_a, rates=False)
-        assert first.checklist_state is not None
-        incident = first.checklist_state.incident.read().id
+        assert first.session.checklist is not None
+        incident = first.session.checklist.incident.read().id
         await pilot_a.press("plus")
         await until(pilot_a, lambda: isinstance(first.screen, ConfirmModal), 15, "alice's modal")
         await pilot_a.press("y")
-        await until(pilot_a, lambda: first.checklist_state.incident.pending_proposals(), 10,
+        await until(pilot_a, lambda: first.session.checklist.incident.pending_proposals(), 10,
                     "alice's proposal")
         second = WarroomApp(drill_settings(cluster, actor=bob, metrics=None, two_person=True,
                                            resume=incident))
         async with second.run_test(size=SIZE) as pilot_b:
             await settled(pilot_b, rates=False)
-            assert second.context == "drill"
+            assert second.session.context == "drill"
             await pilot_b.press("A")
             await until(pilot_b, lambda: isinstance(second.screen, ConfirmModal), 15,
                         "bob's approval modal")
