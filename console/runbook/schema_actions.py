@@ -1,27 +1,26 @@
-"""Cluster action steps: ``scale``, ``restart`` and ``undo`` of a deployment.
+"""Cluster action steps: the runbook step types that run a registered action kind.
 
-Kept apart from the other step models on purpose: the action step types (scale, restart, undo,
-and later delete-pod, ...) are to be derived from the central action registry
-(``console.domain.actions``). Everything that knows the set of cluster actions is here:
-``ACTION_TYPES``, the step and compensation models, ``ActionStep`` / ``ActionCompensation`` (the
-unions) and ``action_request`` (the one mapping from a step to the ``ActionRequest`` it runs).
+The set of them comes from the action registry (console/domain/action_kinds.py): every kind
+with a ``step_type`` gets a step model and a compensation model (the ``undo:`` of another
+step), built here from the fields that step type takes in a runbook (``STEP_FIELDS``: the
+target deployment and the parameters, with ``{variable}`` templates). ``action_request`` is the
+one mapping from a step (or compensation) to the ``ActionRequest`` it runs. Kinds registered
+after this module is imported (tests) do not become step types.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from adapters.kube_views import DeploymentView
+from console.domain import action_kinds
 from console.domain.actions import ActionRequest
 from console.runbook.errors import BindError, Problem
 from console.runbook.field_types import MAX_REPLICAS, Text, int_ref, k8s_name
 from console.runbook.schema_checks import StrictModel, TaggedModel, Verification
 from console.runbook.schema_steps import BaseStep, ManualAction, ShellAction
-
-ACTION_TYPES = ("scale", "restart", "undo")  # the step types that run an ActionRequest
-
 
 # -- the fields of each action: target deployment and parameters ------------------------------
 
@@ -71,6 +70,9 @@ class ScaleFields(DeploymentTarget):
             return max(0, current + self.by)
         raise BindError([Problem("<runbook>", None, "scale step is not bound yet")])
 
+    def action_params(self, view: DeploymentView) -> dict[str, Any]:
+        return {"replicas": self.target_replicas(view.desired)}
+
     def describe(self) -> str:
         change = f"to {self.replicas}" if self.replicas is not None else (
             f"by {self.by:+d}" if isinstance(self.by, int) else f"by {self.by}")
@@ -78,6 +80,9 @@ class ScaleFields(DeploymentTarget):
 
 
 class RestartFields(DeploymentTarget):
+    def action_params(self, view: DeploymentView) -> dict[str, Any]:
+        return {}
+
     def describe(self) -> str:
         return f"restart {self.target}"
 
@@ -85,31 +90,45 @@ class RestartFields(DeploymentTarget):
 class UndoFields(DeploymentTarget):
     to_revision: Annotated[int | str, int_ref(1, 2**31 - 1)] | None = None
 
+    def action_params(self, view: DeploymentView) -> dict[str, Any]:
+        return {"to_revision": self.to_revision}
+
     def describe(self) -> str:
         to = f" to revision {self.to_revision}" if self.to_revision is not None else ""
         return f"roll back {self.target}{to}"
 
 
+# the fields each step type takes in a runbook; the registry says which kind each one runs
+STEP_FIELDS: dict[str, type[DeploymentTarget]] = {
+    "scale": ScaleFields, "restart": RestartFields, "undo": UndoFields}
+
+
+def _step_types() -> tuple[str, ...]:
+    types = tuple(action_kinds.step_types())
+    missing = set(types) - set(STEP_FIELDS)
+    if missing:
+        raise RuntimeError(f"action kinds with runbook step types but no step fields: {missing}")
+    return types
+
+
+def _model(step_type: str, base: type, suffix: str, **fields: Any) -> Any:
+    """A model of ``step_type`` on ``base`` with its ``STEP_FIELDS``; ``fields`` are extra
+    annotated fields as (type, default) pairs."""
+    params = STEP_FIELDS[step_type]
+    annotations = {"type": Literal[step_type], **{k: t for k, (t, _) in fields.items()}}
+    return type(f"{params.__name__.removesuffix('Fields')}{suffix}", (base, params), {
+        "__module__": __name__, "describe": params.describe, "__annotations__": annotations,
+        **{k: default for k, (_, default) in fields.items()}})
+
+
+ACTION_TYPES = _step_types()  # the step types that run an ActionRequest
+
 # -- compensations: the ``undo:`` of an action step -------------------------------------------
-
-
-class ScaleAction(TaggedModel, ScaleFields):
-    type: Literal["scale"]
-    title: Text | None = None
-
-
-class RestartAction(TaggedModel, RestartFields):
-    type: Literal["restart"]
-    title: Text | None = None
-
-
-class UndoAction(TaggedModel, UndoFields):
-    type: Literal["undo"]
-    title: Text | None = None
-
-
+COMPENSATION_MODELS = {t: _model(t, TaggedModel, "Action", title=(Text | None, None))
+                       for t in ACTION_TYPES}
+ActionCompensation: Any = Union[tuple(COMPENSATION_MODELS.values())]  # noqa: UP007
 Compensation = Annotated[
-    ScaleAction | RestartAction | UndoAction | ShellAction | ManualAction,
+    Union[ActionCompensation, ShellAction, ManualAction],  # noqa: UP007
     Field(discriminator="type")]
 
 # -- steps -----------------------------------------------------------------------------------
@@ -124,41 +143,21 @@ class ActionStepBase(BaseStep):
     undo: Compensation | None = None
 
 
-class ScaleStep(ActionStepBase, ScaleFields):
-    type: Literal["scale"]
+STEP_MODELS = {t: _model(t, ActionStepBase, "Step") for t in ACTION_TYPES}
+ActionStep: Any = Union[tuple(STEP_MODELS.values())]  # noqa: UP007
+ClusterAction: Any = Union[ActionStep, ActionCompensation]  # noqa: UP007
 
-    def describe(self) -> str:
-        return ScaleFields.describe(self)
-
-
-class RestartStep(ActionStepBase, RestartFields):
-    type: Literal["restart"]
-
-    def describe(self) -> str:
-        return RestartFields.describe(self)
+# the built-in ones by name, for code and tests that ask for one in particular
+ScaleStep, RestartStep, UndoStep = (STEP_MODELS[t] for t in ("scale", "restart", "undo"))
+ScaleAction, RestartAction, UndoAction = (
+    COMPENSATION_MODELS[t] for t in ("scale", "restart", "undo"))
 
 
-class UndoStep(ActionStepBase, UndoFields):
-    type: Literal["undo"]
-
-    def describe(self) -> str:
-        return UndoFields.describe(self)
-
-
-ActionStep = ScaleStep | RestartStep | UndoStep
-ActionCompensation = ScaleAction | RestartAction | UndoAction
-ClusterAction = ActionStep | ActionCompensation
-
-
-def action_request(action: ClusterAction, view: DeploymentView, context: str) -> ActionRequest:
-    """The ``ActionRequest`` a scale/restart/undo (step or compensation) runs, given the
+def action_request(action: Any, view: DeploymentView, context: str) -> ActionRequest:
+    """The ``ActionRequest`` a step or compensation of an action step type runs, given the
     deployment as it is now (``by:`` scales from its replicas; its generation guards the
     request against a change made in between)."""
-    params: dict[str, int | str | None] = {}
-    if isinstance(action, ScaleFields):
-        params["replicas"] = action.target_replicas(view.desired)
-    elif isinstance(action, UndoFields):
-        params["to_revision"] = action.to_revision
-    return ActionRequest(kind=action.type, context=context, namespace=action.namespace,
-                         target=action.deployment, params=params,
+    kind = action_kinds.step_types()[action.type]
+    return ActionRequest(kind=kind.name, context=context, namespace=action.namespace,
+                         target=action.deployment, params=action.action_params(view),
                          seen_generation=view.generation)
