@@ -1,13 +1,17 @@
 """Drill scenarios: incidents from the rollback handbook, selectable by name.
 
-`SCENARIOS` maps a name to its class; `get_scenario(name, seed)` gives a fresh instance. New
-scenarios join with `register`.
+Each scenario is one module here whose class registers itself with `@register`; importing this
+package imports every module in it, so a new scenario is one new file (plus its runbook in
+runbooks/, if it has one). `SCENARIOS` maps a name to its class, in the classes' `order`;
+`get_scenario(name, seed)` gives a fresh instance, `rehearsal_for(name)` what the console's
+scorer needs to know about it.
 """
 
 from __future__ import annotations
 
-from .bad_deploy_auth import BadDeployAuth
-from .bad_migration import BadMigration
+import importlib
+import pkgutil
+
 from .base import (
     ActionReport,
     RolloutView,
@@ -16,31 +20,27 @@ from .base import (
     ScenarioStatus,
     inspect_rollout,
 )
-from .data_loss import DataLoss
-from .memory_leak import MemoryLeak
-from .none import NoIncident
-from .random_pick import RandomIncident
-from .security_breach import SecurityBreach
-from .slow_release import SlowRelease
+from .registry import SCENARIOS, register
+from .rehearsal import Rehearsal, Rule
 
-SCENARIOS: dict[str, type[Scenario]] = {}
+NOT_INCIDENTS = frozenset({"none", "random"})  # a healthy cluster, and a pick of the others
 
 
-def register(cls: type[Scenario]) -> type[Scenario]:
-    """Add a scenario class to the registry under its `name` (usable as a decorator)."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    SCENARIOS[cls.name] = cls
-    return cls
+def _import_all() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
 
 
-for _cls in (NoIncident, BadDeployAuth, MemoryLeak, BadMigration, SlowRelease, DataLoss,
-             SecurityBreach, RandomIncident):
-    register(_cls)
+_import_all()
 
 
 def scenario_names() -> list[str]:
     return list(SCENARIOS)
+
+
+def incident_names() -> tuple[str, ...]:
+    """The incident scenarios, in registry order (what a `random` drill draws from)."""
+    return tuple(name for name in SCENARIOS if name not in NOT_INCIDENTS)
 
 
 def get_scenario(name: str, seed: int | None = None) -> Scenario:
@@ -55,15 +55,46 @@ def get_scenario(name: str, seed: int | None = None) -> Scenario:
     return cls.create(seed)
 
 
+def rehearsal_for(name: str) -> Rehearsal:
+    """How a rehearsal of the named scenario is scored (the defaults for an unknown name)."""
+    cls = SCENARIOS.get(name)
+    return cls.rehearsal if cls is not None else Scenario.rehearsal
+
+
+def rehearsal_on(target: str) -> Rehearsal | None:
+    """The rehearsal data of a scenario played on `namespace/deployment`, if any is."""
+    return next((cls.rehearsal for cls in SCENARIOS.values()
+                 if cls.rehearsal.target == target), None)
+
+
+def drill_actions() -> tuple[str, ...]:
+    """Every drill action some scenario understands (`POST /drill/v1/scenario/action`)."""
+    return tuple(dict.fromkeys(a for cls in SCENARIOS.values() for a in cls.actions))
+
+
+def step_aliases() -> dict[str, str]:
+    """Runbook step ids that stand for a drill step, from every scenario's rehearsal data."""
+    return {step: drill for cls in SCENARIOS.values()
+            for step, drill in cls.rehearsal.step_aliases}
+
+
 __all__ = [
+    "NOT_INCIDENTS",
     "SCENARIOS",
     "ActionReport",
+    "Rehearsal",
     "RolloutView",
+    "Rule",
     "Scenario",
     "ScenarioActionError",
     "ScenarioStatus",
+    "drill_actions",
     "get_scenario",
+    "incident_names",
     "inspect_rollout",
     "register",
+    "rehearsal_for",
+    "rehearsal_on",
     "scenario_names",
+    "step_aliases",
 ]

@@ -10,24 +10,25 @@ from ..clock import DrillClock
 from ..profiles import PodProfile, TrafficProfile
 from ..store import Store
 from .base import ActionReport, Scenario, ScenarioStatus
+from .registry import register
 
-# the incidents a random drill draws from (not `none`, not itself)
-POOL: tuple[str, ...] = (
-    "bad-deploy-auth",
-    "memory-leak",
-    "bad-migration",
-    "slow-release",
-    "data-loss",
-    "security-breach",
-)
 HIDDEN = "hidden until the drill ends"
 
 
-def pick(seed: int, pool: tuple[str, ...] = POOL) -> str:
+def pool() -> tuple[str, ...]:
+    """The incidents a random drill draws from: every registered one but `none` and itself."""
+    from . import incident_names
+
+    return incident_names()
+
+
+def pick(seed: int, choices: tuple[str, ...] | None = None) -> str:
     """The scenario a random drill with this seed plays (same seed, same pick)."""
-    return pool[random.Random(seed).randrange(len(pool))]
+    choices = pool() if choices is None else choices
+    return choices[random.Random(seed).randrange(len(choices))]
 
 
+@register
 class RandomIncident(Scenario):
     """A seeded surprise: one of the handbook incidents (Examples 1-3, Procedure 3, Recovering
     from Data Loss, Recovering from Security Breach), picked from the drill's `--seed` so a
@@ -38,6 +39,7 @@ class RandomIncident(Scenario):
     title = "Random incident"
     brief = "A surprise incident, picked from --seed: find out what is wrong."
     difficulty = "medium"
+    order = 1000  # after every incident it may pick
     runbook = None  # the picked scenario's (set per instance)
     handbook = "one of the handbook's examples or recovery procedures, named at the end"
     resolution = "revealed when the drill ends"
@@ -52,6 +54,7 @@ class RandomIncident(Scenario):
         self.revealed = False
         inner = self.inner
         self.runbook = inner.runbook  # the console needs the right one
+        self.rehearsal = inner.rehearsal  # and the pick's target and checks
         self.default_speed = inner.default_speed
         self.target = inner.target
         self.actions = inner.actions

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Static
 
-from console.cli.main import main as cli
+import console.cli.main as cli
 from console.ui.scenario_pick import ScenarioPickerApp, scenario_rows
 from drill.scenarios import SCENARIOS
 from widgets.scenario_picker import ScenarioPicker, difficulty_text
