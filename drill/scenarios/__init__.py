@@ -20,10 +20,15 @@ from .base import (
     ScenarioStatus,
     inspect_rollout,
 )
-from .registry import SCENARIOS, register
+from .registry import (
+    NOT_INCIDENTS,
+    SCENARIOS,
+    get_scenario,
+    incident_names,
+    register,
+    scenario_names,
+)
 from .rehearsal import Rehearsal, Rule
-
-NOT_INCIDENTS = frozenset({"none", "random"})  # a healthy cluster, and a pick of the others
 
 
 def _import_all() -> None:
@@ -32,27 +37,6 @@ def _import_all() -> None:
 
 
 _import_all()
-
-
-def scenario_names() -> list[str]:
-    return list(SCENARIOS)
-
-
-def incident_names() -> tuple[str, ...]:
-    """The incident scenarios, in registry order (what a `random` drill draws from)."""
-    return tuple(name for name in SCENARIOS if name not in NOT_INCIDENTS)
-
-
-def get_scenario(name: str, seed: int | None = None) -> Scenario:
-    """A fresh instance of the named scenario; KeyError naming the known ones otherwise.
-
-    `seed` (the drill's `--seed`) reaches scenarios that draw on it (`random`)."""
-    try:
-        cls = SCENARIOS[name]
-    except KeyError:
-        known = ", ".join(SCENARIOS)
-        raise KeyError(f"unknown scenario {name!r}; known scenarios: {known}") from None
-    return cls.create(seed)
 
 
 def rehearsal_for(name: str) -> Rehearsal:

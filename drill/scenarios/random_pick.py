@@ -10,15 +10,13 @@ from ..clock import DrillClock
 from ..profiles import PodProfile, TrafficProfile
 from ..store import Store
 from .base import ActionReport, Scenario, ScenarioStatus
-from .registry import register
+from .registry import get_scenario, incident_names, register
 
 HIDDEN = "hidden until the drill ends"
 
 
 def pool() -> tuple[str, ...]:
     """The incidents a random drill draws from: every registered one but `none` and itself."""
-    from . import incident_names
-
     return incident_names()
 
 
@@ -46,8 +44,6 @@ class RandomIncident(Scenario):
 
     def __init__(self, seed: int = 7, resolve: Callable[[str], Scenario] | None = None) -> None:
         super().__init__()
-        from . import get_scenario
-
         self.seed = seed
         self.picked = pick(seed)
         self.inner = (resolve or get_scenario)(self.picked)
