@@ -302,6 +302,25 @@ class Scenario:
     def bad_traffic(self, deployment: Obj, pod: Obj, healthy: TrafficProfile) -> TrafficProfile:
         return healthy
 
+    # ---- what shows ----------------------------------------------------------------------
+    def symptom(self, store: Store, traffic_now: Any = None) -> str | None:
+        """The incident's first visible sign as it stands now (None: nothing shows yet): the
+        target's error ratio or latency over the handbook's "normal", or a restarted or
+        OOM-killed pod. `traffic_now`: a `Traffic` or its `current()`."""
+        if self.target is None or self.bad_image is None:
+            return None
+        rates = rates_of(traffic_now, self.target)
+        if rates is not None and rates.error_ratio >= NORMAL_ERROR_RATIO:
+            return f"error ratio {rates.error_ratio:.1%}"
+        if rates is not None and rates.latency_factor >= NORMAL_LATENCY_FACTOR:
+            return f"latency {rates.latency_factor:.1f}x baseline"
+        deployment = store.try_get("deployments", *self.target)
+        for pod in deployment_pods(store, deployment) if deployment else ():
+            for status in pod.get("status", {}).get("containerStatuses") or ():
+                if status.get("restartCount"):
+                    return f"pod {pod['metadata']['name']} restarted"
+        return None
+
     # ---- is it over? ---------------------------------------------------------------------
     def mitigation(self, view: RolloutView) -> str | None:
         """A stop-gap in place (e.g. scale-up), as text, or None."""

@@ -45,7 +45,9 @@ class MemoryLeak(Scenario):
     ))
     runbook = "performance-degradation"
     handbook = "Example 3: Memory Leak Crashes Production"
-    default_speed = 60.0
+    # 4 drill hours per real minute: GC pauses double latency ~20 s after the first frame and
+    # the first OOM kill comes at ~30 s (at 60x the first sign took over a minute)
+    default_speed = 240.0
     bad_image = "registry.local/shop/api:1.7.0"
     good_image = "registry.local/shop/api:1.6.0"
     change_cause = "deploy api 1.7.0: response cache for product pages"

@@ -80,6 +80,9 @@ class RandomIncident(Scenario):
     def traffic_profile(self, deployment: dict[str, Any], pod: dict[str, Any]) -> TrafficProfile:
         return self.inner.traffic_profile(deployment, pod)
 
+    def symptom(self, store: Store, traffic_now: Any = None) -> str | None:
+        return self.inner.symptom(store, traffic_now)
+
     def act(self, action: str, store: Store) -> ActionReport:
         return self.inner.act(action, store)
 

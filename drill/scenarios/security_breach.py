@@ -117,6 +117,12 @@ class SecurityBreach(Scenario):
     def tick(self, store: Store, clock: DrillClock) -> None:
         self._sync(store)
 
+    def symptom(self, store: Store, traffic_now: Any = None) -> str | None:
+        """The breach serves no errors: its sign is the stolen token in use."""
+        if self.attacker_requests:
+            return f"{self.attacker_requests} request(s) with the leaked token from {ATTACKER_ADDRESS}"
+        return super().symptom(store, traffic_now)
+
     def _token_valid(self) -> bool:
         return self.access is not None and self.access.principal(f"Bearer {self.token}") is not None
 
