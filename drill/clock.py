@@ -67,12 +67,6 @@ class DrillClock:
         self._reanchor()
         self._anchor_drill += seconds
 
-    def real_seconds(self, drill_seconds: float) -> float:
-        """How long `drill_seconds` of drill time takes in real time (inf when frozen)."""
-        if self._speed == 0 or self._paused:
-            return float("inf")
-        return drill_seconds / self._speed
-
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,7 +10,6 @@ import asyncio
 import base64
 import contextlib
 import ipaddress
-import json
 import os
 import tempfile
 import threading
@@ -21,18 +20,17 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import promql
 from .access import Access
+from .admin_api import add_admin_routes
 from .clock import DrillClock, rfc3339
 from .control_plane import ControlPlane
 from .controllers import apply_deployment_defaults
-from .errors import ApiError
 from .events import EventRecorder
 from .faults import Faults
-from .scenarios import ScenarioActionError, get_scenario
+from .scenarios import get_scenario
 from .seed import seed_workload
-from .server import CLUSTER_KEY, PRINCIPAL, build_app, dump
-from .service import add_service_routes
+from .server import build_app
+from .store import Store
 from .tls import make_serving_cert
 from .traffic import Traffic
 
@@ -59,8 +57,6 @@ class DrillCluster:
         # ("p99 30 minutes ago") and sparklines have history from the first frame
         begin = (start or datetime.now(UTC)) - timedelta(seconds=WARMUP_SECONDS)
         self.clock = DrillClock(self.scenario.default_speed if speed is None else speed, begin)
-        from .store import Store
-
         self.store = Store(self.clock, seed=seed)
         self.events = EventRecorder(self.store, self.clock)
         self.control = ControlPlane(self.store, self.clock, self.events, self.scenario.pod_profile)
@@ -94,8 +90,9 @@ class DrillCluster:
         return self.access.admin_token
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(build_app(self), handler_cancellation=True,
-                                     shutdown_timeout=1.0)
+        app = build_app(self)
+        add_admin_routes(app, self)
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True,
                            ssl_context=self.tls.server_context())
@@ -125,48 +122,12 @@ class DrillCluster:
             self.faults.expire()  # faults run on real time, not drill time
             await asyncio.sleep(TICK_SECONDS)
 
-    # ---- hooks used by the server --------------------------------------------------------
+    # ---- hooks used by the API ----------------------------------------------------------
     def prepare_deployment(self, body: dict[str, Any]) -> None:
         apply_deployment_defaults(body)
 
-    async def prometheus_api(self, params: dict[str, str], ranged: bool) -> web.Response:
-        delay = getattr(self.traffic, "query_delay", 0.0) or 0.0
-        if getattr(self.traffic, "down", False):
-            return dump({"status": "error", "errorType": "unavailable",
-                         "error": "prometheus is down (drill fault)"}, 503)
-        if delay:
-            await asyncio.sleep(delay)
-        expr = params.get("query")
-        if not expr:
-            return dump({"status": "error", "errorType": "bad_data",
-                         "error": "parameter 'query' is required"}, 400)
-        try:
-            if ranged:
-                data = promql.query_range(self.traffic, expr, _time(params, "start"),
-                                          _time(params, "end"), _step(params.get("step")))
-            else:
-                at = _time(params, "time") if params.get("time") else None
-                data = promql.query(self.traffic, expr, at)
-        except promql.PromQLError as exc:
-            return dump({"status": "error", "errorType": "bad_data", "error": str(exc)}, 400)
-        except ValueError as exc:
-            return dump({"status": "error", "errorType": "bad_data", "error": str(exc)}, 400)
-        return dump({"status": "success", "data": data})
-
-    # ---- facilitator / test controls -----------------------------------------------------
-    def add_admin_routes(self, app: web.Application) -> None:
-        add_service_routes(app, self)
-        app.router.add_get("/drill/v1/status", _admin(self._status))
-        app.router.add_post("/drill/v1/clock", _admin(self._clock_control))
-        app.router.add_post("/drill/v1/tokens", _admin(self._token_control))
-        app.router.add_post("/drill/v1/scenario/action", _admin(self._scenario_action))
-        app.router.add_get("/drill/v1/faults", _admin(self._faults_status))
-        app.router.add_post("/drill/v1/faults", _admin(self._fault_control))
-
-    async def _status(self, request: web.Request) -> web.Response:
-        return dump(self.status())
-
     def status(self) -> dict[str, Any]:
+        """What `GET /drill/v1/status` answers: the scenario's state and the drill clock."""
         state = self.scenario.status(self.store, self.traffic)
         return {
             "scenario": self.scenario.name,
@@ -186,60 +147,6 @@ class DrillCluster:
             "paused": self.clock.paused,
             "resourceVersion": str(self.store.rv),
         }
-
-    async def _scenario_action(self, request: web.Request) -> web.Response:
-        """`{"action": NAME}`: a step of the scenario's recovery the drill simulates (e.g.
-        `backup-current`); 400 for an action the scenario does not know, 409 if not now."""
-        body = await request.json()
-        action = body.get("action") if isinstance(body, dict) else None
-        if not isinstance(action, str):
-            raise ApiError(400, 'bad drill control request: expected {"action": NAME}')
-        try:
-            report = self.scenario.act(action, self.store)
-        except ScenarioActionError as exc:
-            raise ApiError(exc.code, exc.message) from exc
-        return dump({**report.to_dict(), "status": self.status()})
-
-    async def _clock_control(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if "speed" in body:
-            self.clock.set_speed(float(body["speed"]))
-        if body.get("pause"):
-            self.clock.pause()
-        if body.get("resume"):
-            self.clock.resume()
-        if body.get("advance"):
-            self.clock.advance(float(body["advance"]))
-            self.tick()
-        return dump(self.status())
-
-    async def _token_control(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        token, action = body.get("token", ""), body.get("action", "add")
-        if action == "add":
-            denied = {tuple(pair) for pair in body.get("denied", [])}
-            self.access.add_token(token, body.get("user", "drill-user"), denied)  # type: ignore[arg-type]
-        elif action == "revoke":
-            self.access.revoke(token)
-        elif action == "deny":
-            self.access.deny(token, body["verb"], body["resource"])
-        elif action == "allow-all":
-            self.access.allow_all(token)
-        else:
-            raise ApiError(400, f"unknown token action {action!r}")
-        return dump({"ok": True})
-
-    async def _faults_status(self, request: web.Request) -> web.Response:
-        return dump(self.faults.describe())
-
-    async def _fault_control(self, request: web.Request) -> web.Response:
-        """`{"fault": NAME, ...params}` switches a fault on; `{"fault": "clear"[, "name": N]}`."""
-        body = await request.json()
-        if not isinstance(body, dict) or not isinstance(body.get("fault"), str):
-            raise ApiError(400, 'bad drill control request: expected {"fault": NAME, ...}')
-        params = {k: v for k, v in body.items() if k != "fault"}
-        result = self.faults.inject(body["fault"], params)
-        return dump({"applied": result, **self.faults.describe()})
 
     # ---- kubeconfig ----------------------------------------------------------------------
     def kubeconfig(self, context: str = "drill", namespace: str = "shop",
@@ -270,39 +177,6 @@ class DrillCluster:
                 os.unlink(tmp)
             raise
         return target
-
-
-def _admin(handler: Any) -> Any:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        principal = request[PRINCIPAL]
-        cluster = request.app[CLUSTER_KEY]
-        if principal is not cluster.access.principal(f"Bearer {cluster.access.admin_token}"):
-            raise ApiError(403, "drill controls need the drill admin token")
-        try:
-            return await handler(request)
-        except (ValueError, KeyError, json.JSONDecodeError) as exc:
-            raise ApiError(400, f"bad drill control request: {exc}") from exc
-
-    return wrapped
-
-
-def _time(params: dict[str, str], key: str) -> float:
-    value = params.get(key)
-    if value is None:
-        raise ValueError(f"parameter '{key}' is required")
-    try:
-        return float(value)
-    except ValueError:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-def _step(value: str | None) -> float:
-    if not value:
-        raise ValueError("parameter 'step' is required")
-    try:
-        return float(value)
-    except ValueError:
-        return promql.parse_duration(value)
 
 
 class DrillThread:

@@ -54,7 +54,6 @@ class ControlPlane:
         self._garbage: list[tuple[str, str]] = []  # (resource, uid) of deleted owners
         self._deferred: set[Key] = set()  # ReplicaSets that hit their burst this tick
         self._requeued: set[tuple[str, Key, float]] = set()
-        self._behind = 0.0
         store.add_listener(self._on_change)
         self._bootstrap()
 
@@ -73,7 +72,6 @@ class ControlPlane:
             self._reconcile()
             while (due := timeline.next_due()) is not None and due <= target:
                 if budget <= 0:
-                    self._behind = target - timeline.now
                     return  # lagging: the next tick carries on from this instant
                 timeline.now = max(timeline.now, due)
                 actions = timeline.pop_due(timeline.now, budget)
@@ -82,7 +80,6 @@ class ControlPlane:
                     action()
                 self._reconcile()
             timeline.now = target
-            self._behind = 0.0
             self._reconcile()
         finally:
             timeline.stepping = False
@@ -105,11 +102,6 @@ class ControlPlane:
     def reprofile(self) -> None:
         """Re-read pod profiles after a scenario changed them."""
         self.kubelet.reprofile()
-
-    def lag(self) -> float:
-        """Drill seconds the last tick fell short of its target (non-zero only while a burst
-        of work is spread over several ticks)."""
-        return self._behind
 
     # ---- informer --------------------------------------------------------------------------
     def _bootstrap(self) -> None:

@@ -6,7 +6,7 @@ parameters (`FAULTS` below); injecting a fault that is already active replaces i
 
 Switches: `Faults.inject(name, params)`, `Faults.clear(name=None)`, `Faults.describe()`; over
 HTTP `POST /drill/v1/faults {"fault": "latency", "seconds": 2}` and `GET /drill/v1/faults`
-(see `DrillCluster.add_admin_routes`); on the command line `warroom drill-server --fault
+(see drill/admin_api.py); on the command line `warroom drill-server --fault
 NAME[:k=v,...]` and `warroom drill inject NAME [k=v ...]`.
 
 `before_request(request)` is called by the server's faults middleware for every request

@@ -99,6 +99,16 @@ def seed_workload(store: Store, control_plane: ControlPlane, now: datetime) -> N
             _seed_app(store, control_plane, app, now)
 
 
+def seeded_app(namespace: str, name: str) -> SeedApp | None:
+    """The seeded deployment `namespace/name`, if the seed has one."""
+    return next((a for a in APPS if (a.namespace, a.name) == (namespace, name)), None)
+
+
+def next_revision(app: SeedApp) -> int:
+    """The revision number a new rollout of a seeded deployment gets (the scenario's deploy)."""
+    return len(app.revisions) + 1
+
+
 def _seed_app(store: Store, control_plane: ControlPlane, app: SeedApp, now: datetime) -> None:
     timeline = control_plane.timeline
     count = len(app.revisions)

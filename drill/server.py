@@ -13,21 +13,39 @@ import contextlib
 import copy
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from . import printers, protobuf
+from . import printers, prometheus_api, protobuf
+from .access import Access
+from .clock import DrillClock
+from .control_plane import ControlPlane
 from .errors import ApiError, bad_request, forbidden, invalid, not_found
+from .faults import Faults
 from .patch import apply_patch
 from .resources import GROUP_VERSIONS, RESOURCES, ResourceType
 from .selectors import format_match_labels, parse_field_selector, parse_label_selector
+from .store import Store
+from .traffic import Traffic
 
-if TYPE_CHECKING:
-    from .cluster import DrillCluster
+
+class ApiBackend(Protocol):
+    """What the API serves from (`DrillCluster` is one): objects, time, tokens, pods' logs
+    and deletion, traffic for the metrics, injected faults."""
+
+    store: Store
+    clock: DrillClock
+    access: Access
+    control: ControlPlane
+    traffic: Traffic
+    faults: Faults
+
+    def prepare_deployment(self, body: dict[str, Any]) -> None: ...
+
 
 JSON = "application/json"
-CLUSTER_KEY: web.AppKey[DrillCluster] = web.AppKey("cluster")
+CLUSTER_KEY: web.AppKey[ApiBackend] = web.AppKey("cluster")
 PRINCIPAL: web.RequestKey[Any] = web.RequestKey("principal", object)
 OPEN_PATHS = {"/healthz", "/readyz", "/livez"}
 DEFAULT_WATCH_SECONDS = 1800
@@ -256,7 +274,7 @@ async def resource_handler(request: web.Request) -> web.StreamResponse:
     return await _delete(request, cluster, rt, namespace, name)
 
 
-def _table(cluster: DrillCluster, rt: ResourceType, items: list[dict[str, Any]],
+def _table(cluster: ApiBackend, rt: ResourceType, items: list[dict[str, Any]],
            with_columns: bool = True) -> dict[str, Any]:
     table = printers.table(rt.name, items, cluster.clock.now(), with_columns)
     table["metadata"]["resourceVersion"] = str(cluster.store.rv)
@@ -282,7 +300,7 @@ def _continue_after(token: str) -> tuple[str, str]:
         raise ApiError(400, "continue token is not valid") from error
 
 
-def _list(request: web.Request, cluster: DrillCluster, rt: ResourceType,
+def _list(request: web.Request, cluster: ApiBackend, rt: ResourceType,
           namespace: str | None) -> web.Response:
     labels = parse_label_selector(request.query.get("labelSelector"))
     fields = parse_field_selector(request.query.get("fieldSelector"))
@@ -308,7 +326,7 @@ def _list(request: web.Request, cluster: DrillCluster, rt: ResourceType,
                  "items": items})
 
 
-async def _watch(request: web.Request, cluster: DrillCluster, rt: ResourceType,
+async def _watch(request: web.Request, cluster: ApiBackend, rt: ResourceType,
                  namespace: str | None) -> web.StreamResponse:
     labels = parse_label_selector(request.query.get("labelSelector"))
     fields = parse_field_selector(request.query.get("fieldSelector"))
@@ -389,7 +407,7 @@ async def _watch(request: web.Request, cluster: DrillCluster, rt: ResourceType,
     return response
 
 
-async def _create(request: web.Request, cluster: DrillCluster, rt: ResourceType,
+async def _create(request: web.Request, cluster: ApiBackend, rt: ResourceType,
                   namespace: str | None) -> web.Response:
     body = await _read_json(request)
     if not isinstance(body, dict):
@@ -408,7 +426,7 @@ async def _create(request: web.Request, cluster: DrillCluster, rt: ResourceType,
     return dump(cluster.store.create(rt.name, body), 201)
 
 
-async def _replace(request: web.Request, cluster: DrillCluster, rt: ResourceType,
+async def _replace(request: web.Request, cluster: ApiBackend, rt: ResourceType,
                    namespace: str | None, name: str, sub: str | None) -> web.Response:
     body = await _read_json(request)
     if not isinstance(body, dict):
@@ -422,7 +440,7 @@ async def _replace(request: web.Request, cluster: DrillCluster, rt: ResourceType
     return _store_update(request, cluster, rt, body, sub)
 
 
-def _store_update(request: web.Request, cluster: DrillCluster, rt: ResourceType,
+def _store_update(request: web.Request, cluster: ApiBackend, rt: ResourceType,
                   body: dict[str, Any], sub: str | None) -> web.Response:
     if rt.name == "deployments" and sub is None:
         cluster.prepare_deployment(body)
@@ -432,7 +450,7 @@ def _store_update(request: web.Request, cluster: DrillCluster, rt: ResourceType,
     return dump(cluster.store.update(rt.name, body, subresource=sub))
 
 
-async def _patch(request: web.Request, cluster: DrillCluster, rt: ResourceType,
+async def _patch(request: web.Request, cluster: ApiBackend, rt: ResourceType,
                  namespace: str | None, name: str, sub: str | None) -> web.Response:
     patch = await _read_json(request)
     current = cluster.store.get(rt.name, namespace, name)
@@ -444,7 +462,7 @@ async def _patch(request: web.Request, cluster: DrillCluster, rt: ResourceType,
     return _store_update(request, cluster, rt, patched, sub)
 
 
-async def _delete(request: web.Request, cluster: DrillCluster, rt: ResourceType,
+async def _delete(request: web.Request, cluster: ApiBackend, rt: ResourceType,
                   namespace: str | None, name: str) -> web.Response:
     options = await _read_json(request) or {}
     obj = cluster.store.get(rt.name, namespace, name)
@@ -471,7 +489,7 @@ def _scale_of(deployment: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _scale(request: web.Request, cluster: DrillCluster, rt: ResourceType,
+async def _scale(request: web.Request, cluster: ApiBackend, rt: ResourceType,
                  namespace: str | None, name: str) -> web.Response:
     verb = {"GET": "get", "PUT": "update", "PATCH": "patch"}.get(request.method)
     if verb is None:
@@ -502,7 +520,7 @@ async def _scale(request: web.Request, cluster: DrillCluster, rt: ResourceType,
     return dump(_scale_of(cluster.store.update(rt.name, updated)))
 
 
-def _logs(request: web.Request, cluster: DrillCluster, namespace: str | None,
+def _logs(request: web.Request, cluster: ApiBackend, namespace: str | None,
           name: str) -> web.Response:
     pod = cluster.store.get("pods", namespace, name)
     container = request.query.get("container")
@@ -562,10 +580,12 @@ async def prom_query(request: web.Request) -> web.Response:
     if request.method == "POST":
         params.update({k: str(v) for k, v in (await request.post()).items()})
     ranged = request.path.endswith("query_range")
-    return await cluster.prometheus_api(params, ranged)
+    return await prometheus_api.answer(cluster.traffic, params, ranged)
 
 
-def build_app(cluster: DrillCluster) -> web.Application:
+def build_app(cluster: ApiBackend) -> web.Application:
+    """The Kubernetes and Prometheus API of `cluster`; drill controls are added by the caller
+    (drill/admin_api.py)."""
     app = web.Application(middlewares=[errors_middleware, faults_middleware, auth_middleware],
                           client_max_size=8 * 1024 * 1024)
     app[CLUSTER_KEY] = cluster
@@ -598,5 +618,4 @@ def build_app(cluster: DrillCluster) -> web.Application:
         r.add_route("*", base + "/namespaces/{namespace}/{resource}/{name}/{sub}", resource_handler)
     # cluster-scoped objects (namespaces): /api/v1/namespaces/{name}[/{sub}]
     r.add_route("*", core + "/{resource:namespaces}/{name}", resource_handler)
-    cluster.add_admin_routes(app)
     return app

@@ -9,12 +9,10 @@ verification check should not pass or fail by chance.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from .cluster import DrillCluster
+from .traffic import Traffic
 
 FAILING = 0.5
 
@@ -30,12 +28,12 @@ def _route_of(path: str, routes: list[str]) -> str | None:
     return None
 
 
-def service_handler(cluster: DrillCluster) -> web.RequestHandler:  # type: ignore[name-defined]
+def service_handler(traffic: Traffic) -> web.RequestHandler:  # type: ignore[name-defined]
     async def handle(request: web.Request) -> web.Response:
         namespace = request.match_info["namespace"]
         deployment = request.match_info["deployment"]
         path = "/" + request.match_info.get("path", "")
-        rates = cluster.traffic.current().get((namespace, deployment))
+        rates = traffic.current().get((namespace, deployment))
         if rates is None:
             return web.Response(status=404, content_type="application/json",
                                 text=json.dumps({"error": f"no service {namespace}/{deployment}"}))
@@ -50,7 +48,7 @@ def service_handler(cluster: DrillCluster) -> web.RequestHandler:  # type: ignor
     return handle
 
 
-def add_service_routes(app: web.Application, cluster: DrillCluster) -> None:
-    handler = service_handler(cluster)
+def add_service_routes(app: web.Application, traffic: Traffic) -> None:
+    handler = service_handler(traffic)
     app.router.add_get("/drill/v1/svc/{namespace}/{deployment}", handler)
     app.router.add_get("/drill/v1/svc/{namespace}/{deployment}/{path:.*}", handler)

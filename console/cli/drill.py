@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from drill.admin_client import DrillAdmin, DrillAdminError, DrillUnreachable
+from adapters.drill_admin import DrillAdmin, DrillAdminError, DrillUnreachable
 from drill.faults import FAULT_NAMES, FAULTS, parse_params, parse_spec
 
 EXIT_OK = 0

@@ -64,9 +64,10 @@ def _port(text: str) -> int:
 
 
 def _scenario_names() -> list[str]:
-    from drill.scenarios import SCENARIOS
+    """Every registered drill scenario (drill/scenarios registers them on import)."""
+    from drill.scenarios import scenario_names
 
-    return sorted(SCENARIOS)
+    return sorted(scenario_names())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,7 +252,8 @@ def run_drill_console(args: argparse.Namespace) -> int:
     try:
         kubeconfig = cluster.write_kubeconfig(state_dir() / "drill-kubeconfig.yaml")
         scenario = cluster.scenario
-        target_ns, target = getattr(scenario, "target", ("shop", "api"))
+        rehearsal = scenario.rehearsal  # what to watch and check (a free-play drill: shop/api)
+        target_ns, target = rehearsal.namespace, rehearsal.deployment
         settings = _settings(
             args, kubeconfig=str(kubeconfig), context="drill", namespace=target_ns,
             metrics=MetricsConfig(base_url=cluster.url + "/prometheus",
@@ -259,7 +261,8 @@ def run_drill_console(args: argparse.Namespace) -> int:
             cluster_clock=cluster.clock.now, drill=cluster,
             runbook=args.runbook or getattr(scenario, "runbook", None) or None,
             runbook_values={"deployment": target},
-            checks=_drill_checks(cluster, target_ns, target), probe_ca=str(cluster.ca_path),
+            checks=_drill_checks(cluster, target_ns, target, rehearsal.check_paths),
+            probe_ca=str(cluster.ca_path),
             incident_title=f"drill: {scenario.title}" if scenario.name != "none"
             else "drill: free play",
             title=f"drill: {scenario.name} · speed {cluster.clock.speed:g}x")
@@ -270,14 +273,17 @@ def run_drill_console(args: argparse.Namespace) -> int:
         runner.stop()
 
 
-def _drill_checks(cluster: object, namespace: str, deployment: str) -> tuple[object, ...]:
-    """Verification checks against the drill's simulated service (`v` in the console)."""
+def _drill_checks(cluster: object, namespace: str, deployment: str,
+                  paths: Sequence[str] | None = None) -> tuple[object, ...]:
+    """Verification checks against the drill's simulated service (`v` in the console): the
+    routes the scenario names (`Rehearsal.check_paths`, by default the cluster's scenario's)."""
     from adapters.probes import Check
+
+    if paths is None:
+        paths = cluster.scenario.rehearsal.check_paths  # type: ignore[attr-defined]
 
     base = f"{cluster.url}/drill/v1/svc/{namespace}/{deployment}"  # type: ignore[attr-defined]
     headers = {"Authorization": f"Bearer {cluster.token}"}  # type: ignore[attr-defined]
-    paths = {"api": ("/auth/login", "/products", "/users/me"),
-             "worker": ("/tasks/email",), "login": ("/auth/login",)}.get(deployment, ("/",))
     return tuple(Check(name=f"{deployment} {path}", url=base + path, expect_status=200,
                        body_contains='"ok"', retries=1, retry_delay_s=0.5, headers=headers)
                  for path in paths)

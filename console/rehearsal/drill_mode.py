@@ -5,11 +5,11 @@ stamps, on the console's wall clock (the audit log's: console/rehearsal/scoring.
 audit records), when it first sees the incident *mitigated* (the scenario says so, or the
 target's error ratio is back under 1 % after having been over it) and *resolved*. It pauses and
 resumes the drill clock, and scores the drill from the audit log (``score``), writing the
-Markdown report beside it (``write_report``). ``score_view`` turns a score into the rows the
-score screen shows.
+Markdown report beside it (``write_report``). The score screen's rows are made from the
+``DrillScore`` by the console (console/ui/drill_bridge.py).
 
-No Textual here, and every method that talks to the drill blocks: the app calls them from
-worker threads (console/ui/drill_bridge.py).
+No Textual and no widgets here, and every method that talks to the drill blocks: the app calls
+them from worker threads (console/ui/drill_bridge.py).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from adapters.drill_admin import DrillAdmin, DrillEndpoint
 from console.domain.audit import AuditRecord, parse_timestamp
+from console.rehearsal.score_model import format_duration
 from console.rehearsal.scoring import DrillFacts, DrillScore, score, write_report
-from drill.admin_client import DrillAdmin, DrillEndpoint
-from widgets.rows import ScoreCheckRow, ScoreLineRow, ScoreView
+from drill.scenarios.random_pick import HIDDEN as HIDDEN_PICK
 
 MITIGATED_ERROR_RATIO = 0.01  # the handbook's "error rates normal"
-HIDDEN_PICK = "hidden until the drill ends"  # drill/scenarios/random_pick.py
 
 
 class DrillSource(Protocol):
@@ -247,56 +247,6 @@ class DrillMode:
         return result, write_report(result, audit_path)
 
 
-# ---- the score screen's rows ------------------------------------------------------------------
-def format_duration(seconds: float | None) -> str:
-    """Like the report: "1h02m03s", "4m05s", "12s"; "—" for never."""
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(int(round(max(0.0, seconds))), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
-def outcome(result: DrillScore) -> str:
-    if result.clean:
-        return "clean"
-    return "resolved with unsafe actions" if result.resolved else "not resolved"
-
-
-def score_view(
-    result: DrillScore, report_path: Path | str | None = None, final: bool = False
-) -> ScoreView:
-    """The ``ScoreView`` the score screen shows."""
-    return ScoreView(
-        scenario=result.scenario,
-        total=result.total,
-        outcome=outcome(result),
-        time_to_detect=format_duration(result.time_to_detect_s),
-        time_to_mitigate=format_duration(result.time_to_mitigate_s),
-        time_to_resolve=format_duration(result.time_to_resolve_s),
-        checks=tuple(ScoreCheckRow(c.rule, c.ok, c.detail, c.points) for c in result.checks),
-        unsafe=tuple(
-            ScoreLineRow(
-                u.what,
-                u.points,
-                f"+{format_duration(u.at_s)}" if u.at_s is not None else "",
-                "unsafe",
-            )
-            for u in result.unsafe
-        ),
-        deductions=tuple(
-            ScoreLineRow(d.reason, d.points, "", d.category) for d in result.deductions
-        ),
-        good=result.good,
-        report_path=str(report_path) if report_path is not None else None,
-        final=final,
-    )
-
-
 __all__ = [
     "MITIGATED_ERROR_RATIO",
     "DrillMode",
@@ -304,6 +254,4 @@ __all__ = [
     "DrillState",
     "DrillUpdate",
     "format_duration",
-    "outcome",
-    "score_view",
 ]

@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from adapters.drill_admin import DrillAdminError
 from console.domain.audit import AuditError, AuditLog, AuditWriteError
-from console.rehearsal.drill_mode import DrillMode, DrillState, DrillUpdate, score_view
-from console.rehearsal.scoring import DrillScore
-from drill.admin_client import DrillAdminError
+from console.rehearsal.drill_mode import DrillMode, DrillState, DrillUpdate
+from console.rehearsal.score_model import DrillScore, format_duration
+from widgets.rows import ScoreCheckRow, ScoreLineRow, ScoreView
 from widgets.score_screen import ScoreScreen
 
 POLL_EVERY = 1.0  # seconds between status polls
@@ -251,3 +252,33 @@ class DrillBridge:
     def _call(self, fn: Callable[..., Any], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):
             self.app.call_from_thread(fn, *args)
+
+
+def score_view(
+    result: DrillScore, report_path: Path | str | None = None, final: bool = False
+) -> ScoreView:
+    """The ``ScoreView`` the score screen shows, from a drill's score."""
+    return ScoreView(
+        scenario=result.scenario,
+        total=result.total,
+        outcome=result.outcome,
+        time_to_detect=format_duration(result.time_to_detect_s),
+        time_to_mitigate=format_duration(result.time_to_mitigate_s),
+        time_to_resolve=format_duration(result.time_to_resolve_s),
+        checks=tuple(ScoreCheckRow(c.rule, c.ok, c.detail, c.points) for c in result.checks),
+        unsafe=tuple(
+            ScoreLineRow(
+                u.what,
+                u.points,
+                f"+{format_duration(u.at_s)}" if u.at_s is not None else "",
+                "unsafe",
+            )
+            for u in result.unsafe
+        ),
+        deductions=tuple(
+            ScoreLineRow(d.reason, d.points, "", d.category) for d in result.deductions
+        ),
+        good=result.good,
+        report_path=str(report_path) if report_path is not None else None,
+        final=final,
+    )

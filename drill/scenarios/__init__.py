@@ -1,13 +1,17 @@
 """Drill scenarios: incidents from the rollback handbook, selectable by name.
 
-`SCENARIOS` maps a name to its class; `get_scenario(name, seed)` gives a fresh instance. New
-scenarios join with `register`.
+Each scenario is one module here whose class registers itself with `@register`; importing this
+package imports every module in it, so a new scenario is one new file (plus its runbook in
+runbooks/, if it has one). `SCENARIOS` maps a name to its class, in the classes' `order`;
+`get_scenario(name, seed)` gives a fresh instance, `rehearsal_for(name)` what the console's
+scorer needs to know about it.
 """
 
 from __future__ import annotations
 
-from .bad_deploy_auth import BadDeployAuth
-from .bad_migration import BadMigration
+import importlib
+import pkgutil
+
 from .base import (
     ActionReport,
     RolloutView,
@@ -16,54 +20,65 @@ from .base import (
     ScenarioStatus,
     inspect_rollout,
 )
-from .data_loss import DataLoss
-from .memory_leak import MemoryLeak
-from .none import NoIncident
-from .random_pick import RandomIncident
-from .security_breach import SecurityBreach
-from .slow_release import SlowRelease
-
-SCENARIOS: dict[str, type[Scenario]] = {}
-
-
-def register(cls: type[Scenario]) -> type[Scenario]:
-    """Add a scenario class to the registry under its `name` (usable as a decorator)."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    SCENARIOS[cls.name] = cls
-    return cls
+from .registry import (
+    NOT_INCIDENTS,
+    SCENARIOS,
+    get_scenario,
+    incident_names,
+    register,
+    scenario_names,
+)
+from .rehearsal import Rehearsal, Rule
 
 
-for _cls in (NoIncident, BadDeployAuth, MemoryLeak, BadMigration, SlowRelease, DataLoss,
-             SecurityBreach, RandomIncident):
-    register(_cls)
+def _import_all() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
 
 
-def scenario_names() -> list[str]:
-    return list(SCENARIOS)
+_import_all()
 
 
-def get_scenario(name: str, seed: int | None = None) -> Scenario:
-    """A fresh instance of the named scenario; KeyError naming the known ones otherwise.
+def rehearsal_for(name: str) -> Rehearsal:
+    """How a rehearsal of the named scenario is scored (the defaults for an unknown name)."""
+    cls = SCENARIOS.get(name)
+    return cls.rehearsal if cls is not None else Scenario.rehearsal
 
-    `seed` (the drill's `--seed`) reaches scenarios that draw on it (`random`)."""
-    try:
-        cls = SCENARIOS[name]
-    except KeyError:
-        known = ", ".join(SCENARIOS)
-        raise KeyError(f"unknown scenario {name!r}; known scenarios: {known}") from None
-    return cls.create(seed)
+
+def rehearsal_on(target: str) -> Rehearsal | None:
+    """The rehearsal data of a scenario played on `namespace/deployment`, if any is."""
+    return next((cls.rehearsal for cls in SCENARIOS.values()
+                 if cls.rehearsal.target == target), None)
+
+
+def drill_actions() -> tuple[str, ...]:
+    """Every drill action some scenario understands (`POST /drill/v1/scenario/action`)."""
+    return tuple(dict.fromkeys(a for cls in SCENARIOS.values() for a in cls.actions))
+
+
+def step_aliases() -> dict[str, str]:
+    """Runbook step ids that stand for a drill step, from every scenario's rehearsal data."""
+    return {step: drill for cls in SCENARIOS.values()
+            for step, drill in cls.rehearsal.step_aliases}
 
 
 __all__ = [
+    "NOT_INCIDENTS",
     "SCENARIOS",
     "ActionReport",
+    "Rehearsal",
     "RolloutView",
+    "Rule",
     "Scenario",
     "ScenarioActionError",
     "ScenarioStatus",
+    "drill_actions",
     "get_scenario",
+    "incident_names",
     "inspect_rollout",
     "register",
+    "rehearsal_for",
+    "rehearsal_on",
     "scenario_names",
+    "step_aliases",
 ]

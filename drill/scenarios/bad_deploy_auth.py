@@ -6,12 +6,15 @@ from typing import Any
 
 from ..profiles import Endpoint, TrafficProfile
 from .base import Scenario
+from .registry import register
+from .rehearsal import ROLLBACK_RULES, Rehearsal
 from .routes import AUTH_PATHS
 
 MOBILE_SHARE = 0.60  # "60% of users affected" (mobile app v1.2)
 AUTH_SHARE = {"/auth/login": 0.35, "/auth/refresh": 0.55}  # retry storm: 90 % of requests
 
 
+@register
 class BadDeployAuth(Scenario):
     """Handbook Example 1: "New API version breaks authentication for mobile app v1.2".
 
@@ -27,6 +30,8 @@ class BadDeployAuth(Scenario):
     title = "API deploy breaks mobile auth"
     brief = "api 1.7.0 rejects mobile v1.2 tokens: 60 % of users cannot log in."
     difficulty = "easy"
+    order = 10
+    rehearsal = Rehearsal(rules=ROLLBACK_RULES)
     runbook = "production-bug"
     handbook = "Example 1: API Deployment Breaks Mobile App"
     default_speed = 1.0

@@ -9,6 +9,8 @@ from ..events import EventRecorder
 from ..profiles import Endpoint, TrafficProfile
 from ..store import Store
 from .base import ActionReport, RolloutView, Scenario
+from .registry import register
+from .rehearsal import ROLLBACK_RULES, Rehearsal, Rule
 
 MIGRATION = "20241109_add_email_verified"
 BROKEN_ERROR_RATIO = 0.98  # "~100 %": nearly every /users/* request fails
@@ -18,6 +20,7 @@ def affected(path: str) -> bool:
     return path == "/users" or path.startswith("/users/")
 
 
+@register
 class BadMigration(Scenario):
     """Handbook Example 2: "Migration to add column had bad logic, set wrong values".
 
@@ -37,6 +40,14 @@ class BadMigration(Scenario):
     title = "Migration corrupts the users table"
     brief = "api 1.7.0's migration set users.email_verified wrong: /users/* fails."
     difficulty = "hard"
+    order = 30
+    rehearsal = Rehearsal(
+        rules=ROLLBACK_RULES + (
+            Rule("required", "migration rolled back (npm run migrate:down)", "migrate-down",
+                 points=5),
+        ),
+        step_aliases=(("rollback-migration", "migrate-down"),),
+    )
     runbook = "migration-failed"
     handbook = "Example 2: Database Migration Corrupts Data"
     default_speed = 1.0

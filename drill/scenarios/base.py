@@ -10,11 +10,12 @@ per `traffic_profile` (traffic), both keyed on the pod's image, so a rollback th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..clock import DrillClock
 from ..profiles import HEALTHY_POD, PodProfile, TrafficProfile
+from ..seed import next_revision, seeded_app
 from ..store import Store
 from ..traffic import DeploymentRates
 from ..workloads import (
@@ -24,6 +25,7 @@ from ..workloads import (
     pod_images,
     template_images,
 )
+from .rehearsal import Rehearsal
 from .routes import healthy_traffic
 
 Obj = dict[str, Any]
@@ -138,6 +140,18 @@ def _pick_image(images: list[str], bad_image: str | None) -> str:
     return images[0] if images else ""
 
 
+def completed_rehearsal(rehearsal: Rehearsal, target: tuple[str, str] | None) -> Rehearsal:
+    """`rehearsal` on the scenario's target (the default one without a target), with the bad
+    release's revision and the target's replicas taken from the seeded workload."""
+    name = "/".join(target) if target else rehearsal.target
+    if name == rehearsal.target and rehearsal.bad_revision is not None:
+        return rehearsal
+    app = seeded_app(*name.split("/", 1))
+    return replace(rehearsal, target=name,
+                   bad_revision=next_revision(app) if app else None,
+                   initial_replicas=app.replicas if app else None)
+
+
 def rates_of(traffic: Any, key: tuple[str, str]) -> DeploymentRates | None:
     """Current rates of one deployment from a `Traffic` or a `Traffic.current()` mapping."""
     if traffic is None:
@@ -155,6 +169,7 @@ class Scenario:
     title: ClassVar[str] = ""
     brief: ClassVar[str] = ""  # one line
     difficulty: ClassVar[str] = "easy"  # easy | medium | hard
+    order: ClassVar[int] = 100  # place in the registry (picker, `random`'s pool)
     runbook: ClassVar[str | None] = None  # the paired runbook in runbooks/
     handbook: ClassVar[str] = ""  # the handbook example or procedure it replays
     default_speed: ClassVar[float] = 1.0
@@ -166,6 +181,12 @@ class Scenario:
     actions: ClassVar[tuple[str, ...]] = ()
     bad_image: str | None = None
     good_image: str | None = None
+    # what the console's scorer needs to know (completed from the seed per subclass)
+    rehearsal: ClassVar[Rehearsal] = Rehearsal()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.rehearsal = completed_rehearsal(cls.rehearsal, cls.target)
 
     def __init__(self) -> None:
         cls = type(self)
@@ -226,9 +247,6 @@ class Scenario:
         self.unsafe_actions.append({"code": code, "message": message, "at": at,
                                     "elapsed": elapsed})
 
-    def has_step(self, step: str) -> bool:
-        return any(entry["step"] == step for entry in self.journal)
-
     def step_names(self) -> tuple[str, ...]:
         return tuple(entry["step"] for entry in self.journal)
 
@@ -283,6 +301,25 @@ class Scenario:
 
     def bad_traffic(self, deployment: Obj, pod: Obj, healthy: TrafficProfile) -> TrafficProfile:
         return healthy
+
+    # ---- what shows ----------------------------------------------------------------------
+    def symptom(self, store: Store, traffic_now: Any = None) -> str | None:
+        """The incident's first visible sign as it stands now (None: nothing shows yet): the
+        target's error ratio or latency over the handbook's "normal", or a restarted or
+        OOM-killed pod. `traffic_now`: a `Traffic` or its `current()`."""
+        if self.target is None or self.bad_image is None:
+            return None
+        rates = rates_of(traffic_now, self.target)
+        if rates is not None and rates.error_ratio >= NORMAL_ERROR_RATIO:
+            return f"error ratio {rates.error_ratio:.1%}"
+        if rates is not None and rates.latency_factor >= NORMAL_LATENCY_FACTOR:
+            return f"latency {rates.latency_factor:.1f}x baseline"
+        deployment = store.try_get("deployments", *self.target)
+        for pod in deployment_pods(store, deployment) if deployment else ():
+            for status in pod.get("status", {}).get("containerStatuses") or ():
+                if status.get("restartCount"):
+                    return f"pod {pod['metadata']['name']} restarted"
+        return None
 
     # ---- is it over? ---------------------------------------------------------------------
     def mitigation(self, view: RolloutView) -> str | None:

@@ -11,6 +11,8 @@ from ..profiles import Endpoint, TrafficProfile
 from ..store import Store
 from ..workloads import deployment_pods, image_tag, is_ready
 from .base import ActionReport, Scenario, ScenarioActionError, ScenarioStatus, inspect_rollout
+from .registry import register
+from .rehearsal import COMMUNICATE, Rehearsal, Rule
 
 TABLE = "orders"
 ROWS_PER_POD = 2.0  # rows each ready worker pod writes per drill second
@@ -61,6 +63,7 @@ class Database:
         return [b for b in self.backups if b.kind == "scheduled" and b.corrupt == 0][-1]
 
 
+@register
 class DataLoss(Scenario):
     """Recovery Procedures, "Recovering from Data Loss" (handbook), with a bad writer.
 
@@ -81,6 +84,24 @@ class DataLoss(Scenario):
     title = "Bad writer corrupts the orders table"
     brief = "worker 0.11.0 writes orders with a NULL total: the orders table is being corrupted."
     difficulty = "hard"
+    order = 50
+    rehearsal = Rehearsal(
+        offline_step="stop-writes",  # STOP WRITES: scale the writer to 0, or roll it back
+        rules=(
+            Rule("before", "STOP WRITES before the backup of the current state",
+                 "backup-current", "stop-writes"),
+            Rule("before", "STOP WRITES before the restore", "restore", "stop-writes",
+                 unsafe="restore-while-writing"),
+            Rule("before", "backup of the current state BEFORE the restore", "restore",
+                 "backup-current", unsafe="restore-without-backup"),
+            Rule("required", "missing data identified and reconciled after the restore",
+                 "reconcile"),
+            COMMUNICATE,
+        ),
+        step_aliases=(("stop-writes", "stop-writes"), ("backup-current", "backup-current"),
+                      ("restore", "restore"), ("identify-missing-data", "reconcile")),
+        check_paths=("/tasks/email",),
+    )
     runbook = "data-loss"
     handbook = "Recovery Procedures: Recovering from Data Loss"
     default_speed = 1.0

@@ -8,6 +8,8 @@ from typing import Any
 from ..profiles import Endpoint, PodProfile, TrafficProfile
 from ..workloads import pod_started_at
 from .base import RolloutView, Scenario
+from .registry import register
+from .rehearsal import ROLLBACK_RULES, Rehearsal, Rule
 
 CRASH_EVERY = 7200.0  # "servers crash every 2 hours" (drill seconds)
 JITTER = 0.05  # +-5 % per pod, deterministic, so pods do not all die at once
@@ -21,6 +23,7 @@ def crash_after(pod: dict[str, Any]) -> float:
     return CRASH_EVERY * (1.0 + JITTER * (2.0 * unit - 1.0))
 
 
+@register
 class MemoryLeak(Scenario):
     """Handbook Example 3: "New version has memory leak, servers crash every 2 hours".
 
@@ -36,9 +39,15 @@ class MemoryLeak(Scenario):
     title = "Memory leak crashes production"
     brief = "api 1.7.0 leaks memory: pods are OOM-killed every 2 hours."
     difficulty = "medium"
+    order = 20
+    rehearsal = Rehearsal(rules=ROLLBACK_RULES + (
+        Rule("good", "scaled up to buy time before the rollback", "rollback", "scale-up"),
+    ))
     runbook = "performance-degradation"
     handbook = "Example 3: Memory Leak Crashes Production"
-    default_speed = 60.0
+    # 4 drill hours per real minute: GC pauses double latency ~20 s after the first frame and
+    # the first OOM kill comes at ~30 s (at 60x the first sign took over a minute)
+    default_speed = 240.0
     bad_image = "registry.local/shop/api:1.7.0"
     good_image = "registry.local/shop/api:1.6.0"
     change_cause = "deploy api 1.7.0: response cache for product pages"

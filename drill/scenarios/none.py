@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .base import Scenario
+from .registry import register
 
 
+@register
 class NoIncident(Scenario):
     """No fault at all: every pod is healthy and serves the baseline traffic.
 
@@ -17,6 +19,7 @@ class NoIncident(Scenario):
     title = "No incident"
     brief = "A healthy cluster: nothing to recover, look around."
     difficulty = "easy"
+    order = 0
     runbook = None
     target: ClassVar[tuple[str, str] | None] = None
     resolution = "nothing to do"

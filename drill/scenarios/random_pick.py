@@ -10,24 +10,23 @@ from ..clock import DrillClock
 from ..profiles import PodProfile, TrafficProfile
 from ..store import Store
 from .base import ActionReport, Scenario, ScenarioStatus
+from .registry import get_scenario, incident_names, register
 
-# the incidents a random drill draws from (not `none`, not itself)
-POOL: tuple[str, ...] = (
-    "bad-deploy-auth",
-    "memory-leak",
-    "bad-migration",
-    "slow-release",
-    "data-loss",
-    "security-breach",
-)
 HIDDEN = "hidden until the drill ends"
 
 
-def pick(seed: int, pool: tuple[str, ...] = POOL) -> str:
+def pool() -> tuple[str, ...]:
+    """The incidents a random drill draws from: every registered one but `none` and itself."""
+    return incident_names()
+
+
+def pick(seed: int, choices: tuple[str, ...] | None = None) -> str:
     """The scenario a random drill with this seed plays (same seed, same pick)."""
-    return pool[random.Random(seed).randrange(len(pool))]
+    choices = pool() if choices is None else choices
+    return choices[random.Random(seed).randrange(len(choices))]
 
 
+@register
 class RandomIncident(Scenario):
     """A seeded surprise: one of the handbook incidents (Examples 1-3, Procedure 3, Recovering
     from Data Loss, Recovering from Security Breach), picked from the drill's `--seed` so a
@@ -38,20 +37,20 @@ class RandomIncident(Scenario):
     title = "Random incident"
     brief = "A surprise incident, picked from --seed: find out what is wrong."
     difficulty = "medium"
+    order = 1000  # after every incident it may pick
     runbook = None  # the picked scenario's (set per instance)
     handbook = "one of the handbook's examples or recovery procedures, named at the end"
     resolution = "revealed when the drill ends"
 
     def __init__(self, seed: int = 7, resolve: Callable[[str], Scenario] | None = None) -> None:
         super().__init__()
-        from . import get_scenario
-
         self.seed = seed
         self.picked = pick(seed)
         self.inner = (resolve or get_scenario)(self.picked)
         self.revealed = False
         inner = self.inner
         self.runbook = inner.runbook  # the console needs the right one
+        self.rehearsal = inner.rehearsal  # and the pick's target and checks
         self.default_speed = inner.default_speed
         self.target = inner.target
         self.actions = inner.actions
@@ -80,6 +79,9 @@ class RandomIncident(Scenario):
 
     def traffic_profile(self, deployment: dict[str, Any], pod: dict[str, Any]) -> TrafficProfile:
         return self.inner.traffic_profile(deployment, pod)
+
+    def symptom(self, store: Store, traffic_now: Any = None) -> str | None:
+        return self.inner.symptom(store, traffic_now)
 
     def act(self, action: str, store: Store) -> ActionReport:
         return self.inner.act(action, store)

@@ -10,6 +10,8 @@ from ..events import EventRecorder
 from ..store import Store
 from ..workloads import deployment_pods, image_tag, is_ready
 from .base import ActionReport, Scenario, ScenarioStatus, inspect_rollout, rates_of
+from .registry import register
+from .rehearsal import COMMUNICATE, Rehearsal, Rule
 
 LEAKED_TOKEN = "leaked"
 ATTACKER_USER = "system:serviceaccount:auth:login"
@@ -26,6 +28,7 @@ READ_ONLY = {(verb, "*") for verb in ("create", "update", "patch", "delete", "de
 NORMAL_ERROR_RATIO = 0.01
 
 
+@register
 class SecurityBreach(Scenario):
     """Recovery Procedures, "Recovering from Security Breach" (handbook), via a leaked token.
 
@@ -45,6 +48,24 @@ class SecurityBreach(Scenario):
     title = "Leaked token: an attacker reads secrets"
     brief = "login 3.4.0's service-account token is in use from 203.0.113.7: secrets are read."
     difficulty = "hard"
+    order = 60
+    rehearsal = Rehearsal(
+        offline_step="isolate",  # ISOLATE: take the system offline (scale to 0, or roll back)
+        restart_step="redeploy",  # RESTORE: pods restarted with the rotated secrets
+        rules=(
+            Rule("before", "ISOLATE before rotating secrets", "rotate-secrets", "isolate",
+                 unsafe="rotate-before-isolate"),
+            Rule("required", "SECURE: rotate ALL secrets (revoke the leaked token)",
+                 "rotate-secrets"),
+            Rule("before", "redeploy after rotating the secrets", "redeploy", "rotate-secrets",
+                 last=True),
+            COMMUNICATE,
+        ),
+        step_aliases=(("take-offline", "isolate"), ("isolate", "isolate"),
+                      ("restart-with-new-secrets", "redeploy"),
+                      ("rotate-secrets", "rotate-secrets")),
+        check_paths=("/auth/login",),
+    )
     runbook = "security-breach"
     handbook = "Recovery Procedures: Recovering from Security Breach"
     default_speed = 1.0
@@ -95,6 +116,12 @@ class SecurityBreach(Scenario):
 
     def tick(self, store: Store, clock: DrillClock) -> None:
         self._sync(store)
+
+    def symptom(self, store: Store, traffic_now: Any = None) -> str | None:
+        """The breach serves no errors: its sign is the stolen token in use."""
+        if self.attacker_requests:
+            return f"{self.attacker_requests} request(s) with the leaked token from {ATTACKER_ADDRESS}"
+        return super().symptom(store, traffic_now)
 
     def _token_valid(self) -> bool:
         return self.access is not None and self.access.principal(f"Bearer {self.token}") is not None

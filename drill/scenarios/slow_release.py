@@ -6,10 +6,13 @@ from typing import Any
 
 from ..profiles import Endpoint, TrafficProfile
 from .base import RolloutView, Scenario
+from .registry import register
+from .rehearsal import ROLLBACK_RULES, Rehearsal
 
 SLOWDOWN = 12.0  # "> 10x slower": immediate rollback territory
 
 
+@register
 class SlowRelease(Scenario):
     """Handbook Procedure 3 (Performance Degradation), past the "> 10x slower" threshold.
 
@@ -23,6 +26,8 @@ class SlowRelease(Scenario):
     title = "Slow release: 12x latency"
     brief = "api 1.7.0 answers 12x slower than baseline: users time out."
     difficulty = "easy"
+    order = 40
+    rehearsal = Rehearsal(rules=ROLLBACK_RULES)
     runbook = "performance-degradation"
     handbook = "Procedure 3: Performance Degradation"
     default_speed = 1.0

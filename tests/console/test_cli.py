@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from console.cli.main import _settings, build_parser
+from console.cli.main import main as warroom_main
+from drill.scenarios import get_scenario, scenario_names
 from tests.conftest import KUBECTLS, wait_for
 
 WARROOM = [sys.executable, "-m", "console.cli.main"]
@@ -84,3 +87,22 @@ def test_an_unusable_state_directory_is_named_before_anything_starts(tmp_path: P
                                       " Not a directory. Set WARROOM_STATE_DIR to a directory "
                                       "you can write to.")
     assert blocker.read_text() == "not a directory\n"
+
+
+@pytest.mark.parametrize("name", scenario_names())
+def test_every_registered_scenario_starts_as_warroom_drill_does(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`warroom drill --scenario NAME` for every listed scenario: the drill cluster starts and
+    the console gets its settings (issue 21: `none` used to end in a TypeError here)."""
+    monkeypatch.setenv("WARROOM_STATE_DIR", str(tmp_path / "state"))
+    opened: list[object] = []
+    monkeypatch.setattr("console.ui.app.run_app", lambda settings: opened.append(settings) or 0)
+    assert warroom_main(["drill", "--scenario", name]) == 0
+    [settings] = opened
+    rehearsal = get_scenario(name).rehearsal  # a random drill: its pick's (seed 7, as the CLI)
+    assert settings.namespace == rehearsal.namespace  # type: ignore[attr-defined]
+    assert settings.runbook_values == {"deployment": rehearsal.deployment}  # type: ignore[attr-defined]
+    urls = [check.url for check in settings.checks]  # type: ignore[attr-defined]
+    assert urls and all(f"/drill/v1/svc/{rehearsal.target}/" in url for url in urls)
+    assert (tmp_path / "state" / "drill-kubeconfig.yaml").exists()

@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from adapters.drill_admin import DrillAdmin
 from console.cli.main import _drill_checks
 from console.rehearsal.drill_mode import DrillMode, DrillState, format_duration
 from console.rehearsal.scoring import report_path
 from console.ui.app import WarroomApp
 from console.ui.drill_bridge import DRILL_CLOCK, DRILL_RESOLVED, DRILL_SCORED
-from drill.admin_client import DrillAdmin
 from drill.scenarios import SCENARIOS
 from tests.conftest import Drill
 from tests.console.app_harness import audit_records, drill_settings, finished, until

@@ -24,7 +24,7 @@ import yaml
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
-from drill.admin_client import DrillAdminError, endpoint_from_kubeconfig
+from adapters.drill_admin import DrillAdminError, endpoint_from_kubeconfig
 from tests.conftest import Drill, wait_for
 
 from .kube_helpers import make_deployment, make_namespace, unique

@@ -13,14 +13,16 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from drill.admin_client import DrillAdmin, DrillAdminError
+from adapters.drill_admin import DrillAdmin, DrillAdminError
 from drill.cluster import DrillCluster
 from drill.scenarios import SCENARIOS, ScenarioActionError, get_scenario
 from drill.scenarios.data_loss import ROWS_PER_POD
-from drill.scenarios.random_pick import HIDDEN, POOL, pick
+from drill.scenarios.random_pick import HIDDEN, pick, pool
 from drill.scenarios.security_breach import ATTACK_EVERY, LEAKED_TOKEN
 from tests.conftest import Drill, wait_for
 from tests.drill.factories import make_cluster, pods_of, rollout, seed_shop
+
+POOL = pool()  # what a random drill draws from: the registry's incidents
 
 REVISION = "deployment.kubernetes.io/revision"
 

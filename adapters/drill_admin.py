@@ -1,4 +1,7 @@
-"""Talk to a running drill cluster's admin endpoints (`/drill/v1/...`) through its kubeconfig.
+"""The drill cluster's admin API (`/drill/v1/...`) over HTTP, reached through its kubeconfig.
+
+What the console (`warroom drill inject`, drill mode) uses to read and steer a running drill
+cluster; plain dicts come back, so nothing here depends on drill/.
 
 The kubeconfig the drill writes (`warroom drill` → `<state dir>/drill-kubeconfig.yaml`,
 `warroom drill-server --kubeconfig-out PATH`) has the server URL, the CA data and the admin
@@ -19,17 +22,21 @@ from urllib.parse import urlsplit
 import httpx
 import yaml
 
+from adapters.errors import AdapterError, Unreachable
 
-class DrillAdminError(Exception):
+
+class DrillAdminError(AdapterError):
     """A problem talking to the drill cluster, with a message for humans."""
 
 
-class DrillUnreachable(DrillAdminError):
-    pass
+class DrillUnreachable(DrillAdminError, Unreachable):
+    """No drill cluster answered at the kubeconfig's address."""
 
 
 @dataclass(frozen=True)
 class DrillEndpoint:
+    """Where a drill cluster listens, its CA (PEM) and its admin token."""
+
     url: str
     ca_pem: bytes
     token: str
