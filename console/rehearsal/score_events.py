@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from console.domain import action_kinds
 from console.domain.audit import AuditRecord, parse_timestamp
 from drill.scenarios import Rehearsal, drill_actions, step_aliases
 
@@ -149,15 +150,23 @@ def _runbook_step(step: str, aliases: Mapping[str, str]) -> str | None:
     return None
 
 
+def category(action: str | None) -> str | None:
+    """How the score counts an action: its kind's ``scoring`` category
+    (console/domain/kinds/), or the record's own name for what is not a kind (``gate``)."""
+    kind = action_kinds.get(action) if action else None
+    return kind.scoring if kind is not None else action
+
+
 def _target_steps(rec: Rec, rehearsal: Rehearsal, initial: int | None) -> list[str]:
     """The steps a finished console action on the target shows."""
     result = rec.outcome
     offline = [rehearsal.offline_step] if rehearsal.offline_step else []
-    if rec.action == "undo":
+    counted = category(rec.action)
+    if counted == "rollback":
         return [] if result.get("skipped") else ["rollback", *offline]
-    if rec.action == "restart":
+    if counted == "restart":
         return ["restart"] + ([rehearsal.restart_step] if rehearsal.restart_step else [])
-    if rec.action == "scale":
+    if counted == "scale":
         to = as_int(result.get("to"))
         to = as_int(rec.params.get("replicas")) if to is None else to
         before = as_int(result.get("from"))
@@ -185,9 +194,9 @@ def events(recs: Sequence[Rec], rehearsal: Rehearsal, drill_steps: tuple[str, ..
             drill = _drill_action(rec, known)
             if drill is not None:
                 steps = [drill]
-            elif rec.action in ("verify", "gate"):
+            elif category(rec.action) in ("verify", "gate"):
                 steps = ["verify"]
-            elif rec.action == "delete-pod":
+            elif category(rec.action) == "delete-pod":
                 steps = ["delete-pod"]
             elif rec.on_target(namespace, name):
                 steps = _target_steps(rec, rehearsal, initial)

@@ -37,7 +37,15 @@ from datetime import datetime
 from typing import Any
 
 from console.domain.audit import AuditRecord
-from console.rehearsal.score_events import Event, Rec, as_int, as_time, events, normalise
+from console.rehearsal.score_events import (
+    Event,
+    Rec,
+    as_int,
+    as_time,
+    category,
+    events,
+    normalise,
+)
 from console.rehearsal.score_model import (
     Deduction,
     DrillFacts,
@@ -199,10 +207,11 @@ def _undo_to_bad(recs: Sequence[Rec], bad: int | None, namespace: str, name: str
         if rec.kind != "action.finished" or not rec.on_target(namespace, name):
             continue
         result = rec.outcome
-        if rec.action == "restart":
+        counted = category(rec.action)
+        if counted == "restart":
             latest += 1
             continue
-        if rec.action != "undo" or result.get("skipped"):
+        if counted != "rollback" or result.get("skipped"):
             continue
         to = as_int(result.get("to_revision"))
         to = as_int(rec.params.get("to_revision")) if to is None else to
