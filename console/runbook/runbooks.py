@@ -1402,7 +1402,7 @@ def load_dir(directory: str | Path) -> tuple[list[Runbook], list[Problem]]:
 def builtin_dir() -> Path:
     """The shipped runbooks: ``runbooks/`` beside ``console/`` in a source checkout (or an
     editable install), else ``<prefix>/share/warroom/runbooks`` from an installed wheel."""
-    checkout = Path(__file__).resolve().parent.parent / "runbooks"
+    checkout = Path(__file__).resolve().parents[2] / "runbooks"
     candidates = [checkout]
     for base in (sysconfig.get_path("data"), sys.prefix, getattr(site, "USER_BASE", None)):
         if base:
