@@ -70,6 +70,7 @@ from widgets.rows import HeaderInfo, PodRow
 from widgets.scale_modal import ScaleModal
 from widgets.status_header import StatusHeader
 from widgets.text_modal import TextModal
+from widgets.toasts import show_newest_toast
 from widgets.too_small import TooSmall
 from widgets.undo_modal import UndoModal
 
@@ -328,6 +329,7 @@ class WarroomApp(App[int]):
     def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
         """Every notification is shown with secrets masked (see console/ui/screen_text.py)."""
         super().notify(self.redact(message), *args, **kwargs)
+        show_newest_toast(self.screen)
 
     def _on_status(self, status: WatchStatus) -> None:
         self.connection = status
