@@ -54,6 +54,7 @@ from console.domain.pod_index import PodIndex, deployment_key
 from console.domain.settings import ConsoleSettings
 from console.runbook.session import ChecklistState
 from console.ui import view_model as vm
+from console.ui.crash import run_reporting_crashes
 from console.ui.drill_bridge import DrillBridge
 from console.ui.gc_pacing import CACHE_EVERY, GcPacer
 from console.ui.screen_text import ScreenRedactor
@@ -1142,8 +1143,7 @@ class WarroomApp(App[int]):
 
 def run_app(settings: ConsoleSettings) -> int:
     app = WarroomApp(settings)
-    result = app.run()
-    return int(result or 0)
+    return run_reporting_crashes(app, settings.state_dir, redact=app.redact)
 
 
 def utc_now() -> datetime:
