@@ -11,17 +11,20 @@ Cells are Rich ``Text`` whose colours come from the subclass's component classes
 Columns fit what they hold now, not what passed through them: each column keeps a count of
 its cells per width (``ColumnWidths``), so when the last of its widest cells goes away (a pod
 leaves CrashLoopBackOff, a row is removed) the column shrinks back, in O(1) per cell change.
+Columns also fit the pane (``widgets/column_fit.py``): when they are wider than the table,
+the columns a subclass names in ``SQUEEZE`` shrink with an ellipsis and those in
+``DROP_ORDER`` are hidden, the first column's header counting them -- never cut at the edge.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.widgets import DataTable
 from textual.widgets.data_table import (
     CellDoesNotExist,
@@ -30,6 +33,8 @@ from textual.widgets.data_table import (
     RowDoesNotExist,
     RowKey,
 )
+
+from widgets.column_fit import ColumnNeed, fit_columns, hidden_label
 
 
 def same_text(a: Text, b: Text) -> bool:
@@ -72,11 +77,14 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
     """A row-cursor DataTable of frozen rows with a ``key``; subclasses say how rows look.
 
     Subclasses set ``COLUMNS`` ((column key, label) pairs) and ``SORT_COLUMN``, implement
-    ``_cells``, and ``_row_highlighted`` to post their own message.
+    ``_cells``, and ``_row_highlighted`` to post their own message; ``SQUEEZE`` and
+    ``DROP_ORDER`` say how the columns give way in a narrow pane.
     """
 
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
     SORT_COLUMN: ClassVar[str] = "name"  # rows are kept in the order of this column's text
+    SQUEEZE: ClassVar[Mapping[str, int]] = {}  # column: narrowest width, cells end in "…"
+    DROP_ORDER: ClassVar[Sequence[str]] = ()  # hidden in this order when squeezing is not enough
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None, disabled: bool = False) -> None:
@@ -90,6 +98,7 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         self._widths: dict[str, ColumnWidths] = {}
         self._dirty: set[tuple[RowKey, ColumnKey]] = set()  # cells written, caches not yet
         self._revealed_top = 0
+        self._hidden: tuple[str, ...] = ()  # columns left out to fit the pane
         self._direct_cells = isinstance(getattr(self, "_data", None), dict) and all(
             hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations", "rows",
                                              "_update_count", "_highlight_cursor"))
@@ -160,10 +169,10 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
             if key in self._rows:
                 if self._rows[key] != row:
                     self._rows[key] = row
-                    self._update_row(key, self._cells(row))
+                    self._update_row(key, self._fitted_cells(row))
             else:
                 self._rows[key] = row
-                cells = self._cells(row)
+                cells = self._fitted_cells(row)
                 self._shown[key] = cells
                 self._count(cells, 1)
                 added.append((key, cells))
@@ -182,14 +191,14 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         the rows go in at once and the columns are sized from ``ColumnWidths``."""
         if not self._direct_cells:
             for key, cells in added:
-                self.add_row(*cells, key=key)
+                self.add_row(*self._shown_cells(cells), key=key)
             return
-        columns = [ColumnKey(column) for column, _ in self.COLUMNS]
+        columns = [ColumnKey(column) for column, _ in self.COLUMNS if column not in self._hidden]
         had_rows = bool(self.rows)
         for key, cells in added:
             row_key = RowKey(key)
             self._row_locations[row_key] = len(self.rows)
-            self._data[row_key] = dict(zip(columns, cells, strict=True))
+            self._data[row_key] = dict(zip(columns, self._shown_cells(cells), strict=True))
             self.rows[row_key] = Row(row_key, 1)
         self._update_count += 1
         self._require_update_dimensions = True  # the virtual size, on idle (no measuring)
@@ -214,8 +223,24 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
                 if index < len(old):
                     widths.remove(old[index].cell_len)
                 widths.add(cell.cell_len)
-                self._set_cell(key, column, cell)
+                if column not in self._hidden:
+                    self._set_cell(key, column, cell)
         self._shown[key] = cells
+
+    def _fitted_cells(self, row: RowT) -> tuple[Text, ...]:
+        """The row's cells; one squeezed into a narrower column ends in "…" (unless the
+        subclass chose another overflow, e.g. ``MiddleEllipsis``)."""
+        cells = self._cells(row)
+        for cell in cells:
+            if cell.overflow is None:
+                cell.overflow = "ellipsis"
+        return cells
+
+    def _shown_cells(self, cells: tuple[Text, ...]) -> tuple[Text, ...]:
+        if not self._hidden:
+            return cells
+        return tuple(cell for (column, _), cell in zip(self.COLUMNS, cells, strict=True)
+                     if column not in self._hidden)
 
     def _count(self, cells: tuple[Text, ...], sign: int) -> None:
         for (column, _), cell in zip(self.COLUMNS, cells, strict=True):
@@ -226,20 +251,67 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
                 widths.remove(cell.cell_len)
 
     def _fit_columns(self) -> None:
-        """Make each column as wide as its widest cell now (narrower too), then lay out."""
-        if not self._direct_cells:
-            return  # DataTable's own update_cell(update_width=True) sizes the columns
-        changed = False
-        for column, widths in self._widths.items():
+        """Make each column as wide as its widest cell now (narrower too) or as the pane
+        leaves room for (``widgets/column_fit.py``), then lay out."""
+        if not self._columns_ready:
+            return
+        needs = [ColumnNeed(column, label, self._widths[column].widest,
+                            min(self._widths[column].widest,
+                                self.SQUEEZE.get(column, self._widths[column].widest)))
+                 for column, label in self.COLUMNS]
+        fit = fit_columns(needs, self._available_width(), 2 * self.cell_padding,
+                          self.DROP_ORDER)
+        if fit.hidden != self._hidden:
+            self._show_columns(fit.hidden)
+        changed = self._mark_hidden(len(fit.hidden))
+        # (without direct cell access, DataTable's update_cell(update_width=True) sizes them)
+        for column, width in fit.widths.items() if self._direct_cells else ():
             known = self.columns.get(ColumnKey(column))
-            if known is not None and known.content_width != widths.widest:
-                known.content_width = widths.widest
+            if known is not None and known.content_width != width:
+                known.content_width = width
                 changed = True
         if changed:
             self._clear_cell_caches()
             self._require_update_dimensions = True  # virtual width, on idle (no O(rows) work)
             self.check_idle()
             self.refresh()
+
+    def _available_width(self) -> int | None:
+        """Columns' room: the table's width less a vertical scrollbar when the rows need one
+        (None before the table is laid out)."""
+        width, height = self.container_size
+        if width <= 0:
+            return None
+        header = self.header_height if self.show_header else 0
+        if len(self._rows) + header > height and self.styles.overflow_y != "hidden":
+            width -= self.styles.scrollbar_size_vertical
+        return width
+
+    def _show_columns(self, hidden: tuple[str, ...]) -> None:
+        """Rebuild the table with every column but ``hidden`` (on a resize across a width
+        where a column comes or goes: O(rows), not per update)."""
+        keep = self.cursor_key
+        self._hidden = hidden
+        self.clear(columns=True)
+        self._dirty.clear()
+        for column, label in self.COLUMNS:
+            if column not in hidden:
+                self.add_column(Text(label, overflow="ellipsis"), key=column)
+        if self._shown:
+            self._add_rows(list(self._shown.items()))
+            self._resort()
+        if keep is not None:
+            self.move_to(keep)
+
+    def _mark_hidden(self, hidden: int) -> bool:
+        """Put the count of hidden columns in the first column's header; True if changed."""
+        column, label = self.COLUMNS[0]
+        known = self.columns.get(ColumnKey(column))
+        wanted = hidden_label(label, hidden)
+        if known is None or known.label.plain == wanted:
+            return False
+        known.label = Text(wanted, overflow="ellipsis")
+        return True
 
     # DataTable.update_cell bumps a counter that keys all its caches, so after any update it
     # rebuilds the row order and line offsets of every row (O(rows)) and re-renders every
@@ -306,7 +378,7 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
     def restyle(self) -> None:
         """Rebuild every row's cells (the theme changed)."""
         for key, row in self._rows.items():
-            self._update_row(key, self._cells(row))
+            self._update_row(key, self._fitted_cells(row))
         self._clear_cell_caches()
         self._fit_columns()
 
@@ -317,7 +389,7 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
     # ---- lifecycle and events ------------------------------------------------------------
     def on_mount(self) -> None:
         for column, label in self.COLUMNS:
-            self.add_column(label, key=column)
+            self.add_column(Text(label, overflow="ellipsis"), key=column)
             self._widths[column] = ColumnWidths(self.columns[ColumnKey(column)].content_width)
         self._columns_ready = True
         # The signal comes before the new theme's styles reach this widget: restyle after.
@@ -326,6 +398,9 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         pending, self._pending = self._pending, []
         for upserts, deletes in pending:
             self._apply(upserts, deletes)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._fit_columns()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)

@@ -9,6 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.message import Message
 
+from widgets.column_fit import MiddleEllipsis
 from widgets.keyed_table import KeyedTable
 from widgets.rows import PodRow
 
@@ -66,10 +67,16 @@ class PodTable(KeyedTable[PodRow]):
     ``apply_deltas(upserts, deletes)`` applies one batch of watch deltas by key; the cursor
     stays on the same pod. Moving the cursor posts ``PodTable.PodSelected(key)``; Enter posts
     it with ``activated=True``.
+
+    In a narrow pane pod names keep both ends ("api-7d9…6b5-qq7lm"), statuses end in "…",
+    and RESTARTS, then AGE, READY and REV are hidden -- the POD header counts them.
     """
 
     COLUMNS = (("name", "POD"), ("ready", "READY"), ("status", "STATUS"),
                ("restarts", "RESTARTS"), ("age", "AGE"), ("revision", "REV"))
+    SQUEEZE: ClassVar[dict[str, int]] = {"name": 14, "status": 12, "restarts": 8}
+    # the status shows a crash loop; REV is what a rollback is about
+    DROP_ORDER = ("restarts", "age", "ready", "revision")
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "pod-table--failing",
         "pod-table--waiting",
@@ -118,7 +125,7 @@ class PodTable(KeyedTable[PodRow]):
         restarted = (restart_count(row.restarts) or 0) > 0
         restarts = Text(str(row.restarts),
                         style=style("pod-table--restarted") if restarted else "")
-        return (Text(row.name), ready, status, restarts, Text(row.age),
+        return (MiddleEllipsis(row.name), ready, status, restarts, Text(row.age),
                 Text(row.revision or "?"))
 
     def _row_highlighted(self, key: str, activated: bool) -> None:

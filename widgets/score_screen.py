@@ -75,7 +75,8 @@ def deductions_text(view: ScoreView) -> Text:
 class ScoreScreen(ModalScreen[None]):
     """A drill's ``ScoreView``: total, times, handbook order, unsafe actions, deductions.
 
-    Esc, q, Enter or S close it. Ids: ``#dialog``, ``#score-title``, ``#score-total``,
+    Esc, Enter or S close it; q quits the console (the app's ``request_quit``, as on the main
+    screen), so a drill ends with one q whether or not its score is showing. Ids: ``#dialog``, ``#score-title``, ``#score-total``,
     ``#score-times``, ``#score-checks``, ``#score-unsafe``, ``#score-deductions``,
     ``#score-report``, ``#score-keys``.
     """
@@ -89,7 +90,7 @@ class ScoreScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
-        Binding("q", "close", "Close", show=False),
+        Binding("q", "app.request_quit", "Quit"),
         Binding("enter", "close", "Close", show=False),
         Binding("S", "close", "Close", show=False),
     ]
@@ -119,7 +120,7 @@ class ScoreScreen(ModalScreen[None]):
                 yield Static(deductions_text(view), id="score-deductions")
             report = f"report: {view.report_path}" if view.report_path else ""
             yield Label(Text(report), id="score-report")
-            yield Label("Esc close", id="score-keys")
+            yield Label("esc/enter close · q quit", id="score-keys")
 
     def _total_class(self) -> str:
         if self.view.outcome == "clean":

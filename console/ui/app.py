@@ -22,12 +22,15 @@ from textual.screen import Screen
 from console.domain import action_kinds
 from console.domain.connection_notes import ConnectionNotes
 from console.domain.settings import ConsoleSettings
+from console.ui.crash import run_reporting_crashes
 from console.ui.drill_bridge import DrillBridge
 from console.ui.gc_pacing import CACHE_EVERY, GcPacer
 from console.ui.main_screen import MainScreen
 from console.ui.screen_text import ScreenRedactor
 from console.ui.session import Session
 from themes import CSS_PATH, HORIZONTAL_BREAKPOINTS, THEMES, register_themes
+from widgets.confirm_modal import ConfirmModal
+from widgets.toasts import show_newest_toast
 
 HANGUP_GRACE = 3.0  # seconds an exit after SIGHUP may take before the process is ended
 
@@ -109,6 +112,7 @@ class WarroomApp(App[int]):
     def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
         """Every notification is shown with secrets masked (see console/ui/screen_text.py)."""
         super().notify(self.redact(message), *args, **kwargs)
+        show_newest_toast(self.screen)
 
     # ---- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Any:
@@ -134,6 +138,24 @@ class WarroomApp(App[int]):
         self.theme = names[(current + 1) % len(names)]
         self.notify(f"theme: {self.theme}")
 
+    def action_request_quit(self) -> None:
+        """Quit, after asking when an action is still running (its result would be missed)."""
+        running = self.main_screen.ops.running
+        if not running:
+            self.exit(0)
+            return
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.exit(0)
+
+        session = self.session
+        self.push_screen(ConfirmModal(
+            "Quit while an action is running?", context=session.context,
+            namespace=session.namespace, target=running, change="leave the console",
+            warnings=["the cluster keeps rolling out; the audit log will miss the result"],
+            confirm_label="Quit"), answered)
+
     def on_unmount(self) -> None:
         if self.drill is not None:
             self.drill.finish()  # the drill's score report, with all that was done
@@ -144,5 +166,4 @@ class WarroomApp(App[int]):
 
 def run_app(settings: ConsoleSettings) -> int:
     app = WarroomApp(settings)
-    result = app.run()
-    return int(result or 0)
+    return run_reporting_crashes(app, settings.state_dir, redact=app.redact)

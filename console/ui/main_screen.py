@@ -45,7 +45,6 @@ from console.ui.runbook_pane import RunbookPane
 from console.ui.session import ConnectError, Session
 from widgets.audit_view import AuditView
 from widgets.checklist import Checklist
-from widgets.confirm_modal import ConfirmModal
 from widgets.deployment_list import DeploymentList
 from widgets.help_screen import HelpScreen
 from widgets.pane_deck import Pane, PaneDeck
@@ -76,7 +75,7 @@ OTHER_KEYS = [
     Binding("P", "drill_pause", "Pause drill", show=False),  # drills only (drill_bridge.py)
     Binding("S", "drill_score", "Drill score", show=False),  # drills only
     Binding("question_mark", "help", "Help"),
-    Binding("q", "request_quit", "Quit"),
+    Binding("q", "app.request_quit", "Quit"),
 ]
 
 
@@ -388,19 +387,3 @@ class MainScreen(Screen[None]):
         bindings = [(b.key.replace("question_mark", "?"), b.description)
                     for b in key_bindings()]
         self.app.push_screen(HelpScreen(bindings))
-
-    def action_request_quit(self) -> None:
-        running = self.ops.running
-        if not running:
-            self.app.exit(0)
-            return
-
-        def answered(ok: bool | None) -> None:
-            if ok:
-                self.app.exit(0)
-
-        self.app.push_screen(ConfirmModal(
-            "Quit while an action is running?", context=self.session.context,
-            namespace=self.session.namespace, target=running, change="leave the console",
-            warnings=["the cluster keeps rolling out; the audit log will miss the result"],
-            confirm_label="Quit"), answered)

@@ -41,6 +41,7 @@ from widgets.undo_modal import UndoModal
 START = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
 OPERATOR = Actor(user="oncall", console_id="c-snapshot", host="bastion")
 WIDE, NARROW = (160, 48), (80, 24)
+COMMON = (120, 40)  # a common terminal: the pod table hides RESTARTS and says so
 
 
 @pytest.fixture
@@ -84,8 +85,9 @@ def after(*keys: str, screen: type) -> Callable[[Pilot[Any]], Any]:
 
 @pytest.mark.parametrize(("size", "theme"), [
     (NARROW, "warroom-dark"),
+    (COMMON, "warroom-dark"),
     *((WIDE, theme) for theme in sorted(THEMES)),
-], ids=["80x24", *(f"160x48-{theme}" for theme in sorted(THEMES))])
+], ids=["80x24", "120x40", *(f"160x48-{theme}" for theme in sorted(THEMES))])
 def test_main_screen(snap_compare: Any, frozen_app: Callable[..., WarroomApp],
                      size: tuple[int, int], theme: str) -> None:
     assert snap_compare(frozen_app(theme=theme), terminal_size=size, run_before=ready)

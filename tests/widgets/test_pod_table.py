@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.widgets.widget_demo import PODS, WidgetApp, pod
+import pytest
+
+from tests.widgets.widget_demo import PODS, DemoApp, WidgetApp, pod
 from widgets.pod_table import PodTable, status_kind, status_text
 
 
@@ -189,3 +191,50 @@ async def test_visible_keys_are_the_rows_on_screen_and_scrolling_reveals_others(
         await pilot.pause()
         assert table.visible_keys()[0] == rows[50].key
         assert revealed
+
+
+def screen_lines(app: WidgetApp | DemoApp) -> list[str]:
+    """The screen as drawn, one string per line."""
+    return ["".join(segment.text for segment in strip)
+            for strip in app.screen._compositor.render_strips()]
+
+
+def shows(shown: str, full: str) -> bool:
+    """Whether a cell on screen is its full text or the text cut with an explicit "…"."""
+    if shown == full:
+        return True
+    head, ellipsis, tail = shown.partition("…")
+    return bool(ellipsis) and full.startswith(head) and full.endswith(tail) and (
+        len(head) + len(tail) < len(full))
+
+
+@pytest.mark.parametrize("width", sorted({*range(80, 251, 10), 101, 120}))
+async def test_columns_fit_the_pane_at_every_width(width: int) -> None:
+    """No column is cut at the pane's edge: each one shown holds its whole text or ends in an
+    ellipsis, and hidden columns are counted in the header."""
+    app = DemoApp()
+    async with app.run_test(size=(width, 40)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        table = app.query_one(PodTable)
+        columns = table.ordered_columns
+        widths = [column.get_render_width(table) for column in columns]
+        assert sum(widths) <= table.scrollable_content_region.width
+        assert not table.show_horizontal_scrollbar
+        lines = screen_lines(app)
+        region = table.region
+        header = lines[region.y]
+        hidden = len(PodTable.COLUMNS) - len(columns)
+        x = region.x
+        for column, render_width in zip(columns, widths, strict=True):
+            inner = slice(x + table.cell_padding, x + render_width - table.cell_padding)
+            label = dict(PodTable.COLUMNS)[column.key.value]
+            if column is columns[0] and hidden:
+                label += f" (+{hidden} col{'s' if hidden > 1 else ''})"
+            assert header[inner].rstrip() == label
+            for y, key in enumerate(table.keys, start=region.y + 1):
+                full = table.get_cell(key, column.key).plain
+                assert shows(lines[y][inner].rstrip(), full), (width, lines[y], full)
+            x += render_width
+        if width >= 120:
+            assert [c.key.value for c in columns][-1] == "revision"  # REV stays longest
