@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
 
-from .errors import AdapterError
+from .errors import AdapterError, Operation, error_for_status, translate
 from .kube_views import (
     DeploymentView,
     EventView,
@@ -34,7 +34,6 @@ from .kube_views import (
     pod_view,
     revision_view,
 )
-from .kubernetes import Operation, error_for_status, translate
 
 if TYPE_CHECKING:
     from .kubernetes import KubeClient, WatchStream
