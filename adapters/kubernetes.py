@@ -47,21 +47,23 @@ from .errors import (
     error_for_status,
     translate,
 )
-from .kube_views import (
+from .kube_json import (
     CHANGE_CAUSE_ANNOTATION,
     REVISION_ANNOTATION,
     TEMPLATE_HASH_LABEL,
+    as_json,
+    controller_of,
+    format_selector,
+    revision_of,
+)
+from .kube_views import (
     DeploymentView,
     EventView,
     PodView,
     RevisionView,
-    as_json,
-    controller_of,
     deployment_view,
     event_view,
-    format_selector,
     pod_view,
-    revision_of,
     revision_view,
     rollout_state,
 )

@@ -9,11 +9,10 @@ import pytest
 from kubernetes import client
 
 from adapters.informer import ADDED, DELETED, MODIFIED, Delta, _Pending
+from adapters.kube_time import human_duration, parse_time
 from adapters.kube_views import (
     deployment_view,
     event_view,
-    human_duration,
-    parse_time,
     pod_view,
     revision_view,
     rollout_state,
