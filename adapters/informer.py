@@ -36,7 +36,7 @@ from .kube_views import (
 )
 
 if TYPE_CHECKING:
-    from .kubernetes import KubeClient, WatchStream
+    from .kube_requests import KubeRequests, WatchStream
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def _key(obj: Mapping[str, Any]) -> str:
 class Informer:
     """List + watch of several kinds into a local cache, delivering batched deltas.
 
-    kube: a connected KubeClient. namespace: one namespace, or None for all. kinds: a subset
+    kube: a connected KubeClient (any ``KubeRequests``). namespace: one namespace, or None for all. kinds: a subset
     of pods, deployments, replicasets, events. label_selector: applied to pods, deployments
     and replicasets (not events). on_deltas(list[Delta]): called from the informer's flush
     thread; without it, deltas accumulate for ``drain()``. on_status(WatchStatus): called on
@@ -164,7 +164,7 @@ class Informer:
     "reconnecting" becomes "stale". clock: "now" for the views' ages (the drill's clock, say).
     """
 
-    def __init__(self, kube: KubeClient, namespace: str | None = None, *,
+    def __init__(self, kube: KubeRequests, namespace: str | None = None, *,
                  kinds: Iterable[str] = ALL_KINDS, label_selector: str | None = None,
                  on_deltas: Callable[[list[Delta]], None] | None = None,
                  on_status: Callable[[WatchStatus], None] | None = None,

@@ -115,7 +115,7 @@ def pod_status(pod: Any) -> tuple[str, str, int, datetime | None]:
             sidecar_restarts += as_int(cs.get("restartCount"))
             if terminated_last:
                 last_sidecar_restart = later(last_sidecar_restart,
-                                              terminated_last.get("finishedAt"))
+                                             terminated_last.get("finishedAt"))
         terminated = as_map(state.get("terminated"))
         waiting = as_map(state.get("waiting"))
         if terminated and as_int(terminated.get("exitCode")) == 0:

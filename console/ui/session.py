@@ -15,7 +15,8 @@ from typing import Any
 
 from adapters.errors import AdapterError
 from adapters.informer import Delta, Informer, WatchStatus
-from adapters.kubernetes import KubeClient, is_production
+from adapters.kube_config import is_production
+from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
 from console.domain.actions import ActionRunner, prober_for
 from console.domain.audit import AuditError, AuditLog

@@ -286,21 +286,6 @@ def test_stop_is_prompt(drill: Drill, kube: KubeClient, started: list[Informer])
                 and t.is_alive() and t in informer._threads]
 
 
-def test_watch_pods_compat_shim(drill: Drill, kube: KubeClient) -> None:
-    events: list[tuple[str, PodView]] = []
-    states: list[str] = []
-    stop = threading.Event()
-    worker = threading.Thread(target=kube.watch_pods,
-                              args=("shop", lambda t, p: events.append((t, p)), stop,
-                                    states.append), daemon=True)
-    worker.start()
-    wait_for(lambda: any(p.name.startswith("api-") for _, p in events), message="pods")
-    wait_for(lambda: any(s.endswith("live") for s in states), message="live state")
-    stop.set()
-    worker.join(5)
-    assert not worker.is_alive()
-
-
 def test_paged_first_list_hands_over_each_page(drill: Drill, kube: KubeClient, ns: str,
                                                started: list[Informer]) -> None:
     make_deployment(drill.api(), ns, "p", replicas=7)
