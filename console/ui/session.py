@@ -14,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.errors import AdapterError
-from adapters.informer import Delta, Informer, WatchStatus
+from adapters.informer import Informer
+from adapters.informer_deltas import Delta
+from adapters.informer_status import WatchStatus
 from adapters.kube_config import is_production
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 
-from adapters.informer import WatchStatus
+from adapters.informer_status import WatchStatus
 from adapters.kube_time import age_since
 from adapters.kube_views import DeploymentView, PodView, RevisionView
 from adapters.metrics import History, RateSample

@@ -12,7 +12,9 @@ import pytest
 from kubernetes import client
 
 from adapters.errors import Unauthorized, Unreachable
-from adapters.informer import ADDED, DELETED, MODIFIED, Delta, Informer, WatchStatus
+from adapters.informer import Informer
+from adapters.informer_deltas import ADDED, DELETED, MODIFIED, Delta
+from adapters.informer_status import WatchStatus
 from adapters.kube_views import DeploymentView, PodView, RevisionView
 from adapters.kubernetes import KubeClient
 from tests.conftest import Drill, wait_for
