@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from console.domain.audit import AuditRecord, parse_timestamp
+from console.domain.durations import format_elapsed
 from console.rehearsal.scoring import DrillFacts, DrillScore, score, write_report
 from drill.admin_client import DrillAdmin, DrillEndpoint
 from widgets.rows import ScoreCheckRow, ScoreLineRow, ScoreView
@@ -248,19 +249,6 @@ class DrillMode:
 
 
 # ---- the score screen's rows ------------------------------------------------------------------
-def format_duration(seconds: float | None) -> str:
-    """Like the report: "1h02m03s", "4m05s", "12s"; "—" for never."""
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(int(round(max(0.0, seconds))), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
 def outcome(result: DrillScore) -> str:
     if result.clean:
         return "clean"
@@ -275,15 +263,15 @@ def score_view(
         scenario=result.scenario,
         total=result.total,
         outcome=outcome(result),
-        time_to_detect=format_duration(result.time_to_detect_s),
-        time_to_mitigate=format_duration(result.time_to_mitigate_s),
-        time_to_resolve=format_duration(result.time_to_resolve_s),
+        time_to_detect=format_elapsed(result.time_to_detect_s),
+        time_to_mitigate=format_elapsed(result.time_to_mitigate_s),
+        time_to_resolve=format_elapsed(result.time_to_resolve_s),
         checks=tuple(ScoreCheckRow(c.rule, c.ok, c.detail, c.points) for c in result.checks),
         unsafe=tuple(
             ScoreLineRow(
                 u.what,
                 u.points,
-                f"+{format_duration(u.at_s)}" if u.at_s is not None else "",
+                f"+{format_elapsed(u.at_s)}" if u.at_s is not None else "",
                 "unsafe",
             )
             for u in result.unsafe
@@ -303,7 +291,6 @@ __all__ = [
     "DrillSource",
     "DrillState",
     "DrillUpdate",
-    "format_duration",
     "outcome",
     "score_view",
 ]

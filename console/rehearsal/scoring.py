@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from console.domain.audit import AuditRecord, parse_timestamp
+from console.domain.durations import format_elapsed
 
 DRILL_ACTIONS = ("stop-writes", "backup-current", "restore", "reconcile", "rotate-secrets",
                  "migrate-down")
@@ -420,19 +421,6 @@ def _late_points(seconds: float, target: float, step: float, cap: int) -> int:
     return min(cap, math.ceil((seconds - target) / step))
 
 
-def _fmt(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = max(0.0, seconds)
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
 def _order_key(events: list[_Event], step: str, last: bool = False) -> _Event | None:
     matching = [e for e in events if e.step == step]
     if not matching:
@@ -469,20 +457,20 @@ def score(records: Iterable[Mapping[str, Any] | AuditRecord], facts: DrillFacts)
     if detect is None:
         deductions.append(Deduction(DETECT_NONE, "time", "no response on record"))
     elif points := _late_points(detect, DETECT_TARGET_S, DETECT_STEP_S, DETECT_MAX):
-        deductions.append(Deduction(points, "time", f"time to detect {_fmt(detect)} "
-                                    f"(target {_fmt(DETECT_TARGET_S)})"))
+        deductions.append(Deduction(points, "time", f"time to detect {format_elapsed(detect)} "
+                                    f"(target {format_elapsed(DETECT_TARGET_S)})"))
     resolve = since(_time(facts.resolved))
     mitigate = since(_time(facts.mitigated) or _time(facts.resolved))
     if mitigate is None:
         deductions.append(Deduction(MITIGATE_NONE, "time", "never mitigated"))
     elif points := _late_points(mitigate, MITIGATE_TARGET_S, MITIGATE_STEP_S, MITIGATE_MAX):
-        deductions.append(Deduction(points, "time", f"time to mitigate {_fmt(mitigate)} "
-                                    f"(target {_fmt(MITIGATE_TARGET_S)})"))
+        deductions.append(Deduction(points, "time", f"time to mitigate {format_elapsed(mitigate)} "
+                                    f"(target {format_elapsed(MITIGATE_TARGET_S)})"))
     if resolve is None:
         deductions.append(Deduction(RESOLVE_NONE, "time", "not resolved"))
     elif points := _late_points(resolve, RESOLVE_TARGET_S, RESOLVE_STEP_S, RESOLVE_MAX):
-        deductions.append(Deduction(points, "time", f"time to resolve {_fmt(resolve)} "
-                                    f"(target {_fmt(RESOLVE_TARGET_S)})"))
+        deductions.append(Deduction(points, "time", f"time to resolve {format_elapsed(resolve)} "
+                                    f"(target {format_elapsed(RESOLVE_TARGET_S)})"))
 
     # -- steps and unsafe actions
     events = _events(recs, facts, namespace, name, initial)
@@ -507,7 +495,7 @@ def score(records: Iterable[Mapping[str, Any] | AuditRecord], facts: DrillFacts)
         assert first_at is not None and last_at is not None
         if (last_at - first_at).total_seconds() <= MASS_DELETE_WINDOW_S:
             flag("mass-delete-pods", first_at, f"deleted {MASS_DELETE_COUNT}+ pods within "
-                 f"{_fmt(MASS_DELETE_WINDOW_S)}")
+                 f"{format_elapsed(MASS_DELETE_WINDOW_S)}")
             break
     for entry in facts.drill_unsafe:
         code, _, message = entry.partition(": ")
@@ -602,9 +590,9 @@ def render_markdown(result: DrillScore) -> str:
         "",
         "| Measure | Time |",
         "|---|---|",
-        f"| Time to detect (first action) | {_fmt(result.time_to_detect_s)} |",
-        f"| Time to mitigate | {_fmt(result.time_to_mitigate_s)} |",
-        f"| Time to resolve | {_fmt(result.time_to_resolve_s)} |",
+        f"| Time to detect (first action) | {format_elapsed(result.time_to_detect_s)} |",
+        f"| Time to mitigate | {format_elapsed(result.time_to_mitigate_s)} |",
+        f"| Time to resolve | {format_elapsed(result.time_to_resolve_s)} |",
         "",
         "## Handbook order",
         "",
@@ -623,7 +611,7 @@ def render_markdown(result: DrillScore) -> str:
     if result.unsafe:
         lines += ["| Action | When | Points |", "|---|---|---|"]
         for action in result.unsafe:
-            when = f"+{_fmt(action.at_s)}" if action.at_s is not None else "—"
+            when = f"+{format_elapsed(action.at_s)}" if action.at_s is not None else "—"
             lines.append(f"| {_cell(action.what)} ({action.code}) | {when} | "
                          f"-{action.points} |")
     else:
@@ -631,7 +619,7 @@ def render_markdown(result: DrillScore) -> str:
     lines += ["", "## Steps seen", ""]
     if result.steps:
         for step in result.steps:
-            when = f"+{_fmt(step.at_s)}" if step.at_s is not None else "(drill)"
+            when = f"+{format_elapsed(step.at_s)}" if step.at_s is not None else "(drill)"
             lines.append(f"- {when} {step.step} ({_cell(step.source)})")
     else:
         lines.append("None.")
