@@ -7,6 +7,9 @@ exponentially with jitter on errors. Changes go to the caller as batched, coales
 ``Delta`` lists (every ``flush_interval`` seconds or ``max_batch`` items) so a UI can apply
 many at once, and the connection state (connecting / live / reconnecting / stale since T) is
 reported through a callback. Everything runs in daemon threads; ``stop()`` returns promptly.
+
+The deltas and their batching are in ``informer_deltas``, the connection state in
+``informer_status``, the paged LIST in ``informer_pages``.
 """
 
 from __future__ import annotations
@@ -16,17 +19,18 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
 
-from .errors import AdapterError
+from .errors import AdapterError, Operation, error_for_status, translate
+from .informer_deltas import ADDED, DELETED, MODIFIED, Delta, DeltaBatcher, View
+from .informer_pages import list_pages
+from .informer_status import StatusBoard, WatchStatus
 from .kube_views import (
     DeploymentView,
-    EventView,
     PodView,
     RevisionView,
     deployment_view,
@@ -34,47 +38,13 @@ from .kube_views import (
     pod_view,
     revision_view,
 )
-from .kubernetes import Operation, error_for_status, translate
 
 if TYPE_CHECKING:
-    from .kubernetes import KubeClient, WatchStream
+    from .kube_requests import KubeRequests, WatchStream
 
 log = logging.getLogger(__name__)
 
-View = PodView | DeploymentView | RevisionView | EventView
 ALL_KINDS: tuple[str, ...] = ("pods", "deployments", "replicasets", "events")
-ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
-
-CONNECTING, LIVE, RECONNECTING, STALE, STOPPED = (
-    "connecting", "live", "reconnecting", "stale", "stopped")
-
-
-@dataclass(frozen=True)
-class Delta:
-    """One change to the cache: ``type`` is ADDED, MODIFIED or DELETED; ``view`` is the new
-    view (the last known one for DELETED); ``at`` is when it was received (monotonic)."""
-
-    kind: str
-    type: str
-    key: str  # namespace/name
-    view: View
-    at: float = 0.0
-
-
-@dataclass(frozen=True)
-class WatchStatus:
-    """The informer's connection state, for a status bar."""
-
-    state: str  # connecting | live | reconnecting | stale | stopped
-    message: str  # "live", "reconnecting: <error>", "stale since 12:03:04: <error>"
-    since: datetime | None = None  # went live, or went down (reconnecting / stale)
-    error: AdapterError | None = None
-    synced: bool = False  # every kind has been listed at least once
-
-    @property
-    def live(self) -> bool:
-        """True when every watch is connected."""
-        return self.state == LIVE
 
 
 @dataclass
@@ -89,49 +59,6 @@ class KindStats:
     bookmarks: int = 0
     errors: int = 0
     resource_version: str = ""
-
-
-@dataclass
-class _KindState:
-    state: str = CONNECTING
-    since: datetime | None = None
-    error: AdapterError | None = None
-    synced: bool = False
-
-
-@dataclass
-class _Pending:
-    """Deltas waiting for the next flush, coalesced per (kind, key), in arrival order."""
-
-    items: dict[tuple[str, str], Delta] = field(default_factory=dict)
-
-    def add(self, delta: Delta) -> None:
-        slot = (delta.kind, delta.key)
-        before = self.items.get(slot)
-        if before is None:
-            self.items[slot] = delta
-            return
-        merged = _coalesce(before.type, delta.type)
-        if merged is None:  # added then deleted before anyone saw it
-            del self.items[slot]
-        else:
-            self.items[slot] = replace(delta, type=merged)
-
-    def take(self, limit: int | None = None) -> list[Delta]:
-        if limit is None or limit >= len(self.items):
-            batch = list(self.items.values())
-            self.items.clear()
-            return batch
-        keys = list(self.items)[:limit]
-        return [self.items.pop(k) for k in keys]
-
-
-def _coalesce(first: str, second: str) -> str | None:
-    if first == ADDED:
-        return None if second == DELETED else ADDED
-    if first == DELETED:
-        return MODIFIED if second != DELETED else DELETED
-    return second  # MODIFIED then anything
 
 
 class _Backoff:
@@ -157,7 +84,7 @@ def _key(obj: Mapping[str, Any]) -> str:
 class Informer:
     """List + watch of several kinds into a local cache, delivering batched deltas.
 
-    kube: a connected KubeClient. namespace: one namespace, or None for all. kinds: a subset
+    kube: a connected KubeClient (any ``KubeRequests``). namespace: one namespace, or None for all. kinds: a subset
     of pods, deployments, replicasets, events. label_selector: applied to pods, deployments
     and replicasets (not events). on_deltas(list[Delta]): called from the informer's flush
     thread; without it, deltas accumulate for ``drain()``. on_status(WatchStatus): called on
@@ -165,7 +92,7 @@ class Informer:
     "reconnecting" becomes "stale". clock: "now" for the views' ages (the drill's clock, say).
     """
 
-    def __init__(self, kube: KubeClient, namespace: str | None = None, *,
+    def __init__(self, kube: KubeRequests, namespace: str | None = None, *,
                  kinds: Iterable[str] = ALL_KINDS, label_selector: str | None = None,
                  on_deltas: Callable[[list[Delta]], None] | None = None,
                  on_status: Callable[[WatchStatus], None] | None = None,
@@ -194,14 +121,9 @@ class Informer:
         self._cache: dict[str, dict[str, View]] = {k: {} for k in self.kinds}
         self._pods_by_rs: dict[str, set[str]] = {}
         self._lock = threading.RLock()
-        self._pending = _Pending()
-        self._wake = threading.Condition(threading.Lock())
+        self._batches = DeltaBatcher(flush_interval, max_batch)
         self._stop = threading.Event()
-        self._synced = threading.Event()
-        self._states = {k: _KindState() for k in self.kinds}
-        self._status = WatchStatus(CONNECTING, "connecting")
-        self._status_lock = threading.Lock()
-        self._recompute_lock = threading.Lock()
+        self._board = StatusBoard(self.kinds, stale_after, self._stop, self._notify_status)
         self._streams: set[Any] = set()
         self._streams_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -229,14 +151,12 @@ class Informer:
             streams = list(self._streams)
         for stream in streams:
             stream.close()
-        with self._wake:
-            self._wake.notify_all()
+        self._batches.wake_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
-        self._publish(WatchStatus(STOPPED, "stopped", datetime.now(UTC),
-                                  synced=self._synced.is_set()))
+        self._board.stopped()
 
     def __enter__(self) -> Informer:
         return self.start()
@@ -247,16 +167,16 @@ class Informer:
     @property
     def synced(self) -> bool:
         """True once every kind has been listed."""
-        return self._synced.is_set()
+        return self._board.synced.is_set()
 
     def wait_synced(self, timeout: float | None = None) -> bool:
         """Block until every kind has been listed; False on timeout."""
-        return self._synced.wait(timeout)
+        return self._board.synced.wait(timeout)
 
     @property
     def status(self) -> WatchStatus:
         """The current overall connection state."""
-        return self._status
+        return self._board.status
 
     # ---- the cache --------------------------------------------------------------------
     def get(self, kind: str, key: str) -> View | None:
@@ -279,114 +199,30 @@ class Informer:
 
     def drain(self, limit: int | None = None) -> list[Delta]:
         """Take pending deltas (pull mode, when no ``on_deltas`` was given)."""
-        with self._wake:
-            return self._pending.take(limit)
+        return self._batches.drain(limit)
 
-    # ---- status -----------------------------------------------------------------------
-    def _publish(self, status: WatchStatus) -> None:
-        with self._status_lock:
-            old = self._status
-            if (old.state, old.message, old.since, old.synced) == (
-                    status.state, status.message, status.since, status.synced):
-                return
-            if old.state == STOPPED:
-                return
-            self._status = status
+    # ---- delivery -------------------------------------------------------------------
+    def _notify_status(self, status: WatchStatus) -> None:
         if self.on_status is not None:
             try:
                 self.on_status(status)
             except Exception:  # noqa: BLE001 - a broken callback must not kill the informer
                 log.exception("informer on_status callback failed")
 
-    def _recompute_status(self) -> None:
-        with self._recompute_lock:  # keep publications in order
-            self._recompute_status_locked()
-
-    def _recompute_status_locked(self) -> None:
-        if self._stop.is_set():
-            return
-        now = datetime.now(UTC)
-        with self._status_lock:
-            states = list(self._states.values())
-        synced = self._synced.is_set()
-        down = [s for s in states if s.state == RECONNECTING]
-        if down:
-            first = min(down, key=lambda s: s.since or now)
-            since = first.since or now
-            error = first.error
-            reason = error.message if error else "connection lost"
-            if (now - since).total_seconds() >= self.stale_after:
-                local = since.astimezone().strftime("%H:%M:%S")
-                self._publish(WatchStatus(STALE, f"stale since {local}: {reason}", since,
-                                          error, synced))
-            else:
-                self._publish(WatchStatus(RECONNECTING, f"reconnecting: {reason}", since,
-                                          error, synced))
-        elif any(s.state == CONNECTING for s in states):
-            self._publish(WatchStatus(CONNECTING, "connecting", None, None, synced))
-        else:
-            since = max((s.since for s in states if s.since), default=now)
-            self._publish(WatchStatus(LIVE, "live", since, None, synced))
-
-    def _kind_live(self, kind: str) -> None:
-        with self._status_lock:
-            state = self._states[kind]
-            changed = state.state != LIVE
-            if changed:
-                state.state, state.since, state.error = LIVE, datetime.now(UTC), None
-        if changed:
-            self._recompute_status()
-
-    def _kind_down(self, kind: str, error: AdapterError) -> None:
-        with self._status_lock:
-            state = self._states[kind]
-            if state.state != RECONNECTING:
-                state.since = datetime.now(UTC)
-            state.state, state.error = RECONNECTING, error
-        self._recompute_status()
-
-    # ---- deltas -----------------------------------------------------------------------
-    def _emit(self, deltas: list[Delta]) -> None:
-        if not deltas:
-            return
-        with self._wake:
-            was_empty = not self._pending.items
-            for delta in deltas:
-                self._pending.add(delta)
-            # wake the flusher: the first items start a batch's timer, a full batch goes now
-            if was_empty or len(self._pending.items) >= self.max_batch:
-                self._wake.notify_all()
-
     def _run_flusher(self) -> None:
         last_status = 0.0
         while not self._stop.is_set():
-            batch: list[Delta] = []
-            with self._wake:
-                if not self._pending.items or self.on_deltas is None:
-                    self._wake.wait(self._idle_wait())
-                if self.on_deltas is not None and self._pending.items:
-                    deadline = time.monotonic() + self.flush_interval
-                    while (len(self._pending.items) < self.max_batch
-                           and not self._stop.is_set()):
-                        remaining = deadline - time.monotonic()
-                        if remaining <= 0:
-                            break
-                        self._wake.wait(remaining)
-                    batch = self._pending.take(self.max_batch)
+            batch = self._batches.next_batch(self._stop, self._board.idle_wait(),
+                                             push=self.on_deltas is not None)
             if batch and self.on_deltas is not None and not self._stop.is_set():
                 try:
                     self.on_deltas(batch)
                 except Exception:  # noqa: BLE001 - keep delivering
                     log.exception("informer on_deltas callback failed")
             now = time.monotonic()
-            if now - last_status >= self._idle_wait():  # "reconnecting" turns "stale"
+            if now - last_status >= self._board.idle_wait():  # "reconnecting" turns "stale"
                 last_status = now
-                self._recompute_status()
-
-    def _idle_wait(self) -> float:
-        """How long the flusher sleeps with nothing to deliver: the status only moves on by
-        itself (reconnecting -> stale) while a watch is down; when all are live, rarely."""
-        return 1.0 if self._status.state == LIVE else min(0.25, self.stale_after / 4)
+                self._board.recompute()
 
     # ---- views ------------------------------------------------------------------------
     def _now(self) -> datetime:
@@ -455,7 +291,7 @@ class Informer:
                 if not isinstance(old, RevisionView) or (old.revision, old.deployment) != (
                         view.revision, view.deployment):
                     deltas.extend(self._refresh_pods_of(view, at))
-        self._emit(deltas)
+        self._batches.emit(deltas)
 
     def _replace(self, kind: str, fresh: dict[str, View]) -> None:
         """A (re)list: the new truth. Emit ADDED / MODIFIED (resourceVersion changed) /
@@ -482,7 +318,7 @@ class Informer:
                 for view in fresh.values():
                     if isinstance(view, RevisionView):
                         deltas.extend(self._refresh_pods_of(view, at))
-        self._emit(deltas)
+        self._batches.emit(deltas)
 
     def _add_page(self, kind: str, views: dict[str, View]) -> None:
         """One page of the first list into the (so far empty) cache, handed over at once."""
@@ -499,7 +335,7 @@ class Informer:
                 for view in views.values():
                     if isinstance(view, RevisionView):
                         deltas.extend(self._refresh_pods_of(view, at))
-        self._emit(deltas)
+        self._batches.emit(deltas)
 
     def _build_page(self, kind: str, items: list[Mapping[str, Any]]) -> dict[str, View]:
         with self._lock:  # pods read the ReplicaSet cache for their revision
@@ -535,39 +371,22 @@ class Informer:
                                           label_selector=self._selector(kind),
                                           limit=self.page_size or None, continue_token=token)
 
-        # the next page is asked for as soon as this one's continue token is known, so the
-        # server prepares it while this one becomes views (at most two pages of JSON held)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"list-{kind}") as ahead:
-            page: dict[str, Any] | None = fetch(None)
-            while page is not None:
+        for page in list_pages(fetch, bool(self.page_size), self._stop, f"list-{kind}"):
+            if not resource_version:
                 meta = page.get("metadata") or {}
-                if not resource_version:
-                    resource_version = str(meta.get("resourceVersion") or "")
-                token = meta.get("continue") or None
-                more = bool(token and self.page_size and not self._stop.is_set())
-                following = ahead.submit(fetch, token) if more else None
-                views = self._build_page(kind, page.get("items") or [])
-                page = None  # the JSON goes as soon as its views are built
-                if progressive:
-                    self._add_page(kind, views)
-                else:
-                    fresh.update(views)
-                if following is not None:
-                    page = following.result()
+                resource_version = str(meta.get("resourceVersion") or "")
+            views = self._build_page(kind, page.get("items") or [])
+            page = None  # the JSON goes as soon as its views are built
+            if progressive:
+                self._add_page(kind, views)
+            else:
+                fresh.update(views)
         if not progressive:
             self._replace(kind, fresh)
         stats = self.stats[kind]
         stats.lists += 1
         stats.resource_version = resource_version
         return resource_version
-
-    def _mark_synced(self, kind: str) -> None:
-        with self._status_lock:
-            self._states[kind].synced = True
-            done = all(s.synced for s in self._states.values())
-        if done and not self._synced.is_set():
-            self._synced.set()
-            self._recompute_status()
 
     def _run_kind(self, kind: str) -> None:
         stats = self.stats[kind]
@@ -579,8 +398,8 @@ class Informer:
             try:
                 if rv is None:
                     rv = self._list(kind)
-                    self._mark_synced(kind)
-                    self._kind_live(kind)
+                    self._board.mark_synced(kind)
+                    self._board.kind_live(kind)
                 else:
                     stats.resumes += 1
                 opened = time.monotonic()
@@ -591,7 +410,7 @@ class Informer:
                 stats.watches += 1
                 if self._stop.is_set():
                     break
-                self._kind_live(kind)
+                self._board.kind_live(kind)
                 backoff.reset()
                 received = 0
                 for event in stream:
@@ -652,14 +471,8 @@ class Informer:
         if mask is not None:  # credentials echoed into an error must not reach a screen or log
             error = mask(error)
         log.info("informer %s: %s", kind, error.message)
-        self._kind_down(kind, error)
+        self._board.kind_down(kind, error)
         backoff.wait(self._stop)
 
 
-__all__ = [
-    "ALL_KINDS",
-    "Delta",
-    "Informer",
-    "KindStats",
-    "WatchStatus",
-]
+__all__ = ["ALL_KINDS", "Informer", "KindStats"]

@@ -23,7 +23,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.informer import Delta, Informer  # noqa: E402
+from adapters.informer import Informer  # noqa: E402
+from adapters.informer_deltas import Delta  # noqa: E402
 from adapters.kubernetes import KubeClient  # noqa: E402
 from drill.cluster import DrillThread  # noqa: E402
 

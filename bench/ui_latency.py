@@ -110,7 +110,7 @@ def run_child(config_path: str) -> int:
 
     import console.ui.app
     from adapters.kubernetes import KubeClient
-    from adapters.metrics import MetricsConfig
+    from adapters.metrics_config import MetricsConfig
     from console.domain.settings import ConsoleSettings
     from console.ui.app import WarroomApp
     from widgets.pod_table import PodTable

@@ -234,7 +234,7 @@ def _settings(args: argparse.Namespace, **overrides: object) -> ConsoleSettings:
 
 
 def run_drill_console(args: argparse.Namespace) -> int:
-    from adapters.metrics import MetricsConfig
+    from adapters.metrics_config import MetricsConfig
     from drill.cluster import DrillThread
 
     if args.scenario is None:  # the picker, before anything starts (console/ui/scenario_pick.py)
@@ -290,7 +290,7 @@ def _drill_checks(cluster: object, namespace: str, deployment: str,
 
 
 def run_console(args: argparse.Namespace) -> int:
-    from adapters.metrics import MetricsConfig
+    from adapters.metrics_config import MetricsConfig
     from console.ui.app import run_app
 
     metrics = MetricsConfig(base_url=args.prometheus) if args.prometheus else None

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.errors import AdapterError
-from adapters.kubernetes import ActionResult, KubeClient, RolloutSnapshot
+from adapters.kube_actions import ActionResult
+from adapters.kube_rollouts import RolloutSnapshot
+from adapters.kubernetes import KubeClient
 from adapters.probes import Check, Prober, ProbeResult
 from console.domain import action_kinds
 from console.domain.action_kinds import ActionKind

@@ -18,7 +18,8 @@ Guarantees:
   ``seq`` counts records from 1. ``verify`` finds a modified, deleted, inserted or reordered
   record and names its line. A hash chain without an outside anchor cannot show that the *last*
   records were removed or the last one edited: compare ``VerifyReport.last_seq``/``head`` with
-  what the console showed.
+  what the console showed. (The check is ``audit_verify``; records and their kinds are
+  ``audit_records``; both are re-exported here.)
 - **Shared by pair-driving consoles.** Several processes may append to one file: each append
   holds ``flock`` while it reads the file's actual last line (for ``prev`` and ``seq``) and
   writes, so the chain stays linear.
@@ -32,22 +33,43 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from adapters.redact import redact_obj, secrets_from_env
 from console.domain.actor import Actor
+from console.domain.audit_records import (
+    ACTION_FAILED,
+    ACTION_FINISHED,
+    ACTION_REFUSED,
+    ACTION_REQUESTED,
+    ACTION_STARTED,
+    ADVISOR_VERDICT,
+    GENESIS,
+    INCIDENT_CLOSED,
+    INCIDENT_OPENED,
+    NOTE,
+    PROPOSAL_APPROVED,
+    PROPOSAL_MADE,
+    RUNBOOK_STEP,
+    AuditError,
+    AuditRecord,
+    AuditWriteError,
+    default_audit_path,
+    line_hash,
+    parse_line,
+    parse_timestamp,
+    utc_timestamp,
+)
+from console.domain.audit_verify import Finding, VerifyReport, verify
 from console.domain.statefiles import (
     FILE_MODE,
-    default_state_dir,
     describe_os_error,
     ensure_private_dir,
     flocked,
@@ -55,123 +77,7 @@ from console.domain.statefiles import (
     restrict_mode,
 )
 
-GENESIS = hashlib.sha256(b"warroom audit log v1").hexdigest()
-
-# Record kinds used by the console (free-form strings are allowed; these are the common ones).
-ACTION_REQUESTED = "action.requested"
-ACTION_STARTED = "action.started"
-ACTION_FINISHED = "action.finished"
-ACTION_FAILED = "action.failed"
-ACTION_REFUSED = "action.refused"
-RUNBOOK_STEP = "runbook.step"
-NOTE = "note"
-INCIDENT_OPENED = "incident.opened"
-INCIDENT_CLOSED = "incident.closed"
-PROPOSAL_MADE = "proposal.made"
-PROPOSAL_APPROVED = "proposal.approved"
-ADVISOR_VERDICT = "advisor.verdict"
-
 _READ_CHUNK = 8192
-
-
-class AuditError(Exception):
-    """Base of audit log errors; ``message`` is fit to show a user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class AuditWriteError(AuditError):
-    """The record could not be made durable. The action it describes must not go ahead."""
-
-
-def line_hash(line: bytes) -> str:
-    """SHA-256 hex of one line's bytes, without its newline: the next record's ``prev``."""
-    return hashlib.sha256(line).hexdigest()
-
-
-def utc_timestamp(moment: datetime | None = None) -> str:
-    """UTC ISO 8601 with milliseconds and a ``Z``: ``2024-11-09T10:02:03.456Z``."""
-    moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_timestamp(text: str) -> datetime:
-    """Inverse of ``utc_timestamp`` (accepts any ISO 8601 with offset or ``Z``)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def default_audit_path(incident_id: str, state_dir: Path | None = None) -> Path:
-    """``<state dir>/audit/<incident-id>.jsonl``."""
-    return (state_dir or default_state_dir()) / "audit" / f"{incident_id}.jsonl"
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One line of the audit log, as read back."""
-
-    time: str
-    seq: int
-    kind: str
-    actor: Actor | None = None
-    context: str | None = None
-    namespace: str | None = None
-    action: str | None = None
-    target: str | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
-    result: Any = None
-    duration_s: float | None = None
-    message: str = ""
-    prev: str = ""
-    line: int = 0  # 1-based line number in the file (0 when unknown); not stored
-
-    @property
-    def when(self) -> datetime:
-        """``time`` as an aware UTC datetime."""
-        return parse_timestamp(self.time)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], line: int = 0) -> AuditRecord:
-        """Build from a decoded line; raises ValueError if required fields are malformed."""
-        seq, kind, stamp = data.get("seq"), data.get("kind"), data.get("time")
-        if not isinstance(seq, int) or isinstance(seq, bool):
-            raise ValueError("missing or non-integer 'seq'")
-        if not isinstance(kind, str) or not isinstance(stamp, str):
-            raise ValueError("missing 'kind' or 'time'")
-        actor = data.get("actor")
-        params = data.get("params")
-        duration = data.get("duration_s")
-        return cls(
-            time=stamp,
-            seq=seq,
-            kind=kind,
-            actor=Actor.from_dict(actor) if isinstance(actor, Mapping) else None,
-            context=_opt_str(data.get("context")),
-            namespace=_opt_str(data.get("namespace")),
-            action=_opt_str(data.get("action")),
-            target=_opt_str(data.get("target")),
-            params=params if isinstance(params, Mapping) else {},
-            result=data.get("result"),
-            duration_s=float(duration) if isinstance(duration, int | float) else None,
-            message=str(data.get("message") or ""),
-            prev=str(data.get("prev") or ""),
-            line=line,
-        )
-
-
-def parse_line(raw: bytes, line: int = 0) -> AuditRecord | None:
-    """Decode one line, or None if it is not a well-formed record."""
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    try:
-        return AuditRecord.from_json(data, line)
-    except ValueError:
-        return None
 
 
 class AuditLog:
@@ -439,200 +345,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return utc_timestamp(value)
     return str(value)
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-# ---- verification ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Finding:
-    """A problem or warning about one line of an audit file (``line`` is 1-based)."""
-
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """Outcome of ``verify``.
-
-    ``problems`` mean the file was altered (or damaged) after it was written; ``warnings``
-    are crash traces that do not break the chain: a sealed incomplete record in the middle, or
-    ``incomplete_final_line`` (the line number) when the last line was cut short. ``records``
-    counts well-formed records; ``last_seq`` and ``head`` (hash of the last complete line)
-    identify the end of the chain for comparison with an outside reference.
-    """
-
-    path: Path
-    records: int
-    problems: tuple[Finding, ...] = ()
-    warnings: tuple[Finding, ...] = ()
-    incomplete_final_line: int | None = None
-    last_seq: int = 0
-    head: str = GENESIS
-
-    @property
-    def ok(self) -> bool:
-        """True when no record was found modified, deleted, inserted or reordered."""
-        return not self.problems
-
-    def summary(self) -> str:
-        """One line for humans."""
-        if self.ok:
-            text = f"{self.path}: OK, {self.records} records, chain intact"
-            if self.records:
-                text += f" (last seq {self.last_seq}, head {self.head[:12]})"
-        else:
-            text = f"{self.path}: TAMPERED OR DAMAGED, {len(self.problems)} problem(s)"
-        if self.incomplete_final_line is not None:
-            text += (
-                f"; incomplete final line {self.incomplete_final_line}"
-                " (a writer stopped mid-record; the records before it are intact)"
-            )
-        return text
-
-
-def verify(path: Path | str) -> VerifyReport:
-    """Check an audit file's hash chain and sequence numbers, naming the lines at fault.
-
-    Raises ``AuditError`` if the file cannot be read.
-    """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AuditError(f"cannot read {path}: {describe_os_error(exc)}") from exc
-    lines = data.split(b"\n")
-    incomplete: int | None = None
-    if lines[-1] == b"":
-        lines.pop()
-    else:
-        incomplete = len(lines)
-    complete = lines if incomplete is None else lines[:-1]
-    hashes = [line_hash(raw) for raw in complete]
-    line_of: dict[str, int] = {}
-    for number, digest in enumerate(hashes, start=1):
-        line_of.setdefault(digest, number)
-
-    problems: list[Finding] = []
-    warnings: list[Finding] = []
-    displaced: set[int] = set()  # lines reported as moved/inserted: their successors follow them
-    seen_seqs: set[int] = set()
-    expected_seq = 1
-    last_seq = 0
-    count = 0
-    for number, raw in enumerate(complete, start=1):
-        record = parse_line(raw, number)
-        if record is None:
-            sealed = number < len(complete) and _links_to(complete[number], hashes[number - 1])
-            if sealed:
-                warnings.append(
-                    Finding(
-                        number,
-                        "incomplete record left by a writer that stopped "
-                        f"mid-write; line {number + 1} links to it, so the "
-                        "chain is intact",
-                    )
-                )
-            else:
-                problems.append(Finding(number, "not a valid audit record (damaged or edited)"))
-            continue
-        count += 1
-        expected_prev = hashes[number - 2] if number > 1 else GENESIS
-        if record.prev != expected_prev:
-            origin = line_of.get(record.prev)
-            if origin is None or origin not in displaced:
-                problem = _chain_problem(number, record, expected_seq, origin)
-                problems.append(problem)
-                if problem.line == number:
-                    displaced.add(number)
-        elif record.seq != expected_seq:
-            problems.append(_seq_problem(number, record.seq, expected_seq, seen_seqs))
-        seen_seqs.add(record.seq)
-        expected_seq = record.seq + 1
-        last_seq = record.seq
-    head = hashes[-1] if hashes else GENESIS
-    return VerifyReport(
-        path=path,
-        records=count,
-        problems=tuple(problems),
-        warnings=tuple(warnings),
-        incomplete_final_line=incomplete,
-        last_seq=last_seq,
-        head=head,
-    )
-
-
-def _links_to(raw: bytes, digest: str) -> bool:
-    record = parse_line(raw)
-    return record is not None and record.prev == digest
-
-
-def _chain_problem(
-    number: int, record: AuditRecord, expected_seq: int, origin: int | None
-) -> Finding:
-    """Diagnose a record whose ``prev`` does not match the line before it."""
-    if origin is not None:
-        return Finding(
-            number,
-            f"seq {record.seq} was written right after line {origin}, not "
-            f"after line {number - 1}: records were inserted, duplicated or "
-            "reordered (out of order)",
-        )
-    if record.prev == GENESIS:
-        return Finding(
-            number,
-            f"seq {record.seq} claims to be the first record of the log: inserted or moved here",
-        )
-    if number == 1:
-        if record.seq > 1:
-            return Finding(
-                1,
-                f"the log starts at seq {record.seq}: {record.seq - 1} earlier "
-                "record(s) were deleted",
-            )
-        return Finding(
-            1,
-            "the first record does not start the chain (prev is not the genesis "
-            "hash): it was modified",
-        )
-    if record.seq == expected_seq:
-        return Finding(
-            number - 1,
-            "record was modified after it was written (its hash no "
-            f"longer matches the prev stored in line {number})",
-        )
-    if record.seq > expected_seq:
-        return Finding(
-            number,
-            f"seq {record.seq} follows seq {expected_seq - 1}: "
-            f"{record.seq - expected_seq} record(s) deleted before this line",
-        )
-    return Finding(
-        number,
-        f"seq {record.seq} after seq {expected_seq - 1}: record inserted, "
-        "duplicated or out of order",
-    )
-
-
-def _seq_problem(number: int, seq: int, expected: int, seen: set[int]) -> Finding:
-    if seq > expected:
-        return Finding(
-            number,
-            f"seq {seq} follows seq {expected - 1}: {seq - expected} "
-            "record(s) missing before this line, or its seq was modified",
-        )
-    what = "duplicated" if seq in seen else "out of order"
-    return Finding(
-        number,
-        f"seq {seq} after seq {expected - 1}: record {what} "
-        "(inserted or reordered), or its seq was modified",
-    )
 
 
 __all__ = [

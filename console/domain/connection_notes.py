@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.informer import WatchStatus
+from adapters.informer_status import WatchStatus
 
 
 @dataclass(frozen=True)

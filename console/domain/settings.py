@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.metrics import MetricsConfig
+from adapters.metrics_config import MetricsConfig
 from adapters.probes import Check
 
 

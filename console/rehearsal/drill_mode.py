@@ -23,7 +23,6 @@ from typing import Any, Protocol
 
 from adapters.drill_admin import DrillAdmin, DrillEndpoint
 from console.domain.audit import AuditRecord, parse_timestamp
-from console.rehearsal.score_model import format_duration
 from console.rehearsal.scoring import DrillFacts, DrillScore, score, write_report
 from drill.scenarios.random_pick import HIDDEN as HIDDEN_PICK
 
@@ -253,5 +252,4 @@ __all__ = [
     "DrillSource",
     "DrillState",
     "DrillUpdate",
-    "format_duration",
 ]

@@ -27,6 +27,7 @@ from console.domain.audit import (
     parse_timestamp,
     verify,
 )
+from console.domain.durations import format_elapsed
 from console.domain.incident import Incident
 
 POSTMORTEM_QUESTIONS = (
@@ -242,27 +243,14 @@ def _stamp(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
 
-def _duration(seconds: float) -> str:
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
-
-
 def _duration_text(facts: IncidentFacts) -> str:
     if facts.opened_at is None:
         return "—"
     if facts.closed_at is not None:
-        return _duration((facts.closed_at - facts.opened_at).total_seconds())
+        return format_elapsed((facts.closed_at - facts.opened_at).total_seconds(), sep=" ")
     if facts.last_at is not None:
-        return (
-            f"ongoing ({_duration((facts.last_at - facts.opened_at).total_seconds())} "
-            "to the last record)"
-        )
+        so_far = format_elapsed((facts.last_at - facts.opened_at).total_seconds(), sep=" ")
+        return f"ongoing ({so_far} to the last record)"
     return "ongoing"
 
 

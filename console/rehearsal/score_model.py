@@ -91,16 +91,3 @@ class DrillScore:
         if self.clean:
             return "clean"
         return "resolved with unsafe actions" if self.resolved else "not resolved"
-
-
-def format_duration(seconds: float | None) -> str:
-    """"1h02m03s", "4m05s", "12s"; "—" for never."""
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(int(round(max(0.0, seconds))), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from console.rehearsal.score_model import DrillScore, format_duration
-
-_fmt = format_duration
+from console.domain.durations import format_elapsed
+from console.rehearsal.score_model import DrillScore
 
 
 def _cell(text: str) -> str:
@@ -22,9 +21,9 @@ def render_markdown(result: DrillScore) -> str:
         "",
         "| Measure | Time |",
         "|---|---|",
-        f"| Time to detect (first action) | {_fmt(result.time_to_detect_s)} |",
-        f"| Time to mitigate | {_fmt(result.time_to_mitigate_s)} |",
-        f"| Time to resolve | {_fmt(result.time_to_resolve_s)} |",
+        f"| Time to detect (first action) | {format_elapsed(result.time_to_detect_s)} |",
+        f"| Time to mitigate | {format_elapsed(result.time_to_mitigate_s)} |",
+        f"| Time to resolve | {format_elapsed(result.time_to_resolve_s)} |",
         "",
         "## Handbook order",
         "",
@@ -43,7 +42,7 @@ def render_markdown(result: DrillScore) -> str:
     if result.unsafe:
         lines += ["| Action | When | Points |", "|---|---|---|"]
         for action in result.unsafe:
-            when = f"+{_fmt(action.at_s)}" if action.at_s is not None else "—"
+            when = f"+{format_elapsed(action.at_s)}" if action.at_s is not None else "—"
             lines.append(f"| {_cell(action.what)} ({action.code}) | {when} | "
                          f"-{action.points} |")
     else:
@@ -51,7 +50,7 @@ def render_markdown(result: DrillScore) -> str:
     lines += ["", "## Steps seen", ""]
     if result.steps:
         for step in result.steps:
-            when = f"+{_fmt(step.at_s)}" if step.at_s is not None else "(drill)"
+            when = f"+{format_elapsed(step.at_s)}" if step.at_s is not None else "(drill)"
             lines.append(f"- {when} {step.step} ({_cell(step.source)})")
     else:
         lines.append("None.")

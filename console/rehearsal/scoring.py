@@ -37,6 +37,7 @@ from datetime import datetime
 from typing import Any
 
 from console.domain.audit import AuditRecord
+from console.domain.durations import format_elapsed
 from console.rehearsal.score_events import (
     Event,
     Rec,
@@ -53,7 +54,6 @@ from console.rehearsal.score_model import (
     OrderCheck,
     StepSeen,
     UnsafeAction,
-    format_duration,
 )
 from console.rehearsal.score_report import render_markdown, report_path, write_report
 from drill.scenarios import Rehearsal, Rule, rehearsal_for, rehearsal_on
@@ -84,7 +84,6 @@ UNSAFE_TEXT: dict[str, str] = {
     "rotate-before-isolate": "rotated secrets before isolating the compromised system",
     "bad-writer-resumed": "the bad writer wrote again after writes were stopped",
 }
-_fmt = format_duration
 Flag = Callable[[str, datetime | None, str | None], None]
 
 
@@ -101,18 +100,18 @@ def _time_deductions(detect: float | None, mitigate: float | None,
     if detect is None:
         out.append(Deduction(DETECT_NONE, "time", "no response on record"))
     elif points := _late_points(detect, DETECT_TARGET_S, DETECT_STEP_S, DETECT_MAX):
-        out.append(Deduction(points, "time", f"time to detect {_fmt(detect)} "
-                             f"(target {_fmt(DETECT_TARGET_S)})"))
+        out.append(Deduction(points, "time", f"time to detect {format_elapsed(detect)} "
+                             f"(target {format_elapsed(DETECT_TARGET_S)})"))
     if mitigate is None:
         out.append(Deduction(MITIGATE_NONE, "time", "never mitigated"))
     elif points := _late_points(mitigate, MITIGATE_TARGET_S, MITIGATE_STEP_S, MITIGATE_MAX):
-        out.append(Deduction(points, "time", f"time to mitigate {_fmt(mitigate)} "
-                             f"(target {_fmt(MITIGATE_TARGET_S)})"))
+        out.append(Deduction(points, "time", f"time to mitigate {format_elapsed(mitigate)} "
+                             f"(target {format_elapsed(MITIGATE_TARGET_S)})"))
     if resolve is None:
         out.append(Deduction(RESOLVE_NONE, "time", "not resolved"))
     elif points := _late_points(resolve, RESOLVE_TARGET_S, RESOLVE_STEP_S, RESOLVE_MAX):
-        out.append(Deduction(points, "time", f"time to resolve {_fmt(resolve)} "
-                             f"(target {_fmt(RESOLVE_TARGET_S)})"))
+        out.append(Deduction(points, "time", f"time to resolve {format_elapsed(resolve)} "
+                             f"(target {format_elapsed(RESOLVE_TARGET_S)})"))
     return out
 
 
@@ -193,7 +192,7 @@ def _mass_delete(found: list[Event], flag: Flag) -> None:
         assert first_at is not None and last_at is not None
         if (last_at - first_at).total_seconds() <= MASS_DELETE_WINDOW_S:
             flag("mass-delete-pods", first_at, f"deleted {MASS_DELETE_COUNT}+ pods within "
-                 f"{_fmt(MASS_DELETE_WINDOW_S)}")
+                 f"{format_elapsed(MASS_DELETE_WINDOW_S)}")
             return
 
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from adapters.drill_admin import DrillAdminError
 from console.domain.audit import AuditError, AuditLog, AuditWriteError
+from console.domain.durations import format_elapsed
 from console.rehearsal.drill_mode import DrillMode, DrillState, DrillUpdate
-from console.rehearsal.score_model import DrillScore, format_duration
+from console.rehearsal.score_model import DrillScore
 from widgets.rows import ScoreCheckRow, ScoreLineRow, ScoreView
 from widgets.score_screen import ScoreScreen
 
@@ -262,15 +263,15 @@ def score_view(
         scenario=result.scenario,
         total=result.total,
         outcome=result.outcome,
-        time_to_detect=format_duration(result.time_to_detect_s),
-        time_to_mitigate=format_duration(result.time_to_mitigate_s),
-        time_to_resolve=format_duration(result.time_to_resolve_s),
+        time_to_detect=format_elapsed(result.time_to_detect_s),
+        time_to_mitigate=format_elapsed(result.time_to_mitigate_s),
+        time_to_resolve=format_elapsed(result.time_to_resolve_s),
         checks=tuple(ScoreCheckRow(c.rule, c.ok, c.detail, c.points) for c in result.checks),
         unsafe=tuple(
             ScoreLineRow(
                 u.what,
                 u.points,
-                f"+{format_duration(u.at_s)}" if u.at_s is not None else "",
+                f"+{format_elapsed(u.at_s)}" if u.at_s is not None else "",
                 "unsafe",
             )
             for u in result.unsafe

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from adapters.errors import AdapterError
-from adapters.informer import Delta
+from adapters.informer_deltas import Delta
 from adapters.kube_views import DeploymentView, PodView
 from adapters.metrics import History, RateSample
 from console.domain.pod_index import PodIndex, deployment_key

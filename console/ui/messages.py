@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.message import Message
 
-from adapters.informer import WatchStatus
+from adapters.informer_status import WatchStatus
 from console.domain.actions import ActionOutcome, ActionRequest
 
 

@@ -14,8 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.errors import AdapterError
-from adapters.informer import Delta, Informer, WatchStatus
-from adapters.kubernetes import KubeClient, is_production
+from adapters.informer import Informer
+from adapters.informer_deltas import Delta
+from adapters.informer_status import WatchStatus
+from adapters.kube_config import is_production
+from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
 from console.domain.actions import ActionRunner, prober_for
 from console.domain.audit import AuditError, AuditLog

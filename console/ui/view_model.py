@@ -6,8 +6,9 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 
-from adapters.informer import WatchStatus
-from adapters.kube_views import DeploymentView, PodView, RevisionView, age_since
+from adapters.informer_status import WatchStatus
+from adapters.kube_time import age_since
+from adapters.kube_views import DeploymentView, PodView, RevisionView
 from adapters.metrics import History, RateSample
 from console.domain.advisor import Signals, Verdict, advise
 from console.domain.audit import AuditRecord

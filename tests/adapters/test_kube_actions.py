@@ -21,7 +21,8 @@ from adapters.errors import (
     Unauthorized,
     Unreachable,
 )
-from adapters.kubernetes import KubeClient, RolloutSnapshot
+from adapters.kube_rollouts import RolloutSnapshot
+from adapters.kubernetes import KubeClient
 from tests.conftest import Drill, wait_for
 from tests.drill.kube_helpers import (
     deployment_settled,

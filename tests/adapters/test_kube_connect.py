@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from adapters.errors import AdapterError
-from adapters.kubernetes import KubeClient, is_production, list_contexts
+from adapters.kube_config import is_production, list_contexts
+from adapters.kubernetes import KubeClient
 from tests.conftest import Drill
 
 

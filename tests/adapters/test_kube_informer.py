@@ -12,7 +12,9 @@ import pytest
 from kubernetes import client
 
 from adapters.errors import Unauthorized, Unreachable
-from adapters.informer import ADDED, DELETED, MODIFIED, Delta, Informer, WatchStatus
+from adapters.informer import Informer
+from adapters.informer_deltas import ADDED, DELETED, MODIFIED, Delta
+from adapters.informer_status import WatchStatus
 from adapters.kube_views import DeploymentView, PodView, RevisionView
 from adapters.kubernetes import KubeClient
 from tests.conftest import Drill, wait_for
@@ -284,21 +286,6 @@ def test_stop_is_prompt(drill: Drill, kube: KubeClient, started: list[Informer])
     assert informer.status.state == "stopped"
     assert not [t for t in threading.enumerate() if t.name.startswith("informer-")
                 and t.is_alive() and t in informer._threads]
-
-
-def test_watch_pods_compat_shim(drill: Drill, kube: KubeClient) -> None:
-    events: list[tuple[str, PodView]] = []
-    states: list[str] = []
-    stop = threading.Event()
-    worker = threading.Thread(target=kube.watch_pods,
-                              args=("shop", lambda t, p: events.append((t, p)), stop,
-                                    states.append), daemon=True)
-    worker.start()
-    wait_for(lambda: any(p.name.startswith("api-") for _, p in events), message="pods")
-    wait_for(lambda: any(s.endswith("live") for s in states), message="live state")
-    stop.set()
-    worker.join(5)
-    assert not worker.is_alive()
 
 
 def test_paged_first_list_hands_over_each_page(drill: Drill, kube: KubeClient, ns: str,

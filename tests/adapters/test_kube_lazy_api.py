@@ -2,7 +2,7 @@
 
 kubernetes 37's generated CoreV1Api / AppsV1Api import ~1,500 pydantic models, about a second
 of CPU: a console that made them at connect showed its first pods a second later. Lists,
-watches, the namespace check and access reviews go through ``KubeClient._request``; the typed
+watches, the namespace check and access reviews go through ``KubeClient.request``; the typed
 classes are made on first use, or by ``warm_up`` once the first picture is on screen.
 """
 

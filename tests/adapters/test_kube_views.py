@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from adapters.informer import ADDED, DELETED, MODIFIED, Delta, _Pending
+from adapters.informer_deltas import ADDED, DELETED, MODIFIED, Delta
+from adapters.informer_deltas import PendingDeltas as _Pending
+from adapters.kube_time import human_duration, parse_time
 from adapters.kube_views import (
     deployment_view,
     event_view,
-    human_duration,
-    parse_time,
     pod_view,
     revision_view,
     rollout_state,

@@ -22,14 +22,10 @@ from adapters.errors import (
     Unauthorized,
     Unreachable,
 )
-from adapters.metrics import (
-    MetricsClient,
-    MetricsConfig,
-    QueryTemplates,
-    RateSample,
-    Sample,
-    render,
-)
+from adapters.metrics import MetricsClient, RateSample
+from adapters.metrics_config import MetricsConfig
+from adapters.metrics_queries import QueryTemplates, render
+from adapters.prometheus_api import Sample
 from tests.conftest import Drill, wait_for
 
 TOKEN = "pr0m-s3cret-token-value"

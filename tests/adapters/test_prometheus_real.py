@@ -21,7 +21,8 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from adapters.metrics import MetricsClient, MetricsConfig, RateSample
+from adapters.metrics import MetricsClient, RateSample
+from adapters.metrics_config import MetricsConfig
 from tests.conftest import Drill, wait_for
 
 pytestmark = pytest.mark.prometheus

@@ -19,7 +19,7 @@ from textual.errors import NoWidget
 from textual.pilot import Pilot
 from textual.widgets import Footer
 
-from adapters.metrics import MetricsConfig
+from adapters.metrics_config import MetricsConfig
 from console.domain.settings import ConsoleSettings
 from console.ui.app import WarroomApp
 from tests.conftest import Drill

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.widgets import Footer
 
-from adapters.kubernetes import ActionResult
+from adapters.kube_actions import ActionResult
 from console.domain import action_kinds
 from console.domain.action_kinds import ActionKind
 from console.domain.actions import ActionRequest, ActionTools

@@ -26,7 +26,8 @@ from textual.pilot import Pilot
 
 from adapters.drill_admin import DrillAdmin
 from console.cli.main import _drill_checks
-from console.rehearsal.drill_mode import DrillMode, DrillState, format_duration
+from console.domain.durations import format_elapsed as format_duration
+from console.rehearsal.drill_mode import DrillMode, DrillState
 from console.rehearsal.scoring import report_path
 from console.ui.app import WarroomApp
 from console.ui.drill_bridge import DRILL_CLOCK, DRILL_RESOLVED, DRILL_SCORED

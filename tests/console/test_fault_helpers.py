@@ -14,7 +14,7 @@ from textual.widgets import Footer, Label, Static
 from textual.widgets._footer import FooterKey
 
 from adapters.errors import AdapterError, Unreachable
-from adapters.informer import WatchStatus
+from adapters.informer_status import WatchStatus
 from adapters.kubernetes import KubeClient
 from console.domain.connection_notes import ConnectionNotes
 from console.domain.settings import ConsoleSettings

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from adapters.kubernetes import KubeClient
-from adapters.metrics import MetricsClient, MetricsConfig
+from adapters.metrics import MetricsClient
+from adapters.metrics_config import MetricsConfig
 from console.domain.actions import ActionRunner
 from console.domain.actor import Actor
 from console.domain.audit import RUNBOOK_STEP, AuditLog, AuditRecord

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.kubernetes import ActionResult
+from adapters.kube_actions import ActionResult
 from console.domain.action_kinds import ActionKind, register
 from console.domain.actions import ActionRequest, ActionTools
 

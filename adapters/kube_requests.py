@@ -1,0 +1,267 @@
+"""Requests to one Kubernetes API server, through the official client, answered as JSON.
+
+``KubeRequests`` holds the connection (the client's ``ApiClient``: auth, TLS, proxy, pool) and
+does the plumbing every Kubernetes call shares: a LIST or WATCH by path without the typed API
+classes (``request``), a typed call read as raw JSON (``call_json``), the ``before_write`` seam,
+and turning every failure into an ``AdapterError`` with the credentials masked (``fail``).
+Responses are read as plain JSON (``_preload_content=False``): that skips the client's model
+validation, which is slow for thousands of pods and strict about fields some servers omit.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Self
+from urllib.parse import quote
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from .errors import AdapterError, Invalid, NotFound, Operation, translate
+from .redact import redact
+
+KINDS = ("pods", "deployments", "replicasets", "events")
+_API_BASE = {"pods": "/api/v1", "events": "/api/v1", "namespaces": "/api/v1",
+             "deployments": "/apis/apps/v1", "replicasets": "/apis/apps/v1"}
+
+
+class WatchStream:
+    """An open watch: iterate for event dicts ({"type", "object"}); ``close`` from any thread."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self._closed = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        pending = b""
+        for chunk in self._response.stream(amt=None, decode_content=True):
+            if not chunk:
+                continue
+            data = pending + chunk if pending else chunk
+            lines = data.split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                if line.strip():
+                    yield json.loads(line)
+        if pending.strip() and not self._closed:
+            yield json.loads(pending)
+
+    def close(self) -> None:
+        """Stop the stream; a reader blocked in ``__iter__`` wakes up (with an error)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            shutdown = getattr(self._response, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+            self._response.release_conn()
+            self._response.close()
+        except Exception:  # noqa: BLE001 - closing a dead socket must never raise
+            pass
+
+    def __enter__(self) -> WatchStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _decoded(data: bytes, op: Operation) -> Any:
+    """A response body as JSON ({} when empty), or an error saying what came instead."""
+    try:
+        return json.loads(data) if data else {}
+    except ValueError as exc:
+        raise AdapterError(f"The API server sent something that is not JSON while we "
+                           f"tried to {op.verb} {op.target}.", repr(data[:200])) from exc
+
+
+class KubeRequests:
+    """One API server as one user: requests, lists and watches, errors in words.
+
+    ``KubeClient`` is one of these plus reads, actions, rollouts and access reviews.
+    """
+
+    def __init__(self, api: client.ApiClient, context: str, *,
+                 request_timeout: float = 30.0) -> None:
+        self.api = api
+        self.context = context
+        self.server = str(api.configuration.host or "")
+        self.request_timeout = request_timeout
+        # Called as before_write(verb, resource, namespace, name) just before each write
+        # request: a seam for audit "started" records and for tests that race a write.
+        self.before_write: Callable[[str, str, str, str], None] | None = None
+
+    # The client's typed API classes import some 1,500 generated pydantic models (about a
+    # second of CPU): made on first use, not at connect. Lists, watches, the namespace check
+    # and access reviews -- everything a console needs to show the first picture -- go
+    # through ``request`` and never need them (``warm_up`` makes them ahead of an action).
+    @functools.cached_property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    @functools.cached_property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api)
+
+    def warm_up(self) -> None:
+        """Make the typed API classes now (in a worker, while nobody waits), so the first
+        action does not spend a second importing them."""
+        self.core, self.apps  # noqa: B018 - the cached properties are made here
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.api.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------
+    @property
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) timeouts of an ordinary request."""
+        return (min(10.0, self.request_timeout), self.request_timeout)
+
+    def fail(self, exc: BaseException, op: Operation) -> AdapterError:
+        """``exc`` (from the client or the transport) as an AdapterError, credentials masked."""
+        return self.mask(translate(exc, op, self.context, self.server))
+
+    def secret_values(self) -> list[str]:
+        """The credentials this client sends (bearer token, basic-auth password, as sent and
+        bare): exact strings to mask wherever text leaves the process (screen, audit, logs)."""
+        configuration = self.api.configuration
+        found: list[str] = []
+        for value in (configuration.api_key or {}).values():
+            if isinstance(value, str) and value:
+                found.append(value)
+                scheme, _, bare = value.partition(" ")
+                if bare and scheme.lower() in ("bearer", "basic"):
+                    found.append(bare)
+        for value in (configuration.password, getattr(configuration, "access_token", None)):
+            if isinstance(value, str) and value:
+                found.append(value)
+        return [v for v in dict.fromkeys(found) if len(v) >= 4]
+
+    def mask(self, error: AdapterError) -> AdapterError:
+        """``error`` with this client's credentials (and anything ``redact`` recognises)
+        masked in its message and detail: a server or proxy that echoes the Authorization
+        header into an error body must not put the token on screen or in the audit log."""
+        secrets = self.secret_values()
+        message = redact(error.message, secrets)
+        if message != error.message:
+            error.message = message
+            error.args = (message,)
+        if error.detail:
+            error.detail = redact(error.detail, secrets)
+        return error
+
+    def namespace_exists(self, namespace: str) -> bool | None:
+        """True or False when the API server says so; None when we cannot tell (no
+        permission to read namespaces, or the server is unreachable): callers then carry on."""
+        try:
+            self.request_json(Operation("get", "namespaces", None, namespace),
+                           f"/api/v1/namespaces/{quote(namespace, safe='')}")
+        except NotFound:
+            return False
+        except AdapterError:
+            return None
+        return True
+
+    def call_json(self, op: Operation, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a typed client call with ``_preload_content=False``; return decoded JSON."""
+        try:
+            response = call(*args, _preload_content=False, _request_timeout=self.timeouts,
+                            **kwargs)
+            data = response.data
+        except Exception as exc:  # noqa: BLE001 - translated into the adapter family
+            raise self.fail(exc, op) from exc
+        return _decoded(data, op)
+
+    def request(self, method: str, path: str, query: Sequence[tuple[str, Any]] = (),
+                body: Any = None, *, timeout: Any = None) -> Any:
+        """One request through the official client's ApiClient (its auth, TLS, proxy and
+        connection pool), without the typed API classes: the urllib3 response, unread. A
+        status outside 2xx raises the client's ``ApiException``, as a typed call would."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        request = self.api.param_serialize(method=method, resource_path=path,
+                                           query_params=list(query) or None,
+                                           header_params=headers, body=body,
+                                           auth_settings=["BearerToken"])
+        response = self.api.call_api(*request, _request_timeout=timeout or self.timeouts)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
+
+    def request_json(self, op: Operation, path: str,
+                     query: Sequence[tuple[str, Any]] = (), body: Any = None) -> Any:
+        """GET ``path`` (POST ``body`` when there is one) through ``request``; the answer
+        as JSON, every failure as an ``AdapterError``."""
+        try:
+            data = self.request("POST" if body is not None else "GET", path, query,
+                                body).data
+        except Exception as exc:  # noqa: BLE001 - translated into the adapter family
+            raise self.fail(exc, op) from exc
+        return _decoded(data, op)
+
+    def write(self, op: Operation, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``call_json`` for a write: ``before_write`` hears of it first."""
+        if self.before_write is not None:
+            self.before_write(op.verb, op.resource, op.namespace or "", op.name or "")
+        return self.call_json(op, call, *args, **kwargs)
+
+    @staticmethod
+    def collection(kind: str, namespace: str | None) -> str:
+        """The API path of a kind's collection: ``/api/v1/namespaces/shop/pods``."""
+        base = _API_BASE.get(kind)
+        if base is None:
+            raise Invalid(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
+        where = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
+        return f"{base}{where}/{kind}"
+
+    def list_objects(self, kind: str, namespace: str | None = None, *,
+                     label_selector: str | None = None, field_selector: str | None = None,
+                     limit: int | None = None, continue_token: str | None = None
+                     ) -> dict[str, Any]:
+        """One LIST request as JSON: ``{"metadata": {"resourceVersion", "continue"},
+        "items": [...]}``. kind is pods, deployments, replicasets or events."""
+        path = self.collection(kind, namespace)
+        query = [(name, value) for name, value in (
+            ("labelSelector", label_selector), ("fieldSelector", field_selector),
+            ("limit", limit), ("continue", continue_token)) if value]
+        result = self.request_json(Operation("list", kind, namespace), path, query)
+        if not isinstance(result, dict):
+            raise AdapterError(f"The API server answered the list of {kind} with "
+                               "something other than a list.")
+        return result
+
+    def open_watch(self, kind: str, namespace: str | None, resource_version: str | None, *,
+                   label_selector: str | None = None, field_selector: str | None = None,
+                   timeout_seconds: int = 300, bookmarks: bool = True) -> WatchStream:
+        """Start a WATCH from ``resource_version`` (None: current state as ADDED events)."""
+        path = self.collection(kind, namespace)
+        query: list[tuple[str, Any]] = [("watch", "true"),
+                                        ("timeoutSeconds", int(timeout_seconds))]
+        if bookmarks:
+            query.append(("allowWatchBookmarks", "true"))
+        query.extend((name, value) for name, value in (
+            ("resourceVersion", resource_version), ("labelSelector", label_selector),
+            ("fieldSelector", field_selector)) if value)
+        try:
+            response = self.request("GET", path, query, timeout=(
+                min(10.0, self.request_timeout), timeout_seconds + 30))
+        except Exception as exc:  # noqa: BLE001 - translated
+            if isinstance(exc, ApiException) and exc.status == 410:
+                raise
+            raise self.fail(exc, Operation("watch", kind, namespace)) from exc
+        return WatchStream(response)
+
+
+__all__ = ["KINDS", "KubeRequests", "WatchStream"]
