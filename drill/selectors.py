@@ -79,10 +79,6 @@ def parse_label_selector(text: str | None) -> list[Requirement]:
     return requirements
 
 
-def selector_from_match_labels(match_labels: Mapping[str, str]) -> list[Requirement]:
-    return [Requirement(k, "=", (v,)) for k, v in sorted(match_labels.items())]
-
-
 def labels_match(requirements: list[Requirement], labels: Mapping[str, str] | None) -> bool:
     labels = labels or {}
     return all(req.matches(labels) for req in requirements)
