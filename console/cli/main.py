@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.cli.audit import add_audit_commands, run_audit_command
+from console.cli.doctor import add_doctor_command, run_doctor
 from console.cli.drill import add_inject_parser, fault_spec, run_inject
 from console.cli.replay import add_replay_command, run_replay_command
 from console.cli.runbooks import add_runbook_commands, run_runbooks_command
+from console.domain.state_checks import check_state_dir
 from console.domain.statefiles import STATE_DIR_ENV, default_state_dir, ensure_private_dir
 
 if TYPE_CHECKING:
@@ -34,6 +36,10 @@ def state_dir() -> Path:
     """The state directory (audit logs, incidents, the drill's kubeconfig), created if need
     be; one that cannot be used ends the command with a message saying which and why."""
     path = default_state_dir()
+    unsafe = check_state_dir(path)  # before creating anything in it
+    if unsafe:
+        raise SystemExit(f"warroom: refusing the state directory: {unsafe}. "
+                         "`warroom doctor` checks the whole set-up.")
     try:
         return ensure_private_dir(path)
     except OSError as exc:
@@ -117,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_commands(sub)
     add_runbook_commands(sub)
     add_replay_command(sub)  # warroom replay AUDIT.jsonl
+    add_doctor_command(sub)
     return parser
 
 
@@ -174,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_audit_command(args)
     if args.command == "replay":
         return run_replay_command(args)
+    if args.command == "doctor":
+        return run_doctor(args)
     if args.command == "drill-server":
         return run_drill_server(args)
     if getattr(args, "inject", False):

@@ -69,12 +69,11 @@ from console.domain.audit_records import (
 )
 from console.domain.audit_verify import Finding, VerifyReport, verify
 from console.domain.statefiles import (
-    FILE_MODE,
     describe_os_error,
     ensure_private_dir,
     flocked,
     fsync_dir,
-    restrict_mode,
+    open_state_file,
 )
 
 _READ_CHUNK = 8192
@@ -159,14 +158,13 @@ class AuditLog:
     def _append_locked(self, body: dict[str, Any]) -> AuditRecord:
         try:
             ensure_private_dir(self.path.parent)
-            existed = self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+            existed = os.path.lexists(self.path)
+            fd = open_state_file(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
             raise AuditWriteError(self._explain("cannot open", exc)) from exc
         try:
             if not existed:
                 fsync_dir(self.path.parent)
-            restrict_mode(fd)
             with flocked(fd):
                 size = os.fstat(fd).st_size
                 prev, seq, torn = _tail_state(fd, size)

@@ -37,6 +37,7 @@ from console.domain.statefiles import (
     describe_os_error,
     ensure_private_dir,
     lock_file,
+    read_state_file,
     remove_stale_temps,
 )
 
@@ -267,7 +268,7 @@ class SharedIncident:
     def read(self) -> Incident:
         """The current state from disk."""
         try:
-            text = self.path.read_bytes()
+            text = read_state_file(self.path)  # no symbolic links, checked owner
         except FileNotFoundError:
             raise IncidentNotFound(f"no incident {self.id!r} (looked for {self.path})") from None
         except OSError as exc:

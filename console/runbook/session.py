@@ -57,7 +57,9 @@ class ChecklistState:
                 raise IncidentError("no open incident to resume; start without --resume")
             incident = store.attach(found.id)
             wanted = runbook or (found.runbooks[0] if found.runbooks else DEFAULT_RUNBOOK)
-            audit = AuditLog(found.audit_path or default_audit_path(found.id, state_dir),
+            # from the (validated) id, never from the file: whoever can write the incident
+            # file could otherwise point our appends at any file of ours
+            audit = AuditLog(default_audit_path(incident.id, state_dir),
                              actor=actor, context=context, namespace=namespace,
                              clock=clock)
         else:
@@ -66,7 +68,6 @@ class ChecklistState:
                                       runbooks=[wanted], by=actor)
             snapshot = incident.read()
             path = default_audit_path(snapshot.id, state_dir)
-            incident.update(lambda i: setattr(i, "audit_path", str(path)))
             audit = AuditLog(path, actor=actor, context=context, namespace=namespace,
                              clock=clock)
             audit.append(INCIDENT_OPENED, target=snapshot.id, params={"runbook": wanted},

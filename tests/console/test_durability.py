@@ -5,7 +5,8 @@ cluster over HTTP and are killed with SIGKILL at an arbitrary moment; the chain 
 with `console.domain.audit.verify`. "Disk full" is made real in two ways, no privileges needed:
 
 - `/dev/full`: a device whose every write fails with ENOSPC ("No space left on device"),
-  exactly what write(2) returns on a full filesystem. The audit path is a symlink to it.
+  exactly what write(2) returns on a full filesystem. The audit path is a device node of it
+  (made with mknod, as root; the console refuses to write through a symbolic link).
 - RLIMIT_FSIZE in a child process: the kernel lets a file grow only to the limit; a write past
   it is cut short and the next fails with EFBIG. Same path in our code as ENOSPC (a short
   write, then an error), and it can start half way through a record, so it also proves that a
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -155,7 +157,10 @@ def test_disk_full_refuses_the_action_and_leaves_the_cluster_alone(
         pytest.skip("no /dev/full on this system")
     path = state_dir / "audit" / "full.jsonl"
     path.parent.mkdir(mode=0o700)
-    path.symlink_to("/dev/full")
+    try:
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.stat("/dev/full").st_rdev)
+    except PermissionError:
+        pytest.skip("making a device node needs root")
     kube = KubeClient.connect(str(cluster.kubeconfig), "drill", NAMESPACE)
     runner = ActionRunner(kube, AuditLog(path, context="drill", namespace=NAMESPACE))
     with pytest.raises(ActionRefused) as refused:
