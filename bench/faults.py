@@ -7,12 +7,15 @@ attempted (+ scale by one, confirmed with y when the console gets that far), the
 is cleared and the console must be live again with the tables current (a change made in the
 cluster while it was faulty shows up). Finally three audit writers (the action runner in a
 child process) are killed with SIGKILL mid-stream, and every record anyone was shown or
-acknowledged is looked up in the files, whose hash chains are verified.
+acknowledged is looked up in the files, whose hash chains are verified. Then each tampering of
+tests/console/tamper.py (records cut off the end, an emptied file, a chain rebuilt after an
+edit, ...) is applied to an incident's log and checked against the head the incident recorded,
+and the cost of an audit append is timed with and without that head being recorded.
 
 Prints: faults injected, faults survived, actions attempted under faults and how many ended
 with a clear result (a finished/failed/refused audit record with a human message, and the
-same on screen), audit records lost (must be 0), and the worst key response during faults.
-Asserts nothing. Takes about two minutes.
+same on screen), audit records lost (must be 0), the worst key response during faults, tamper
+attempts detected, and the time per audit append. Asserts nothing. Takes about two minutes.
 
     .venv/bin/python bench/faults.py [--json]
 """
@@ -35,11 +38,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from console.domain.audit import parse_line, verify  # noqa: E402
+from console.domain.audit import AuditLog, parse_line, read_head, verify  # noqa: E402
+from console.domain.audit_anchor import head_path  # noqa: E402
+from console.domain.incident import IncidentStore  # noqa: E402
 from console.ui.app import WarroomApp  # noqa: E402
 from tests.conftest import Drill, start_drill  # noqa: E402
 from tests.console.app_harness import drill_settings, settled, until  # noqa: E402
 from tests.console.fault_harness import clear, inject, probe_keys  # noqa: E402
+from tests.console.tamper import TAMPERS  # noqa: E402
 from widgets.audit_view import AuditView  # noqa: E402
 from widgets.confirm_modal import ConfirmModal  # noqa: E402
 from widgets.pod_table import PodTable  # noqa: E402
@@ -186,6 +192,35 @@ def killed_writers(drill: Drill, state_dir: Path, rounds: int = 3) -> tuple[int,
     return len(acknowledged), lost, verify(path).ok
 
 
+def tamper_attempts(tmp: Path) -> tuple[int, int]:
+    """(detected, attempted): each tampering checked against the incident's recorded head."""
+    detected = 0
+    for number, tamper in enumerate(TAMPERS.values()):
+        state = tmp / f"tamper-{number}"
+        IncidentStore(state).open_new("tamper", "high", incident_id="inc")
+        log = AuditLog.for_incident("inc", state, extra_secrets=())
+        for record in range(15):
+            log.append("note", message=f"note {record}")
+        tamper(log.path)
+        detected += not verify(log.path, read_head(head_path("inc", state))).ok
+    return detected, len(TAMPERS)
+
+
+def append_cost(tmp: Path, count: int = 200) -> tuple[float, float]:
+    """Milliseconds per fsync'd audit append: (log only, with the head recorded)."""
+    costs = []
+    for anchored in (False, True):
+        state = tmp / f"append-{anchored}"
+        log = (AuditLog.for_incident("inc", state, extra_secrets=()) if anchored
+               else AuditLog(state / "audit" / "inc.jsonl", extra_secrets=()))
+        log.append("note")
+        started = time.perf_counter()
+        for record in range(count):
+            log.append("note", message=f"note {record}")
+        costs.append((time.perf_counter() - started) * 1000 / count)
+    return costs[0], costs[1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
@@ -202,6 +237,8 @@ def main() -> int:
             acked, acked_lost, killed_chain_ok = killed_writers(drill, state_dir)
         finally:
             drill.thread.stop()
+        tampers_detected, tampers = tamper_attempts(Path(tmp))
+        plain_ms, anchored_ms = append_cost(Path(tmp))
     keys = [t for run in runs for t in run.keys_ms]
     attempted = len(runs)
     clear_results = sum(run.clear_result for run in runs)
@@ -220,6 +257,10 @@ def main() -> int:
         "key_response_ms_p95": round(sorted(keys)[int(len(keys) * 0.95) - 1], 1),
         "key_response_ms_worst": round(max(keys), 1),
         "worst_key_during": max(runs, key=lambda r: max(r.keys_ms)).fault,
+        "tamper_attempts": tampers,
+        "tamper_attempts_detected": tampers_detected,
+        "audit_append_ms": round(plain_ms, 3),
+        "audit_append_anchored_ms": round(anchored_ms, 3),
         "seconds": round(time.monotonic() - started, 1),
     }
     print()
@@ -234,6 +275,10 @@ def main() -> int:
     print(f"worst key response during faults     {figures['key_response_ms_worst']:.0f} ms   "
           f"(during {figures['worst_key_during']}; p50 {figures['key_response_ms_p50']:.0f} ms, "
           f"p95 {figures['key_response_ms_p95']:.0f} ms, {len(keys)} keys)")
+    print(f"tamper attempts detected: {tampers_detected}/{tampers}   (records cut off the end, "
+          "emptied, edited or deleted and re-chained; checked against the recorded head)")
+    print(f"audit append                         {anchored_ms:.2f} ms per record with the head "
+          f"recorded ({plain_ms:.2f} ms log only, fsync'd)")
     print(f"took                                 {figures['seconds']:.0f} s")
     for run in runs:
         if not (run.survived and run.clear_result):

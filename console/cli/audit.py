@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from console.domain.audit import AuditError, VerifyReport, verify
+from console.domain.audit import AuditError, Head, VerifyReport, head_beside, read_head, verify
 from console.domain.incident import Incident, IncidentError, SharedIncident
 from console.rehearsal.postmortem import export_postmortem
 
@@ -40,9 +40,18 @@ def add_audit_commands(subparsers: Any) -> argparse.ArgumentParser:
         "verify",
         help="check the hash chain and sequence of an audit log",
         description="Check that no record of the audit log was modified, deleted, inserted or "
-        "reordered. Exit 0 if intact, 1 if not, 2 if the file cannot be read.",
+        "reordered, and that it still ends where the incident recorded (the head kept in "
+        "<state>/incidents/<id>.head after every append, or --expect-head from syslog). "
+        "Exit 0 if intact, 1 if not, 2 if the file cannot be read.",
     )
     check.add_argument("file", metavar="FILE", type=Path, help="audit log (.jsonl)")
+    check.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        type=_head,
+        help="the head to check against, as syslog recorded it (`audit head incident=ID "
+        "seq=SEQ head=HASH`, facility authpriv); default: the incident's recorded head",
+    )
     check.set_defaults(audit_handler=run_verify)
 
     export = actions.add_parser(
@@ -74,18 +83,52 @@ def run_audit_command(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    """``warroom audit verify FILE``."""
+    """``warroom audit verify FILE [--expect-head SEQ:HASH]``."""
+    expected, missing = args.expect_head, None
+    if expected is None:
+        expected, missing = _recorded_head(args.file)  # read before the log: see verify
     try:
-        report = verify(args.file)
+        report = verify(args.file, expected)
     except AuditError as exc:
         _error("audit verify", exc.message)
         return EXIT_USAGE
     _print_findings(report)
-    if report.ok:
+    if missing:
+        print(f"{args.file}: {missing}", file=sys.stderr)
+    if report.ok and not missing:
         print(report.summary())
         return EXIT_OK
     print(report.summary(), file=sys.stderr)
     return EXIT_PROBLEM
+
+
+def _head(text: str) -> Head:
+    try:
+        return Head.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _recorded_head(audit_file: Path) -> tuple[Head | None, str | None]:
+    """The head the incident recorded for this log, and why it is missing when it should not be.
+
+    A log outside a state directory has none (nothing to say); an incident whose head file is
+    gone or unreadable is a problem: the end of its log can no longer be checked.
+    """
+    path = head_beside(audit_file.absolute())
+    if path is None:
+        return None, None
+    try:
+        return read_head(path), None
+    except FileNotFoundError:
+        if not path.with_suffix(".json").exists():
+            print(f"note: no recorded head for {audit_file}; the end of the log is checked "
+                  "only with --expect-head SEQ:HASH (from syslog)", file=sys.stderr)
+            return None, None
+        return None, (f"the incident's recorded head {path} is missing: records cut off the "
+                      "end cannot be detected; check with --expect-head SEQ:HASH from syslog")
+    except (OSError, ValueError) as exc:
+        return None, f"the incident's recorded head {path} is unreadable ({exc})"
 
 
 def run_export(args: argparse.Namespace) -> int:

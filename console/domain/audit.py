@@ -16,10 +16,11 @@ Guarantees:
 - **Tamper-evident.** ``prev`` is the SHA-256 (hex) of the previous line's bytes, excluding its
   newline; the first record's ``prev`` is ``GENESIS`` = SHA-256 of ``b"warroom audit log v1"``.
   ``seq`` counts records from 1. ``verify`` finds a modified, deleted, inserted or reordered
-  record and names its line. A hash chain without an outside anchor cannot show that the *last*
-  records were removed or the last one edited: compare ``VerifyReport.last_seq``/``head`` with
-  what the console showed. (The check is ``audit_verify``; records and their kinds are
-  ``audit_records``; both are re-exported here.)
+  record and names its line. A hash chain alone cannot show that the *last* records were
+  removed or the chain rebuilt after an edit, so a log with an ``anchor`` (every incident's
+  log) records its head after each append outside the file (``audit_anchor``: the incident
+  state and syslog), and ``verify(path, expected=head)`` checks the end against it. (The check
+  is ``audit_verify``; records and their kinds are ``audit_records``; both are re-exported.)
 - **Shared by pair-driving consoles.** Several processes may append to one file: each append
   holds ``flock`` while it reads the file's actual last line (for ``prev`` and ``seq``) and
   writes, so the chain stays linear.
@@ -44,6 +45,7 @@ from typing import Any
 
 from adapters.redact import redact_obj, secrets_from_env
 from console.domain.actor import Actor
+from console.domain.audit_anchor import Head, HeadAnchor, head_beside, read_head
 from console.domain.audit_records import (
     ACTION_FAILED,
     ACTION_FINISHED,
@@ -84,7 +86,8 @@ class AuditLog:
 
     ``actor``, ``context`` and ``namespace`` are defaults for every record. ``extra_secrets``
     are exact strings masked in every record (default: values of secret-named environment
-    variables). ``clock`` returns the record time (tests pin it).
+    variables). ``clock`` returns the record time (tests pin it). ``anchor`` records the
+    chain's head after each append (``for_incident`` sets it).
     """
 
     def __init__(
@@ -95,8 +98,10 @@ class AuditLog:
         namespace: str | None = None,
         extra_secrets: Iterable[str] | None = None,
         clock: Callable[[], datetime] | None = None,
+        anchor: HeadAnchor | None = None,
     ) -> None:
         self.path = Path(path)
+        self.anchor = anchor
         self.actor = actor or Actor.current()
         self.context = context
         self.namespace = namespace
@@ -110,7 +115,9 @@ class AuditLog:
     def for_incident(
         cls, incident_id: str, state_dir: Path | None = None, **kwargs: Any
     ) -> AuditLog:
-        """The log at ``default_audit_path(incident_id, state_dir)``."""
+        """The log at ``default_audit_path(incident_id, state_dir)``, its head anchored in the
+        incident state and syslog."""
+        kwargs.setdefault("anchor", HeadAnchor.for_incident(incident_id, state_dir))
         return cls(default_audit_path(incident_id, state_dir), **kwargs)
 
     def add_secrets(self, values: Iterable[str]) -> None:
@@ -172,6 +179,7 @@ class AuditLog:
                 line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
                 data = (b"\n" if torn else b"") + line + b"\n"
                 self._write_all(fd, data, size)
+                self._anchor(Head(seq, line_hash(line)))
             return AuditRecord.from_json(record)
         finally:
             os.close(fd)
@@ -191,6 +199,13 @@ class AuditLog:
                 os.ftruncate(fd, size_before)
                 os.fsync(fd)
             raise AuditWriteError(self._explain("cannot write", exc)) from exc
+
+    def _anchor(self, head: Head) -> None:
+        # The record is durable already; a head that cannot be kept only leaves it unanchored
+        # (verify says so), it does not undo what was recorded.
+        if self.anchor is not None:
+            with contextlib.suppress(OSError):
+                self.anchor.record(head)
 
     def _explain(self, what: str, exc: OSError) -> str:
         return (
@@ -354,6 +369,8 @@ __all__ = [
     "ADVISOR_VERDICT",
     "GENESIS",
     "INCIDENT_CLOSED",
+    "Head",
+    "HeadAnchor",
     "INCIDENT_OPENED",
     "NOTE",
     "PROPOSAL_APPROVED",
@@ -366,9 +383,11 @@ __all__ = [
     "Finding",
     "VerifyReport",
     "default_audit_path",
+    "head_beside",
     "line_hash",
     "parse_line",
     "parse_timestamp",
+    "read_head",
     "utc_timestamp",
     "verify",
 ]

@@ -2,7 +2,9 @@
 
 A modified, deleted, inserted or reordered record breaks the chain of ``prev`` hashes or the
 ``seq`` numbers; ``verify`` says which, and where. Crash traces (an incomplete record that the
-next one sealed, an incomplete final line) are warnings, not problems.
+next one sealed, an incomplete final line) are warnings, not problems. Given the head recorded
+outside the file (``audit_anchor``), it also finds records cut off the end, an emptied file and
+a chain rebuilt after an edit.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from console.domain.audit_anchor import Head
 from console.domain.audit_records import GENESIS, AuditError, AuditRecord, line_hash, parse_line
 from console.domain.statefiles import describe_os_error
 
@@ -43,6 +46,7 @@ class VerifyReport:
     incomplete_final_line: int | None = None
     last_seq: int = 0
     head: str = GENESIS
+    expected: Head | None = None  # the head recorded outside the file, if one was given
 
     @property
     def ok(self) -> bool:
@@ -55,6 +59,8 @@ class VerifyReport:
             text = f"{self.path}: OK, {self.records} records, chain intact"
             if self.records:
                 text += f" (last seq {self.last_seq}, head {self.head[:12]})"
+            if self.expected is not None:
+                text += f"; ends at or after the recorded head (seq {self.expected.seq})"
         else:
             text = f"{self.path}: TAMPERED OR DAMAGED, {len(self.problems)} problem(s)"
         if self.incomplete_final_line is not None:
@@ -65,10 +71,12 @@ class VerifyReport:
         return text
 
 
-def verify(path: Path | str) -> VerifyReport:
-    """Check an audit file's hash chain and sequence numbers, naming the lines at fault.
+def verify(path: Path | str, expected: Head | None = None) -> VerifyReport:
+    """Check an audit file's hash chain and sequence numbers, naming the lines at fault, and,
+    given the ``expected`` head recorded outside the file, that the log still reaches it.
 
-    Raises ``AuditError`` if the file cannot be read.
+    Raises ``AuditError`` if the file cannot be read. (Read the recorded head before the log:
+    a console appending meanwhile only moves the log past it.)
     """
     path = Path(path)
     try:
@@ -125,6 +133,8 @@ def verify(path: Path | str) -> VerifyReport:
         expected_seq = record.seq + 1
         last_seq = record.seq
     head = hashes[-1] if hashes else GENESIS
+    if expected is not None:
+        _check_head(complete, hashes, expected, last_seq, problems, warnings)
     return VerifyReport(
         path=path,
         records=count,
@@ -133,7 +143,60 @@ def verify(path: Path | str) -> VerifyReport:
         incomplete_final_line=incomplete,
         last_seq=last_seq,
         head=head,
+        expected=expected,
     )
+
+
+def _check_head(
+    lines: list[bytes],
+    hashes: list[str],
+    expected: Head,
+    last_seq: int,
+    problems: list[Finding],
+    warnings: list[Finding],
+) -> None:
+    """Compare the end of the log with the head recorded outside it."""
+    end = len(lines) + 1
+    if expected.seq == 0:
+        return
+    if last_seq < expected.seq:
+        missing = expected.seq - last_seq
+        what = "the log is empty" if last_seq == 0 else f"the log ends at record {last_seq}"
+        problems.append(
+            Finding(
+                end,
+                f"{what} but the incident recorded {expected.seq}: {missing} "
+                f"{'record' if missing == 1 else 'records'} missing "
+                "(cut off the end, or the file was truncated or emptied)",
+            )
+        )
+        return
+    number = next(
+        (i for i in range(len(lines), 0, -1) if _seq_of(lines[i - 1]) == expected.seq), None
+    )
+    if number is None or hashes[number - 1] != expected.hash:
+        where = f"line {number}" if number is not None else "the log"
+        problems.append(
+            Finding(
+                number or end,
+                f"record {expected.seq} ({where}) is not the one the incident recorded (its hash "
+                f"differs from {expected.hash[:12]}): records were edited or deleted and the "
+                "chain rebuilt",
+            )
+        )
+    elif last_seq > expected.seq:
+        warnings.append(
+            Finding(
+                number + 1,
+                f"records {expected.seq + 1}-{last_seq} come after the recorded head: not "
+                "anchored (appended since, or the head was not saved before a crash)",
+            )
+        )
+
+
+def _seq_of(raw: bytes) -> int | None:
+    record = parse_line(raw)
+    return record.seq if record is not None else None
 
 
 def _links_to(raw: bytes, digest: str) -> bool:

@@ -16,7 +16,7 @@ from adapters.metrics import MetricsClient
 from adapters.probes import Prober
 from console.domain.actions import ActionRunner
 from console.domain.actor import Actor
-from console.domain.audit import INCIDENT_OPENED, RUNBOOK_STEP, AuditLog, default_audit_path
+from console.domain.audit import INCIDENT_OPENED, RUNBOOK_STEP, AuditLog
 from console.domain.incident import IncidentError, IncidentStore, SharedIncident
 from console.domain.statefiles import default_state_dir
 from console.runbook.engine import RunbookEngine
@@ -59,17 +59,15 @@ class ChecklistState:
             wanted = runbook or (found.runbooks[0] if found.runbooks else DEFAULT_RUNBOOK)
             # from the (validated) id, never from the file: whoever can write the incident
             # file could otherwise point our appends at any file of ours
-            audit = AuditLog(default_audit_path(incident.id, state_dir),
-                             actor=actor, context=context, namespace=namespace,
-                             clock=clock)
+            audit = AuditLog.for_incident(incident.id, state_dir, actor=actor,
+                                          context=context, namespace=namespace, clock=clock)
         else:
             wanted = runbook or DEFAULT_RUNBOOK
             incident = store.open_new(title, severity, context, namespace,  # type: ignore[arg-type]
                                       runbooks=[wanted], by=actor)
             snapshot = incident.read()
-            path = default_audit_path(snapshot.id, state_dir)
-            audit = AuditLog(path, actor=actor, context=context, namespace=namespace,
-                             clock=clock)
+            audit = AuditLog.for_incident(snapshot.id, state_dir, actor=actor,
+                                          context=context, namespace=namespace, clock=clock)
             audit.append(INCIDENT_OPENED, target=snapshot.id, params={"runbook": wanted},
                          message=f"{title} (severity {severity})")
         chosen = by_id.get(wanted)
