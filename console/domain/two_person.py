@@ -31,7 +31,7 @@ from console.domain.audit import (
     AuditRecord,
     verify,
 )
-from console.domain.incident import Proposal, SelfApprovalError, SharedIncident
+from console.domain.incident import Proposal, ProposalError, SelfApprovalError, SharedIncident
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,19 @@ class TwoPersonRule:
             found.append(Waiting(proposal, _proposed(record), proposer))
         return found, why
 
-    def proposer_of(self, proposal_id: str) -> Actor:
-        """Who made a proposal, per its audit record (refused if there is none to believe)."""
+    def proposal(self, proposal_id: str) -> Waiting:
+        """A pending proposal with its proposer and action as the audit log records them.
+
+        Raises ``ProposalError`` when it is unknown or no longer pending, ``SelfApprovalError``
+        when the audit log has no record of it to believe."""
+        stored = self.incident.read().proposals.get(proposal_id)
+        if stored is None:
+            raise ProposalError(f"no proposal {proposal_id!r} in incident {self.incident.id}")
+        if stored.status != "pending":
+            who = stored.decided_by.label if stored.decided_by else "someone"
+            raise ProposalError(f"proposal {proposal_id} was already {stored.status} by {who}")
         record = self._record_of(proposal_id, self._records())
-        return record.actor or Actor(user="?")
+        return Waiting(stored, _proposed(record), record.actor or Actor(user="?"))
 
     # ---- approving -----------------------------------------------------------------------
     def approve(self, proposal_id: str) -> Approved:
