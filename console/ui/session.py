@@ -94,7 +94,7 @@ class Session:
             self.metrics = MetricsClient(s.metrics)
         unbound = self.checklist.attach_engine(
             actions=self.runner, metrics=self.metrics, prober=prober,
-            context=self.context, namespace=self.namespace)
+            context=self.context, namespace=self.namespace, two_person=s.two_person)
         if unbound:
             self.checklist.problems.append(unbound)  # type: ignore[arg-type]
 
