@@ -31,7 +31,7 @@ LIST_PAGE = 2000  # pods listed a page at a time: shown as they come, no 10,000-
 
 
 class ConnectError(Exception):
-    """The console cannot act: `message` says why; `pods_shown` when the watch still runs."""
+    """The console cannot act: `message` says why (the watch may still run and show pods)."""
 
     def __init__(self, message: str, *, title: str = "cannot connect") -> None:
         super().__init__(message)
