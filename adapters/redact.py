@@ -61,6 +61,7 @@ _YAML_LINE = re.compile(
 _YAML_BLOCK = re.compile(
     rf"""(?im)^([ \t]*)((?:-[ \t]+)?["']?{_KEY}["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*\n)((?:\1[ \t]+\S[^\n]*(?:\n|$)|[ \t]*\n)+)"""
 )
+_KEY_REMAINDER = re.compile(r"[ \t]*[A-Za-z0-9+/=]{16,}")
 _YAML_BLOCK_START = re.compile(
     rf"""(?i)[ \t]*(?:-[ \t]+)?["']?{_KEY}["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t\r]*"""
 )
@@ -244,6 +245,9 @@ class LineRedactor:
             if KEY_BODY_LINE.fullmatch(line):
                 return None
             self._in_key = False
+            rest = _KEY_REMAINDER.match(line)  # the key cut short, other output on its line
+            if rest is not None:
+                return MASK + redact(line[rest.end():], self._secrets)
         if self._yaml_indent is not None:
             indent = len(line) - len(line.lstrip(" \t"))
             if not line.strip() or indent > self._yaml_indent:

@@ -85,6 +85,15 @@ def test_line_by_line_keeps_a_private_key_hidden() -> None:
                      "-----END RSA PRIVATE KEY-----", "done."]
 
 
+def test_line_by_line_hides_a_key_cut_short_with_output_after_it() -> None:
+    redactor = LineRedactor()
+    assert redactor("-----BEGIN EC PRIVATE KEY-----") == "-----BEGIN EC PRIVATE KEY-----***"
+    assert redactor(PEM_BODY[0][:40] + " done") == "*** done"
+    redactor = LineRedactor()
+    redactor("-----BEGIN EC PRIVATE KEY-----")
+    assert redactor(PEM_BODY[0] + " : exit 0") == "*** : exit 0"
+
+
 def test_line_by_line_masks_a_yaml_block_secret() -> None:
     redactor = LineRedactor()
     lines = ["data:", "  secret: |", "    first line", "    second line", "  name: db"]
