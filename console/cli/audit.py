@@ -8,6 +8,7 @@ unreadable input, an unwritable output).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,6 +89,15 @@ def run_verify(args: argparse.Namespace) -> int:
     return EXIT_PROBLEM
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only, as the audit log it comes from
+    (0600 whatever the umask; an existing file is truncated and narrowed too)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
+
+
 def run_export(args: argparse.Namespace) -> int:
     """``warroom audit export FILE --format md [-o OUT]``."""
     try:
@@ -99,7 +109,7 @@ def run_export(args: argparse.Namespace) -> int:
         sys.stdout.write(document)
     else:
         try:
-            args.output.write_text(document, encoding="utf-8")
+            _write_private(args.output, document)
         except OSError as exc:
             _error("audit export", f"cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE
