@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -155,17 +154,3 @@ def test_a_token_refreshed_after_connect_is_masked(tmp_path: Path) -> None:
         assert fresh not in LineRedactor()(f"debug: using {fresh}")
     finally:
         kube.close()
-
-
-def test_redaction_speed_stays_in_the_same_order() -> None:
-    # Measured before this change at about 0.1 ms for this line (every audit record and every
-    # screen text passes here); the new families must not make it ten times slower.
-    line = ("2024-05-01T12:00:03.123Z INFO  request GET /api/v1/orders?page=2&limit=50 from "
-            "10.0.3.17 user=alice status=200 latency_ms=37 trace_id=4bf92f3577b34da6a3ce929d0e0e47"
-            " pod=api-7d9f8b6c5-x2x9q")
-    redact(line)
-    runs = 2000
-    started = time.perf_counter()
-    for _ in range(runs):
-        redact(line, ["sha256~abcdefghijklmnopqrstuvwxyz", "hunter2-secret-value"])
-    assert (time.perf_counter() - started) / runs < 0.001
