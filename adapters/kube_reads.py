@@ -25,6 +25,8 @@ from .kube_views import (
 )
 
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+DEFAULT_LOG_BYTES = 4 * 1024 * 1024
+"""What ``pod_logs`` reads at most unless told otherwise (``kubectl logs --limit-bytes``)."""
 
 
 class KubeReads:
@@ -94,14 +96,19 @@ class KubeReads:
         return sorted(views, key=lambda v: (v.revision or 0, v.name))
 
     def pod_logs(self, namespace: str, pod: str, container: str | None = None,
-                 tail: int | None = None, previous: bool = False) -> str:
-        """``kubectl logs [-c C] [--tail N] [--previous]`` as text.
+                 tail: int | None = None, previous: bool = False,
+                 limit_bytes: int = DEFAULT_LOG_BYTES) -> str:
+        """``kubectl logs [-c C] [--tail N] [--previous] [--limit-bytes N]`` as text.
 
         Without a container, picks the ``kubectl.kubernetes.io/default-container`` or the
-        first container, as kubectl does.
+        first container, as kubectl does. At most ``limit_bytes`` bytes are read: the server
+        is asked for no more, and what a server sends beyond it is not kept.
         """
         if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
             raise Invalid(f"tail must be a whole number of lines >= 0, not {tail!r}.")
+        if isinstance(limit_bytes, bool) or not isinstance(limit_bytes, int) or limit_bytes < 1:
+            raise Invalid(f"limit_bytes must be a whole number of bytes >= 1, not "
+                          f"{limit_bytes!r}.")
         if container is None:
             obj = self.kube.call_json(Operation("get", "pods", namespace, pod),
                                       self.kube.core.read_namespaced_pod, pod, namespace)
@@ -109,7 +116,7 @@ class KubeReads:
             names = [c.get("name") for c in (obj.get("spec") or {}).get("containers") or []]
             default = annotations.get(DEFAULT_CONTAINER_ANNOTATION)
             container = default if default in names else (names[0] if names else None)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"limit_bytes": limit_bytes}
         if container:
             kwargs["container"] = container
         if tail is not None:
@@ -121,10 +128,30 @@ class KubeReads:
             response = self.kube.core.read_namespaced_pod_log(
                 pod, namespace, _preload_content=False, _request_timeout=self.kube.timeouts,
                 **kwargs)
-            data: bytes = response.data
+            data = _read_capped(response, limit_bytes)
         except Exception as exc:  # noqa: BLE001 - translated
             raise self.kube.fail(exc, op) from exc
         return data.decode("utf-8", errors="replace")
+
+
+def _read_capped(response: Any, limit: int) -> bytes:
+    """At most ``limit`` bytes of a raw (not preloaded) response; a connection left with
+    unread data is closed, not returned to the pool."""
+    raw = getattr(response, "response", response)  # the client's RESTResponse wraps urllib3's
+    if not hasattr(raw, "stream"):
+        return bytes(raw.data or b"")[:limit]
+    chunks: list[bytes] = []
+    kept = 0
+    try:
+        for chunk in raw.stream(65536, decode_content=True):
+            chunks.append(chunk[: limit - kept])
+            kept += len(chunk)
+            if kept >= limit:
+                raw.close()
+                break
+    finally:
+        raw.release_conn()
+    return b"".join(chunks)
 
 
 def rs_for_revision(dep: Mapping[str, Any], rss: list[dict[str, Any]],
@@ -153,4 +180,4 @@ def rs_for_revision(dep: Mapping[str, Any], rss: list[dict[str, Any]],
     return previous[1]
 
 
-__all__ = ["DEFAULT_CONTAINER_ANNOTATION", "KubeReads", "rs_for_revision"]
+__all__ = ["DEFAULT_CONTAINER_ANNOTATION", "DEFAULT_LOG_BYTES", "KubeReads", "rs_for_revision"]

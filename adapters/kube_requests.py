@@ -20,7 +20,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from .errors import AdapterError, Invalid, NotFound, Operation, translate
-from .redact import redact
+from .redact import redact, remember_secrets
 
 KINDS = ("pods", "deployments", "replicasets", "events")
 _API_BASE = {"pods": "/api/v1", "events": "/api/v1", "namespaces": "/api/v1",
@@ -78,6 +78,28 @@ def _decoded(data: bytes, op: Operation) -> Any:
                            f"tried to {op.verb} {op.target}.", repr(data[:200])) from exc
 
 
+def _credential_forms(value: object) -> list[str]:
+    """A credential as sent (``Bearer abc``) and bare (``abc``)."""
+    if not isinstance(value, str) or not value:
+        return []
+    scheme, _, bare = value.partition(" ")
+    return [value, bare] if bare and scheme.lower() in ("bearer", "basic") else [value]
+
+
+class _RememberedCredentials(dict[str, Any]):
+    """The client configuration's ``api_key``: every credential stored in it is remembered for
+    redaction (``remember_secrets``) -- the one loaded at connect and each one a refresh hook
+    (an exec credential plugin, OIDC, the in-cluster token file) stores later."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        remember_secrets(_credential_forms(value))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+
 class KubeRequests:
     """One API server as one user: requests, lists and watches, errors in words.
 
@@ -93,6 +115,10 @@ class KubeRequests:
         # Called as before_write(verb, resource, namespace, name) just before each write
         # request: a seam for audit "started" records and for tests that race a write.
         self.before_write: Callable[[str, str, str, str], None] | None = None
+        configuration = api.configuration
+        if not isinstance(configuration.api_key, _RememberedCredentials):
+            configuration.api_key = _RememberedCredentials(configuration.api_key or {})
+        remember_secrets(self.secret_values())
 
     # The client's typed API classes import some 1,500 generated pydantic models (about a
     # second of CPU): made on first use, not at connect. Lists, watches, the namespace check
@@ -137,11 +163,7 @@ class KubeRequests:
         configuration = self.api.configuration
         found: list[str] = []
         for value in (configuration.api_key or {}).values():
-            if isinstance(value, str) and value:
-                found.append(value)
-                scheme, _, bare = value.partition(" ")
-                if bare and scheme.lower() in ("bearer", "basic"):
-                    found.append(bare)
+            found.extend(_credential_forms(value))
         for value in (configuration.password, getattr(configuration, "access_token", None)):
             if isinstance(value, str) and value:
                 found.append(value)

@@ -25,7 +25,7 @@ from kubernetes import client
 from .kube_access import AccessReview, AccessReviews
 from .kube_actions import ActionResult, KubeActions
 from .kube_config import DEFAULT_PRODUCTION_PATTERNS, KubeconfigArg, connection_settings
-from .kube_reads import KubeReads
+from .kube_reads import DEFAULT_LOG_BYTES, KubeReads
 from .kube_requests import KubeRequests
 from .kube_rollouts import KubeRollouts, RolloutSnapshot, TemplateDiff
 from .kube_views import DeploymentView, EventView, PodView, RevisionView
@@ -98,9 +98,10 @@ class KubeClient(KubeRequests):
         return self._reads.history(namespace, deployment)
 
     def pod_logs(self, namespace: str, pod: str, container: str | None = None,
-                 tail: int | None = None, previous: bool = False) -> str:
-        """``kubectl logs [-c C] [--tail N] [--previous]`` as text."""
-        return self._reads.pod_logs(namespace, pod, container, tail, previous)
+                 tail: int | None = None, previous: bool = False,
+                 limit_bytes: int = DEFAULT_LOG_BYTES) -> str:
+        """``kubectl logs [-c C] [--tail N] [--previous] [--limit-bytes N]`` as text."""
+        return self._reads.pod_logs(namespace, pod, container, tail, previous, limit_bytes)
 
     # -- actions (kube_actions) ---------------------------------------------------------
     def scale(self, namespace: str, deployment: str, replicas: int) -> ActionResult:

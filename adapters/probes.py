@@ -23,6 +23,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, wait_fixed
 
 from adapters.errors import Invalid
+from adapters.http_limits import MAX_BODY_BYTES, BodyTooLarge, aread_body, buffered
 from adapters.redact import redact
 
 
@@ -118,7 +119,8 @@ class Check:
     ``json_path`` uses dotted keys and ``[index]`` (negative indexes count from the end); with
     the default ``json_equals=EXISTS`` the path only has to resolve. ``latency_budget_ms`` fails
     a response that arrived too slowly. ``retries`` are extra attempts after a failure, spaced
-    ``retry_delay_s`` apart; ``timeout_s`` bounds each attempt from connect to last byte.
+    ``retry_delay_s`` apart; ``timeout_s`` bounds each attempt from connect to last byte, and a
+    body larger than ``max_body_bytes`` fails the check unread.
     """
 
     name: str
@@ -133,6 +135,7 @@ class Check:
     retry_delay_s: float = 0.5
     timeout_s: float = 5.0
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
         if self.retries < 0:
@@ -254,15 +257,19 @@ async def _attempt(client: httpx.AsyncClient, check: Check, attempt: int) -> Pro
         )
 
     try:
+        # The whole exchange, body included, within timeout_s; the body at most max_body_bytes.
         async with asyncio.timeout(check.timeout_s):
-            response = await client.request(
+            async with client.stream(
                 check.method,
                 check.url,
                 headers=dict(check.headers),
                 timeout=check.timeout_s,
-            )
+            ) as streamed:
+                response = buffered(streamed, await aread_body(streamed, check.max_body_bytes))
     except (TimeoutError, httpx.TimeoutException):
         return result(False, None, f"timed out after {check.timeout_s:g} s")
+    except BodyTooLarge as exc:
+        return result(False, None, f"{exc}; stopped reading")
     except httpx.InvalidURL as exc:
         return result(False, None, f"invalid URL: {exc}")
     except httpx.HTTPError as exc:

@@ -8,6 +8,7 @@ VictoriaMetrics, the drill cluster) over ``httpx``. Every failure is an ``Adapte
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,14 @@ from .errors import (
     Timeout,
     Unauthorized,
     Unreachable,
+)
+from .http_limits import (
+    MAX_BODY_BYTES,
+    BodyTooLarge,
+    DeadlinePassed,
+    buffered,
+    describe_size,
+    read_body,
 )
 from .metrics_config import MetricsConfig
 from .metrics_queries import check_duration
@@ -142,8 +151,23 @@ class PrometheusAPI:
     # ---- plumbing ------------------------------------------------------------------------
     def _call(self, endpoint: str, params: dict[str, str], expr: str) -> dict[str, Any]:
         where = self._config.shown_url
+        timeout_s = self._config.timeout_s
+        # timeout_s bounds the whole exchange, not each read: a server dripping bytes is cut off.
+        deadline = time.monotonic() + timeout_s
         try:
-            response = self._http.get(f"{self._api}/{endpoint}", params=params)
+            with self._http.stream("GET", f"{self._api}/{endpoint}", params=params) as streamed:
+                response = buffered(streamed, read_body(streamed, deadline, MAX_BODY_BYTES))
+        except DeadlinePassed as exc:
+            raise Timeout(
+                f"Prometheus at {where} was still sending its answer after {timeout_s:g} s.",
+                self._detail(exc, expr),
+            ) from exc
+        except BodyTooLarge as exc:
+            raise AdapterError(
+                f"Prometheus at {where} sent an answer larger than "
+                f"{describe_size(exc.limit)}; narrow the query.",
+                self._detail(exc, expr),
+            ) from exc
         except httpx.TimeoutException as exc:
             raise Timeout(
                 f"Prometheus at {where} did not answer within {self._config.timeout_s:g} s.",

@@ -4,7 +4,8 @@ No shell is involved unless asked for: a string command is split with ``shlex`` 
 directly. The child gets its own process group, so a timeout ends the command and everything it
 started (SIGTERM, then SIGKILL two seconds later). Every line handed to ``on_line`` and kept in
 the result has had secrets removed: the values of secret-named environment variables and
-anything ``redact`` recognises. Failures to start become results with a message, not exceptions.
+anything ``redact`` recognises, including secrets that span lines (a private key's body lines
+are dropped after its BEGIN line). Failures to start become results with a message, not exceptions.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.redact import MASK, looks_secret_key, redact, secrets_from_env
+from adapters.redact import MASK, LineRedactor, looks_secret_key, redact, secrets_from_env
 
 TAIL_LINES = 200
 KILL_AFTER_S = 2.0
@@ -104,9 +105,13 @@ async def run_command(
         return early(f"cannot start {redact(command[0], secrets)}: {exc.strerror or exc}")
 
     tail: deque[str] = deque(maxlen=TAIL_LINES)
+    # One redactor per stream: a private key printed over many lines is hidden whole.
+    redactors = {"stdout": LineRedactor(secrets), "stderr": LineRedactor(secrets)}
 
     def deliver(stream: str, raw: str) -> None:
-        line = redact(raw, secrets)
+        line = redactors[stream](raw)
+        if line is None:
+            return
         tail.append(line)
         if on_line is not None:
             on_line(stream, line)

@@ -108,7 +108,7 @@ def run_child(config_path: str) -> int:
     import gc
     from datetime import datetime
 
-    import console.ui.app
+    import console.ui.live_data
     from adapters.kubernetes import KubeClient
     from adapters.metrics_config import MetricsConfig
     from console.domain.settings import ConsoleSettings
@@ -126,6 +126,38 @@ def run_child(config_path: str) -> int:
             self.stages: dict[str, list[tuple[float, float]]] = {}  # name -> (start, seconds)
             self._hooked = False
             self._full = False
+            # the main screen's work, timed per call (wrapped before its timers bind them)
+            screen, live = self.main_screen, self.main_screen.live
+            select = live.select
+
+            def resync(key: str) -> None:
+                if config.get("no_resync") and self._full:
+                    return  # what-if: no rebuild of every row once the table is full
+                began = time.monotonic()
+                select(key)
+                self._stage("resync pods (on selection)", began)
+
+            live.select = resync  # type: ignore[method-assign]
+            self._timed(live, "refresh_ages", "ages (1 s timer, on screen)")
+            self._timed(screen, "refresh_header", "header (1 s timer)")
+            self._timed(screen, "_tail_audit", "audit tail (0.5 s timer)")
+            drain = live.drain
+
+            def measured_drain() -> None:
+                # the first drain runs before any delta reaches the table: hook it here
+                if not self._hooked:
+                    self._hook_table()
+                    for owner, method, stage in (
+                            (live, "refresh_rates", "refresh rates (in drain)"),
+                            (self.screen, "_refresh_layout", "screen layout + render"),
+                            (self.screen._compositor, "render_update", "compositor render"),
+                            (self, "_display", "write frame")):
+                        self._timed(owner, method, stage)
+                began = time.monotonic()
+                drain()
+                self._stage("drain (deltas -> widgets)", began)
+
+            live.drain = measured_drain  # type: ignore[method-assign]
 
         def _timed(self, owner: Any, method: str, stage: str) -> None:
             """Record how long each call of ``owner.method`` takes (an instance wrapper)."""
@@ -134,42 +166,6 @@ def run_child(config_path: str) -> int:
 
         def _stage(self, stage: str, began: float) -> None:
             self.stages.setdefault(stage, []).append((began, time.monotonic() - began))
-
-        def _resync_pods(self) -> None:
-            if config.get("no_resync") and self._full:
-                return  # what-if: no rebuild of every row once the table is full
-            began = time.monotonic()
-            super()._resync_pods()
-            self._stage("resync pods (on selection)", began)
-
-        def _refresh_ages(self) -> None:
-            began = time.monotonic()
-            super()._refresh_ages()
-            self._stage("ages (1 s timer, on screen)", began)
-
-        def _refresh_header(self) -> None:
-            began = time.monotonic()
-            super()._refresh_header()
-            self._stage("header (1 s timer)", began)
-
-        def _tail_audit(self) -> None:
-            began = time.monotonic()
-            super()._tail_audit()
-            self._stage("audit tail (0.5 s timer)", began)
-
-        def _drain(self) -> None:
-            # the first drain runs before any delta reaches the table: hook it here
-            if not self._hooked:
-                self._hook_table()
-                for owner, method, stage in (
-                        (self, "_refresh_rates", "refresh rates (in drain)"),
-                        (self.screen, "_refresh_layout", "screen layout + render"),
-                        (self.screen._compositor, "render_update", "compositor render"),
-                        (self, "_display", "write frame")):
-                    self._timed(owner, method, stage)
-            began = time.monotonic()
-            super()._drain()
-            self._stage("drain (deltas -> widgets)", began)
 
         def _hook_table(self) -> None:
             table = self.query_one(PodTable)
@@ -215,7 +211,7 @@ def run_child(config_path: str) -> int:
 
     # what-ifs (off by default): a shorter drain period, a shorter informer flush
     if config.get("drain_every"):
-        console.ui.app.DRAIN_EVERY = config["drain_every"]  # read by on_mount
+        console.ui.live_data.DRAIN_EVERY = config["drain_every"]  # read at each wake-up
     flush = config.get("informer_flush")
     make_informer = KubeClient.informer
     listed = []  # (start, seconds) of every LIST, on the informer's threads

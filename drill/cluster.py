@@ -11,8 +11,10 @@ import base64
 import contextlib
 import ipaddress
 import os
+import shutil
 import tempfile
 import threading
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,8 @@ class DrillCluster:
         ca_dir = Path(tempfile.mkdtemp(prefix="warroom-drill-"))
         self.ca_path = ca_dir / "ca.crt"
         self.ca_path.write_bytes(self.tls.ca_pem)
+        # Removed by stop(), or when the cluster object goes away (or at exit) if never stopped.
+        self._remove_ca_dir = weakref.finalize(self, shutil.rmtree, ca_dir, ignore_errors=True)
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         seed_workload(self.store, self.control, self.clock.now())
@@ -110,6 +114,7 @@ class DrillCluster:
         self.store.close_watches()
         if self._runner:
             await self._runner.cleanup()
+        self._remove_ca_dir()
 
     def tick(self) -> None:
         self.control.tick()

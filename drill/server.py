@@ -531,10 +531,13 @@ def _logs(request: web.Request, cluster: ApiBackend, namespace: str | None,
     text = cluster.control.logs(pod, container or (containers[0] if containers else None),
                                 _truthy(request.query.get("previous")),
                                 int(tail) if tail and tail.lstrip("-").isdigit() else None)
+    body = text.encode()
     limit = request.query.get("limitBytes")
-    if limit and limit.isdigit():
-        text = text[: int(limit)]
-    return web.Response(text=text, content_type="text/plain")
+    if limit is not None:
+        if not limit.isdigit() or int(limit) < 1:
+            raise bad_request(f"limitBytes: Invalid value: {limit}: must be greater than 0")
+        body = body[: int(limit)]  # bytes, as the kube-apiserver counts them
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
 
 async def self_subject_access_review(request: web.Request) -> web.Response:

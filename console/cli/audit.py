@@ -8,6 +8,7 @@ unreadable input, an unwritable output).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,13 +123,27 @@ def _recorded_head(audit_file: Path) -> tuple[Head | None, str | None]:
         return read_head(path), None
     except FileNotFoundError:
         if not path.with_suffix(".json").exists():
-            print(f"note: no recorded head for {audit_file}; the end of the log is checked "
-                  "only with --expect-head SEQ:HASH (from syslog)", file=sys.stderr)
+            print(
+                f"note: no recorded head for {audit_file}; the end of the log is checked "
+                "only with --expect-head SEQ:HASH (from syslog)",
+                file=sys.stderr,
+            )
             return None, None
-        return None, (f"the incident's recorded head {path} is missing: records cut off the "
-                      "end cannot be detected; check with --expect-head SEQ:HASH from syslog")
+        return None, (
+            f"the incident's recorded head {path} is missing: records cut off the "
+            "end cannot be detected; check with --expect-head SEQ:HASH from syslog"
+        )
     except (OSError, ValueError) as exc:
         return None, f"the incident's recorded head {path} is unreadable ({exc})"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only, as the audit log it comes from
+    (0600 whatever the umask; an existing file is truncated and narrowed too)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -142,7 +157,7 @@ def run_export(args: argparse.Namespace) -> int:
         sys.stdout.write(document)
     else:
         try:
-            args.output.write_text(document, encoding="utf-8")
+            _write_private(args.output, document)
         except OSError as exc:
             _error("audit export", f"cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE

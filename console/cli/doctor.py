@@ -31,15 +31,21 @@ def add_doctor_command(subparsers: Any) -> argparse.ArgumentParser:
         f"The directory is ${STATE_DIR_ENV}, else the per-user state directory.",
     )
     doctor.add_argument(
-        "--state-dir", metavar="DIR", type=Path, help=f"check DIR instead (default: ${STATE_DIR_ENV})"
+        "--state-dir",
+        metavar="DIR",
+        type=Path,
+        help=f"check DIR instead (default: ${STATE_DIR_ENV})",
     )
     return doctor
 
 
 def run_doctor(args: argparse.Namespace) -> int:
     path = args.state_dir or default_state_dir()
-    where = f" (from ${STATE_DIR_ENV})" if args.state_dir is None and os.environ.get(
-        STATE_DIR_ENV) else ""
+    where = (
+        f" (from ${STATE_DIR_ENV})"
+        if args.state_dir is None and os.environ.get(STATE_DIR_ENV)
+        else ""
+    )
     print(f"state directory: {path}{where}")
     try:
         findings = diagnose(path)

@@ -6,8 +6,8 @@ in the log and what the two-person rule (``same_operator``) compares.
 
 The facts come from the process (uid, pid, controlling terminal) and the SSH environment
 (``SSH_CLIENT``, ``SUDO_USER``). Environment variables can be forged by the person they
-describe: the rule guards against *accidental* self-approval and the log records every fact,
-it is not a defence against an insider editing their own environment.
+describe, so they are recorded but never decide who is who: a person is an account, the uid
+of the console process. Two sessions of one account are one person.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ def process_console_id() -> str:
 class Actor:
     """The operator behind an action.
 
-    ``user`` is the account the console runs as (from the uid, not ``$USER``); ``sudo_user`` the
-    account that ran ``sudo`` to get there, if any; ``ssh_client`` is ``$SSH_CLIENT``
+    ``user`` is the account the console runs as and ``uid`` its uid (``os.getuid()``, not
+    ``$USER``): the identity the two-person rule compares (None when unknown, e.g. an older
+    record). ``sudo_user`` is what ``$SUDO_USER`` claims (recorded, never trusted); ``ssh_client`` is ``$SSH_CLIENT``
     ("client-ip client-port server-port", one value per SSH connection); ``tty`` the controlling
     terminal (``/dev/pts/3``); ``console_id`` is random per console process.
     """
@@ -45,6 +46,7 @@ class Actor:
     console_id: str = ""
     host: str = ""
     sudo_user: str | None = None
+    uid: int | None = None
 
     @classmethod
     def current(cls, env: Mapping[str, str] | None = None, console_id: str | None = None) -> Actor:
@@ -59,12 +61,8 @@ class Actor:
             console_id=console_id or process_console_id(),
             host=socket.gethostname(),
             sudo_user=env.get("SUDO_USER") or None,
+            uid=os.getuid(),
         )
-
-    @property
-    def person(self) -> str:
-        """The human behind the account: the sudo caller if there is one, else the account."""
-        return self.sudo_user or self.user
 
     @property
     def client_ip(self) -> str | None:
@@ -73,9 +71,10 @@ class Actor:
 
     @property
     def label(self) -> str:
-        """Short human form: ``alice (ssh 10.0.0.5, pts/3)``."""
-        name = self.user if not self.sudo_user else f"{self.sudo_user} as {self.user}"
-        where = []
+        """Short human form: ``alice (ssh 10.0.0.5, pts/3)``; the account comes first, a
+        ``SUDO_USER`` claim after it (``ops (sudo from alice, pts/3)``)."""
+        name = self.user
+        where = [f"sudo from {self.sudo_user}"] if self.sudo_user else []
         if self.client_ip:
             where.append(f"ssh {self.client_ip}")
         if self.tty:
@@ -89,7 +88,7 @@ class Actor:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Actor:
         """Inverse of ``to_dict``; tolerant of missing keys in older records."""
-        pid = data.get("pid")
+        pid, uid = data.get("pid"), data.get("uid")
         return cls(
             user=str(data.get("user") or "?"),
             ssh_client=_opt_str(data.get("ssh_client")),
@@ -98,29 +97,45 @@ class Actor:
             console_id=str(data.get("console_id") or ""),
             host=str(data.get("host") or ""),
             sudo_user=_opt_str(data.get("sudo_user")),
+            uid=uid if isinstance(uid, int) and not isinstance(uid, bool) else None,
         )
 
 
 def same_operator(a: Actor, b: Actor) -> bool:
     """True when ``a`` and ``b`` cannot count as two different people (two-person rule).
 
-    They are the same operator when any of these holds:
-
-    1. the same console (``console_id``): a console never approves its own proposal;
-    2. the same terminal on the same host (``tty``), whatever account is in use: one terminal is
-       one person, even after ``su``;
-    3. the same person (``sudo_user`` or else ``user``) over the same SSH connection
-       (``ssh_client`` equal, which includes both being local, i.e. no SSH at all).
-
-    So two engineers with their own accounts always qualify; two SSH connections to one shared
-    account qualify (the log records both connections); a second tmux pane or a second local
-    terminal of the same person does not.
+    See ``two_person_refusal``: the same account (uid), an unknown uid, the same console or the
+    same terminal on one host. Environment variables (``SSH_CLIENT``, ``SUDO_USER``) play no
+    part: their owner can set them to anything.
     """
-    if a.console_id and a.console_id == b.console_id:
-        return True
-    if a.tty and a.tty == b.tty and a.host == b.host:
-        return True
-    return a.person == b.person and a.ssh_client == b.ssh_client
+    return two_person_refusal(a, b) is not None
+
+
+def two_person_refusal(proposer: Actor, approver: Actor) -> str | None:
+    """Why ``approver`` cannot be the second person for what ``proposer`` proposed, or None.
+
+    1. the same console: a console never approves its own proposal;
+    2. an unknown uid on either side: who it is cannot be told, so it does not count;
+    3. the same uid: one account is one person, however many SSH sessions or terminals it
+       has (a shared account cannot satisfy the rule: each person needs their own);
+    4. the same terminal on the same host, whatever account is in use (``su``).
+    """
+    if proposer.console_id and proposer.console_id == approver.console_id:
+        return (f"two-person rule: this console proposed it ({proposer.label}); approval must "
+                "come from another person at their own console")
+    if proposer.uid is None or approver.uid is None:
+        unknown = proposer if proposer.uid is None else approver
+        return (f"two-person rule: the account of {unknown.label} is not known (no uid on "
+                "record), so it cannot count as a second person")
+    if proposer.uid == approver.uid:
+        return (f"the two-person rule needs two accounts: {proposer.label} proposed this as "
+                f"{proposer.user} (uid {proposer.uid}), and this console runs as the same "
+                "account. A second session of one account is not a second person: the approver "
+                "must log in with their own account and join the incident (--resume)")
+    if proposer.tty and proposer.tty == approver.tty and proposer.host == approver.host:
+        return (f"two-person rule: {proposer.label} proposed this on terminal {proposer.tty}, "
+                "the terminal this console runs on: one terminal is one person")
+    return None
 
 
 def _account_name() -> str:
@@ -155,4 +170,4 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-__all__ = ["Actor", "process_console_id", "same_operator"]
+__all__ = ["Actor", "process_console_id", "same_operator", "two_person_refusal"]

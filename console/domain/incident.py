@@ -10,8 +10,9 @@ awaiting a second person) is one JSON file, ``<state dir>/incidents/<id>.json``:
   consoles never lose each other's writes. A console notices the other's changes cheaply with
   ``changed_since(stamp)`` (one ``stat``: the inode changes with every replace), then ``read()``.
 - **Two-person rule.** ``propose`` records an action that needs a second person; ``approve``
-  refuses the proposer themselves (see ``console.domain.actor.same_operator`` for the exact rule) and
-  records both people.
+  refuses the proposer themselves (see ``console.domain.actor.two_person_refusal`` for the exact
+  rule) and records both people. This file can be edited by anyone who can write the state
+  directory, so ``console.domain.two_person`` passes the proposer as the audit log records it.
 
 Callers write the matching audit records; this module keeps state only.
 """
@@ -29,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from console.domain.actor import Actor, same_operator
+from console.domain.actor import Actor, two_person_refusal
 from console.domain.audit import parse_timestamp, utc_timestamp
 from console.domain.statefiles import (
     atomic_write,
@@ -363,9 +364,11 @@ class SharedIncident:
         return self.update(apply)
 
     # ---- two-person rule ---------------------------------------------------------------------
-    def propose(self, action: Mapping[str, Any], by: Actor) -> str:
-        """Record an action that needs a second person's approval; returns the proposal id."""
-        proposal_id = f"p-{secrets.token_hex(4)}"
+    def propose(self, action: Mapping[str, Any], by: Actor, proposal_id: str | None = None
+                ) -> str:
+        """Record an action that needs a second person's approval; returns the proposal id
+        (``proposal_id`` when the caller chose it, e.g. to put it on record first)."""
+        proposal_id = proposal_id or f"p-{secrets.token_hex(4)}"
         proposal = Proposal(
             id=proposal_id,
             action=copy.deepcopy(dict(action)),
@@ -374,19 +377,24 @@ class SharedIncident:
         )
 
         def apply(incident: Incident) -> None:
+            if proposal_id in incident.proposals:
+                raise ProposalError(f"proposal {proposal_id} already exists")
             incident.proposals[proposal_id] = proposal
 
         self.update(apply)
         return proposal_id
 
-    def approve(self, proposal_id: str, by: Actor) -> Proposal:
+    def approve(self, proposal_id: str, by: Actor, *, proposer: Actor | None = None
+                ) -> Proposal:
         """Approve a pending proposal as a second person.
 
-        Refused with ``SelfApprovalError`` when ``same_operator(proposer, by)``: the same console;
-        or the same terminal; or the same person (sudo caller, else account) over the same SSH
-        connection (or both local). Returns the approved proposal, which names both people.
+        ``proposer`` is who made it as the audit log records it (``console.domain.two_person``);
+        it replaces the ``proposed_by`` stored here, which anyone who can write the file can
+        change. Refused with ``SelfApprovalError`` when ``two_person_refusal`` objects to
+        either: the same console, account (uid) or terminal, or an unknown uid. Returns the
+        approved proposal, which names both people.
         """
-        return self._decide(proposal_id, by, "approved", "")
+        return self._decide(proposal_id, by, "approved", "", proposer)
 
     def reject(self, proposal_id: str, by: Actor, reason: str = "") -> Proposal:
         """Turn a proposal down (anyone may; the proposer doing so counts as withdrawing)."""
@@ -396,7 +404,8 @@ class SharedIncident:
         """Proposals still waiting for a decision, oldest first."""
         return self.read().pending_proposals()
 
-    def _decide(self, proposal_id: str, by: Actor, status: ProposalStatus, reason: str) -> Proposal:
+    def _decide(self, proposal_id: str, by: Actor, status: ProposalStatus, reason: str,
+                proposer: Actor | None = None) -> Proposal:
         at = self._now()
         decided: list[Proposal] = []
 
@@ -410,13 +419,12 @@ class SharedIncident:
                     f"proposal {proposal_id} was already {proposal.status} by {who}"
                 )
             final = status
-            if same_operator(proposal.proposed_by, by):
+            if proposer is not None:
+                proposal.proposed_by = proposer
+            refusal = two_person_refusal(proposal.proposed_by, by)
+            if refusal is not None:
                 if status == "approved":
-                    raise SelfApprovalError(
-                        f"two-person rule: {proposal.proposed_by.label} proposed this, so "
-                        "approval must come from another person in another session "
-                        f"(you are {by.label})"
-                    )
+                    raise SelfApprovalError(refusal)
                 final = "withdrawn"
             proposal.status = final
             proposal.decided_by = by

@@ -89,6 +89,14 @@ class Compensations:
                 found.append(step.id)
             return sorted(found, key=self.progress.order_key, reverse=True)
 
+    def would_run(self, run_undos: bool | None) -> list[str]:
+        """The compensations ``abort(run_undos)`` would run that change things (not the
+        manual ones), latest first; empty when it would run none."""
+        policy = self.runbook.on_abort
+        if not (policy == "always" or (policy == "ask" and run_undos)):
+            return []
+        return [sid for sid in self.pending() if not isinstance(self._undo(sid), ManualAction)]
+
     def question(self) -> str | None:
         """The question to put to the operator before ``abort``, or None when there is none
         (``on_abort`` is always/never, or nothing to undo)."""

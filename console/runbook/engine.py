@@ -35,6 +35,12 @@ Rules the engine keeps:
   ``time.monotonic``); pauses go through ``sleeper(seconds)`` (default: a wait on the engine's
   stop event, so ``stop()`` cuts it short). Tests inject a fake pair to make "for 20s" quick.
 - **Read-only.** With a read-only ``ActionRunner`` no mutating step (or compensation) runs.
+- **Claimed once.** After confirmation a step is claimed in the incident file under its lock
+  (``RunbookProgress.claim``): of two consoles confirming it at once, one runs it and the other
+  is told who holds it.
+- **Two people** (``two_person=True``, ``proposals.py``). A mutating step, and an abort that
+  would run undo steps, are proposed instead of run, whoever confirms them; ``run_proposal``
+  in another person's console (another account) approves one and runs it there.
 """
 
 
@@ -54,7 +60,8 @@ from console.domain.actions import ActionRefused, ActionRequest, ActionRunner
 from console.domain.actor import Actor
 from console.domain.audit import RUNBOOK_STEP, AuditLog, AuditWriteError
 from console.domain.incident import SharedIncident
-from console.runbook.compensations import Compensations, undo_of
+from console.domain.two_person import TwoPersonRule
+from console.runbook.compensations import Compensations
 from console.runbook.gate_steps import query_values, run_gate, run_verification, run_wait
 from console.runbook.outcomes import (
     AbortOutcome,
@@ -65,13 +72,13 @@ from console.runbook.outcomes import (
     Sleeper,
     StepOutcome,
     StepView,
-    ViewStatus,
     and_list,
     join_messages,
     quoted_list,
     safe_progress,
 )
 from console.runbook.progress import RunbookProgress
+from console.runbook.proposals import RunbookProposals
 from console.runbook.schema import AnyStep, BoundRunbook, ShellStep
 from console.runbook.schema_actions import ACTION_TYPES, ClusterAction, action_request
 from console.runbook.schema_checks import VerificationFields
@@ -96,7 +103,10 @@ class RunbookEngine:
         namespace: str,
         clock: Callable[[], float] = time.monotonic,
         sleeper: Sleeper | None = None,
+        two_person: bool = False,
     ) -> None:
+        if two_person and incident is None:
+            raise ValueError("the two-person rule needs a shared incident")
         self.runbook = runbook
         self.incident = incident
         self.audit = audit
@@ -117,6 +127,9 @@ class RunbookEngine:
         self._compensations = Compensations(
             runbook, self._progress, audit, actions=self.actions, plan=self._plan_action,
             shell=self._shell, stop_event=self._stop, context=context, namespace=namespace)
+        self._proposals = RunbookProposals(
+            TwoPersonRule(incident, audit), runbook, context=context, namespace=namespace,
+        ) if two_person and incident is not None else None
 
     # ---- reading state ------------------------------------------------------------------
     @property
@@ -133,33 +146,7 @@ class RunbookEngine:
     def steps_view(self) -> list[StepView]:
         """Every step with its status, detail and explanation, in runbook order."""
         with self._lock:
-            due = set(self.compensations_due())
-            views = []
-            for step in self.runbook.steps:
-                state = self._progress.state(step.id)
-                status: ViewStatus = state.status
-                detail = self._live.get(step.id) or state.note
-                missing = self._progress.missing(step)
-                if status == "pending" and missing:
-                    status = "blocked"
-                    detail = "needs " + quoted_list(missing) + " done first"
-                if status == "running" and step.id not in self._running:
-                    detail = self._progress.remote_running(step.id, state)
-                comp = self._progress.compensations.get(step.id)
-                compensated = comp is not None and comp.status == "done"
-                if compensated:
-                    detail = (detail + " · " if detail else "") + "undone"
-                elif step.id in due:
-                    detail = (detail + " · " if detail else "") + "undo due"
-                views.append(StepView(
-                    id=step.id, title=step.title, kind=step.kind, status=status, detail=detail,
-                    explain=step.explain, current=step.id == self._progress.current,
-                    optional=step.optional, when=step.when, mutating=step.is_mutating,
-                    needs_confirmation=step.needs_confirmation,
-                    requires=tuple(step.requires), by=state.by.label if state.by else None,
-                    at=state.at, has_undo=undo_of(step) is not None,
-                    undo_due=step.id in due, compensated=compensated))
-            return views
+            return self._progress.views(set(self.compensations_due()))
 
     def refresh(self) -> bool:
         """Pick up changes other consoles saved (one ``stat`` when nothing changed)."""
@@ -193,7 +180,7 @@ class RunbookEngine:
             return self._refused(step, f"{step.id} is running", audit=False)
         missing = self._progress.missing(step)
         if missing:
-            return self._refused(step, self._requires_message(step, missing), by=by)
+            return self._refused(step, requires_message(self.runbook, self._progress, step, missing), by=by)
         try:
             self._audit(step, "done", note, by=by)
         except AuditWriteError as error:
@@ -243,10 +230,32 @@ class RunbookEngine:
                  progress: Progress | None = None) -> StepOutcome:
         """Run an action step to its end and return how it went. Blocking: use a worker."""
         step = self._step(step_id)
-        report = safe_progress(progress)
         if step.kind == "manual":
             return self._refused(step, f"{step.id} is a manual step: check it off when done",
                                  audit=False)
+        return self._run_once(step, confirm, safe_progress(progress), None)
+
+    def run_proposal(self, proposal_id: str, confirm: Confirm | None = None,
+                     progress: Progress | None = None) -> StepOutcome | AbortOutcome:
+        """Approve another person's proposal (a step, or an abort running undo steps) and run
+        it here; ``confirm`` asks this operator first. Blocking: use a worker."""
+        if self._proposals is None:
+            return AbortOutcome(False, False, "the two-person rule is not on in this console")
+        self.refresh()
+        review = self._proposals.review(proposal_id, self._compensations.would_run)
+        if review.refusal is not None:
+            return AbortOutcome(False, False, review.refusal)
+        if review.step_id is not None:
+            return self._run_once(self._step(review.step_id), confirm, safe_progress(progress),
+                                  (proposal_id, review.proposer))
+        refusal = self._proposals.approve(proposal_id, f"abort {self.runbook.id}",
+                                          review.proposer, confirm)
+        if refusal is not None:
+            return AbortOutcome(False, False, refusal)
+        return self._compensations.abort(review.run_undos, progress)
+
+    def _run_once(self, step: AnyStep, confirm: Confirm | None, report: Progress,
+                  approval: tuple[str, str] | None) -> StepOutcome:
         with self._lock:
             if step.id in self._running:
                 return self._refused(step, f"{step.id} is already running", audit=False)
@@ -257,16 +266,17 @@ class RunbookEngine:
                 self._stop.clear()
             self._running.add(step.id)
         try:
-            return self._run(step, confirm, report)
+            return self._run(step, confirm, report, approval)
         finally:
             with self._lock:
                 self._running.discard(step.id)
                 self._live.pop(step.id, None)
 
-    def _run(self, step: AnyStep, confirm: Confirm | None, progress: Progress) -> StepOutcome:
+    def _run(self, step: AnyStep, confirm: Confirm | None, progress: Progress,
+             approval: tuple[str, str] | None = None) -> StepOutcome:
         missing = self._progress.missing(step)
         if missing:
-            return self._refused(step, self._requires_message(step, missing))
+            return self._refused(step, requires_message(self.runbook, self._progress, step, missing))
         request: ActionRequest | None = None
         prompt = f"{step.title}: {step.describe()} (context {self.context})"
         if step.kind in ACTION_TYPES:
@@ -282,19 +292,30 @@ class RunbookEngine:
                 return self._refused(step, refusal)
         elif step.is_mutating and self.read_only:
             return self._refused(step, "read-only mode: warroom was started with --read-only")
-        if step.needs_confirmation:
+        if approval is not None:  # another person proposed it: approving is confirming
+            assert self._proposals is not None
+            refusal = self._proposals.approve(approval[0], prompt, approval[1], confirm)
+            if refusal is not None:
+                return self._refused(step, refusal)
+        elif step.needs_confirmation:
             if confirm is None:
                 return self._refused(step, f"{step.id} needs confirmation: {prompt}",
                                      audit=False)
             if not confirm(prompt):
                 return self._refused(step, "not confirmed by the operator")
+        if approval is None and self._proposals is not None and step.is_mutating:
+            return self._proposals.propose_step(step, self._progress.state(step.id).status)
+        before = self._progress.state(step.id)
+        held = self._progress.claim(step.id, step.describe())  # after confirming: atomic
+        if held:
+            return self._refused(step, held)
         try:
             self._audit(step, "running", step.describe(),
                         params=dict(request.params) if request else None)
         except AuditWriteError as error:
+            self._progress.release(step.id, before if before.at else None)
             return self._refused(step, f"not run: {error.message}", audit=False)
-        before = self._progress.state(step.id)
-        warning = self._progress.save(step.id, "running", step.describe())
+        warning = None
         started = self._clock()
         interrupted = False
         try:
@@ -411,24 +432,6 @@ class RunbookEngine:
         return run_shell(spec, progress, self._stop)
 
     # ---- requires -----------------------------------------------------------------------
-    def _missing(self, step: AnyStep) -> list[str]:
-        return [required for required in step.requires
-                if self._progress.state(required).status != "done"]
-
-    def _requires_message(self, step: AnyStep, missing: Sequence[str]) -> str:
-        states = {"pending": "", "skipped": "it was skipped", "failed": "it failed",
-                  "running": "it is still running"}
-        parts = []
-        for required in missing:
-            word = states.get(self._progress.state(required).status, "")
-            parts.append(f"'{required}'" + (f" ({word})" if word else ""))
-        message = f"{step.id} needs {and_list(parts)} to be done first"
-        why = step.requires_why.strip()
-        if why:
-            return f"{message}: {why}"
-        titles = "; ".join(self.runbook.step(required).title for required in missing)
-        return f"{message}: {titles}"
-
     # ---- compensations and abort --------------------------------------------------------
     def compensations_due(self) -> list[str]:
         """Step ids whose ``undo:`` is due because a step failed, latest first."""
@@ -451,6 +454,10 @@ class RunbookEngine:
         Stops at the first compensation that fails (earlier ones may depend on it). Manual
         compensations are reported for the operator to do by hand. Blocking: use a worker.
         """
+        if self._proposals is not None:  # two-person rule: undo steps change things too
+            undos = self._compensations.would_run(run_undos)
+            if undos:
+                return self._proposals.propose_abort(run_undos, undos)
         return self._compensations.abort(run_undos, progress)
 
     # ---- plumbing -----------------------------------------------------------------------
@@ -479,3 +486,19 @@ class RunbookEngine:
                 self._audit(step, "refused", message, by=by)
         return StepOutcome(step.id, self._progress.state(step.id).status, False, message, refused=True)
 
+
+def requires_message(runbook: BoundRunbook, progress: RunbookProgress, step: AnyStep,
+                     missing: Sequence[str]) -> str:
+    """Why ``step`` cannot run yet: the required steps not done, and why they come first."""
+    states = {"pending": "", "skipped": "it was skipped", "failed": "it failed",
+              "running": "it is still running"}
+    parts = []
+    for required in missing:
+        word = states.get(progress.state(required).status, "")
+        parts.append(f"'{required}'" + (f" ({word})" if word else ""))
+    message = f"{step.id} needs {and_list(parts)} to be done first"
+    why = step.requires_why.strip()
+    if why:
+        return f"{message}: {why}"
+    titles = "; ".join(runbook.step(required).title for required in missing)
+    return f"{message}: {titles}"

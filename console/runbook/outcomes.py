@@ -45,6 +45,7 @@ class StepOutcome:
     ``status`` is the step's status afterwards. ``refused`` means nothing was done (requires,
     confirmation declined, audit log unwritable, pre-check failed); ``interrupted`` that
     ``stop()`` ended it. ``compensations_due`` lists step ids whose ``undo:`` is now due.
+    ``proposal`` is the id of the proposal made instead of running it (two-person rule).
     """
 
     step_id: str
@@ -55,6 +56,7 @@ class StepOutcome:
     interrupted: bool = False
     duration_s: float = 0.0
     compensations_due: tuple[str, ...] = ()
+    proposal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,12 +71,14 @@ class CompensationOutcome:
 
 @dataclass(frozen=True)
 class AbortOutcome:
-    """What ``abort`` did. ``ran`` says whether compensations were run (per ``on_abort``)."""
+    """What ``abort`` did. ``ran`` says whether compensations were run (per ``on_abort``);
+    ``proposal`` is the id of the proposal made instead (two-person rule)."""
 
     ok: bool
     ran: bool
     message: str
     results: tuple[CompensationOutcome, ...] = ()
+    proposal: str | None = None
 
 
 class NoCluster(Exception):

@@ -17,6 +17,7 @@ from typing import Any
 from console.domain.actor import Actor, process_console_id
 from console.domain.audit import utc_timestamp
 from console.domain.incident import Incident, IncidentError, SharedIncident, StepState
+from console.runbook.outcomes import StepView, ViewStatus, quoted_list
 from console.runbook.schema import AnyStep, BoundRunbook
 
 COMPENSATIONS_SUFFIX = "::compensations"
@@ -62,13 +63,15 @@ class RunbookProgress:
         with self.lock:
             return set(self.running)
 
-    def running_elsewhere(self, step_id: str) -> str | None:
-        """Why the step must not start because another live console runs it, or None."""
-        state = self.state(step_id)
+    def running_elsewhere(self, step_id: str, state: StepState | None = None) -> str | None:
+        """Why the step must not start because another live console runs it, or None
+        (``state``: as just read from the incident file; default: as this console knows it)."""
+        state = state or self.state(step_id)
         if state.status != "running" or state.by is None:
             return None
         by = state.by
-        if by.console_id == process_console_id() or by.host != socket.gethostname():
+        if by.console_id in (process_console_id(), self.actor.console_id) \
+                or by.host != socket.gethostname():
             return None  # our own leftover, or another host: we cannot tell, so allow
         if not _alive(by.pid):
             return None  # the console that started it is gone: it was interrupted
@@ -81,6 +84,36 @@ class RunbookProgress:
         if self.running_elsewhere(step_id) or (state.by and state.by.host != socket.gethostname()):
             return f"running in another console ({who})" + (f": {state.note}" if state.note else "")
         return f"interrupted: {who} started it and is gone; run it again or reopen it"
+
+    def views(self, due: set[str]) -> list[StepView]:
+        """Every step as the checklist shows it (``due``: the steps whose undo is due)."""
+        with self.lock:
+            views = []
+            for step in self.runbook.steps:
+                state = self.state(step.id)
+                status: ViewStatus = state.status
+                detail = self.live.get(step.id) or state.note
+                missing = self.missing(step)
+                if status == "pending" and missing:
+                    status = "blocked"
+                    detail = "needs " + quoted_list(missing) + " done first"
+                if status == "running" and step.id not in self.running:
+                    detail = self.remote_running(step.id, state)
+                comp = self.compensations.get(step.id)
+                compensated = comp is not None and comp.status == "done"
+                if compensated:
+                    detail = (detail + " · " if detail else "") + "undone"
+                elif step.id in due:
+                    detail = (detail + " · " if detail else "") + "undo due"
+                views.append(StepView(
+                    id=step.id, title=step.title, kind=step.kind, status=status, detail=detail,
+                    explain=step.explain, current=step.id == self.current,
+                    optional=step.optional, when=step.when, mutating=step.is_mutating,
+                    needs_confirmation=step.needs_confirmation,
+                    requires=tuple(step.requires), by=state.by.label if state.by else None,
+                    at=state.at, has_undo=getattr(step, "undo", None) is not None,
+                    undo_due=step.id in due, compensated=compensated))
+            return views
 
     def refresh(self) -> bool:
         """Pick up changes other consoles saved (one ``stat`` when nothing changed)."""
@@ -147,6 +180,59 @@ class RunbookProgress:
 
         return self._update(apply)
 
+    def claim(self, step_id: str, note: str) -> str | None:
+        """Mark the step running by this console, atomically: under the incident's lock, on
+        the file as it is now, refused if another live console holds it. Returns why not
+        (naming who holds it), or None once claimed."""
+        state = StepState(status="running", by=self.actor, at=utc_timestamp(), note=note)
+        if self.incident is None:
+            self.save(step_id, state=state)
+            return None
+        runbook_id = self.runbook.id
+
+        def apply(incident: Incident) -> None:
+            held = self.running_elsewhere(step_id, incident.step(runbook_id, step_id))
+            if held:
+                raise StepHeld(held)
+            incident.step_progress.setdefault(runbook_id, {})[step_id] = state
+            if runbook_id not in incident.runbooks:
+                incident.runbooks.append(runbook_id)
+            incident.current_step = (runbook_id, step_id)
+
+        try:
+            saved = self.incident.update(apply)
+        except StepHeld as held:
+            self.refresh()
+            return str(held)
+        except IncidentError as error:
+            return f"not run: the step could not be claimed in the incident: {error.message}"
+        with self.lock:
+            self.states[step_id] = state
+            self.current = step_id
+        self._apply(saved)
+        return None
+
+    def release(self, step_id: str, before: StepState | None) -> None:
+        """Take back a claim that was not followed by a run: the state from before it
+        (``None``: the step had none)."""
+        runbook_id = self.runbook.id
+        with self.lock:
+            if before is None:
+                self.states.pop(step_id, None)
+            else:
+                self.states[step_id] = before
+
+        def apply(incident: Incident) -> None:
+            steps = incident.step_progress.get(runbook_id, {})
+            if before is not None:
+                steps[step_id] = before
+                return
+            steps.pop(step_id, None)
+            if not steps:
+                incident.step_progress.pop(runbook_id, None)
+
+        self._update(apply)
+
     def save_compensation(self, step_id: str, status: str, note: str) -> None:
         state = StepState(status=status, by=self.actor, at=utc_timestamp(), note=note)  # type: ignore[arg-type]
         with self.lock:
@@ -204,6 +290,10 @@ class RunbookProgress:
             return f"progress not saved: {error.message}"
         self._apply(saved)
         return None
+
+
+class StepHeld(Exception):
+    """Another live console holds the step (the message names it)."""
 
 
 def _alive(pid: int) -> bool:

@@ -42,6 +42,7 @@ from console.runbook.problems import did_you_mean, display_loc, problems_from
 from console.runbook.schema_actions import ActionStep, ActionStepBase
 from console.runbook.schema_checks import StrictModel, TaggedModel
 from console.runbook.schema_steps import GateStep, ManualStep, ShellFields, VerifyStep, WaitStep
+from console.runbook.shell_templates import check_bound_values, check_shell_templates
 from console.runbook.templates import (
     BUILTIN_VARIABLES,
     NAME,
@@ -164,6 +165,7 @@ class Runbook(StrictModel):
                     hint = f" (did you mean {{{close[0]}}}?)" if close else ""
                     problems.append((loc, f"unknown variable {{{used}}}{hint}; declare it under "
                                      f"variables: or use {builtin_list()}"))
+        problems.extend(check_shell_templates(self.steps, self.variables))
         return problems
 
     # -- the engine's view --
@@ -241,6 +243,10 @@ class Runbook(StrictModel):
         """Substitute the variables in every string; raises ``BindError`` when one is missing
         or a bound value is invalid (e.g. a deployment name with capitals)."""
         resolved = self.resolve(values)
+        as_options = check_bound_values(self.steps, resolved)
+        if as_options:
+            raise BindError([Problem(self._shown_file(), None, message, where=display_loc(loc))
+                             for loc, message in as_options])
         data = self.model_dump(by_alias=True, exclude_unset=True, exclude={"variables"})
         bound_data = substitute_tree(data, resolved)
         bound_data["variables"] = self.model_dump(by_alias=True, exclude_unset=True,

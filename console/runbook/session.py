@@ -82,8 +82,10 @@ class ChecklistState:
     engine: RunbookEngine | None = None
 
     def attach_engine(self, *, actions: ActionRunner, metrics: MetricsClient | None,
-                      prober: Prober | None, context: str, namespace: str) -> str | None:
-        """Run the runbook's steps for real; returns why not when it cannot be bound."""
+                      prober: Prober | None, context: str, namespace: str,
+                      two_person: bool = False) -> str | None:
+        """Run the runbook's steps for real (``two_person``: mutating ones only once another
+        person approves them); returns why not when it cannot be bound."""
         if self.runbook is None:
             return None
         try:
@@ -93,7 +95,8 @@ class ChecklistState:
                     f"its variables are set ({error.message})")
         self.engine = RunbookEngine(bound, incident=self.incident, audit=self.audit,
                                     actions=actions, metrics=metrics, prober=prober,
-                                    context=context, namespace=namespace)
+                                    context=context, namespace=namespace,
+                                    two_person=two_person)
         return None
 
     # ---- reading -----------------------------------------------------------------------

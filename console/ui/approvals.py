@@ -1,15 +1,18 @@
-"""The two-person rule on the main screen: with ``--two-person`` a confirmed mutation is
-proposed in the shared incident instead of run; a second person, at another console on the
-same incident, approves it with A and it runs there."""
+"""The two-person rule on the main screen: with ``--two-person`` a confirmed mutation (an action
+key, a runbook step, an abort running undo steps) is proposed in the shared incident instead of
+run; a second person, logged in with their own account at another console on the same
+incident, approves it with A and it runs there: an action through the runner, a runbook step
+or abort through that console's runbook engine (console/domain/two_person.py says who counts
+as a second person and where the proposer is read from)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from console.domain.actions import ActionRequest
-from console.domain.actor import same_operator
-from console.domain.audit import PROPOSAL_APPROVED, PROPOSAL_MADE
-from console.domain.incident import ProposalError
+from console.domain.incident import IncidentError
+from console.domain.two_person import TwoPersonRule, Waiting
+from console.runbook.proposals import ABORT_PROPOSAL, STEP_PROPOSAL
 from widgets.confirm_modal import ConfirmModal
 
 if TYPE_CHECKING:
@@ -21,77 +24,104 @@ class Approvals:
         self.screen = screen
         self._announced: set[str] = set()
 
+    def _rule(self) -> TwoPersonRule | None:
+        state = self.screen.session.checklist
+        return TwoPersonRule(state.incident, state.audit) if state is not None else None
+
+    def _notify(self, message: str, **kwargs: object) -> None:
+        """Proposals carry other people's text (labels, targets): shown plain, never markup."""
+        self.screen.app.notify(self.screen.app.redact(message), markup=False,  # type: ignore[arg-type]
+                               **kwargs)
+
     def propose(self, request: ActionRequest) -> None:
-        session = self.screen.session
-        state, audit = session.checklist, session.audit
-        assert state is not None and audit is not None
+        rule = self._rule()
+        assert rule is not None
         action = {"kind": request.kind, "context": request.context,
                   "namespace": request.namespace, "target": request.target,
                   "params": request.params, "seen_generation": request.seen_generation}
-        proposal_id = state.incident.propose(action, by=state.actor)
-        audit.append(PROPOSAL_MADE, action=request.kind, target=request.target_ref,
-                     params={**request.params, "proposal": proposal_id},
-                     message=f"{request.describe()}: waiting for a second person to "
-                             "approve (A in another console on this incident)")
-        self.screen.app.notify("waiting for a second person's approval (two-person rule)",
-                               title=request.describe())
+        try:
+            rule.propose(action, request.describe(), target=request.target_ref,
+                         params=request.params)
+        except (IncidentError, OSError) as error:
+            self._notify(getattr(error, "message", str(error)),
+                         title=f"{request.describe()}: not proposed", severity="error",
+                         timeout=10)
+            return
+        self._notify("waiting for a second person's approval (two-person rule)",
+                     title=request.describe())
 
     def announce(self) -> None:
         """Say once, for each proposal another person made, that it waits for approval."""
-        state = self.screen.session.checklist
-        if state is None:
+        rule = self._rule()
+        if rule is None:
             return
-        for proposal in state.incident.pending_proposals():
-            if proposal.id in self._announced or same_operator(proposal.proposed_by, state.actor):
+        try:
+            waiting, _why = rule.waiting()
+        except IncidentError:
+            return
+        for found in waiting:
+            if found.proposal.id in self._announced:
                 continue
-            self._announced.add(proposal.id)
-            action = proposal.action
-            self.screen.app.notify(
-                f"{proposal.proposed_by.label} proposes {action.get('kind')} "
-                f"{action.get('target')}: press A to review and approve",
-                title="approval needed", severity="warning", timeout=30)
+            self._announced.add(found.proposal.id)
+            self._notify(f"{found.proposed_by.label} proposes {_what(found)}: press A to "
+                         "review and approve", title="approval needed", severity="warning",
+                         timeout=30)
 
     def approve(self) -> None:
-        session, ops = self.screen.session, self.screen.ops
-        state = session.checklist
-        if state is None or not ops.ready():
+        ops = self.screen.ops
+        rule = self._rule()
+        if rule is None or not ops.ready():
             return
-        pending = [p for p in state.incident.pending_proposals()
-                   if not same_operator(p.proposed_by, state.actor)]
-        if not pending:
-            self.screen.app.notify("no proposal waiting for your approval")
+        try:
+            waiting, why = rule.waiting()
+        except IncidentError as error:
+            self._notify(error.message, title="approve", severity="error", timeout=10)
             return
-        proposal = pending[0]
-        a = proposal.action
+        if not waiting:
+            if why:
+                self._notify(why, title="cannot approve", severity="error", timeout=15)
+            else:
+                self._notify("no proposal waiting for your approval")
+            return
+        found = waiting[0]
+        if found.action.get("kind") in (STEP_PROPOSAL, ABORT_PROPOSAL):
+            self.screen.runbook.approve(found.proposal.id, _what(found))
+            return
+        a = found.action
         request = ActionRequest(a["kind"], a["context"], a["namespace"], a["target"],
                                 dict(a.get("params") or {}), a.get("seen_generation"))
 
         def answered(ok: bool | None) -> None:
             if not ok:
                 return
+            session = self.screen.session
             try:
-                approved = state.incident.approve(proposal.id, state.actor)
-            except ProposalError as error:
-                self.screen.app.notify(str(error), title=f"{request.describe()}: refused",
-                                       severity="error", timeout=10)
-                session.runner.refuse(request, str(error))
+                approved = rule.approve(found.proposal.id)
+            except (IncidentError, OSError) as error:
+                message = getattr(error, "message", str(error))
+                self._notify(message, title=f"{request.describe()}: refused",
+                             severity="error", timeout=15)
+                session.runner.refuse(request, message)
                 return
-            assert session.audit is not None
-            session.audit.append(PROPOSAL_APPROVED, action=request.kind,
-                                 target=request.target_ref,
-                                 params={"proposal": proposal.id,
-                                         "proposed_by": approved.proposed_by.label,
-                                         "approved_by": state.actor.label},
-                                 message=f"approved: {request.describe()}")
             ops.run(ActionRequest(request.kind, request.context, request.namespace,
                                   request.target,
-                                  {**request.params, "proposed_by": approved.proposed_by.label,
-                                   "approved_by": state.actor.label},
+                                  {**request.params,
+                                   "proposed_by": approved.proposed_by.label,
+                                   "approved_by": approved.approved_by.label},
                                   request.seen_generation))
 
         self.screen.app.push_screen(ConfirmModal(
             f"Approve: {request.describe()}", context=request.context,
             namespace=request.namespace, target=request.target_ref,
-            change=f"proposed by {proposal.proposed_by.label}",
+            change=f"proposed by {found.proposed_by.label}",
             warnings=["two-person rule: you are the second person; approving runs it now"],
             confirm_label="Approve and run"), answered)
+
+
+def _what(found: Waiting) -> str:
+    action = found.action
+    if action.get("kind") == STEP_PROPOSAL:
+        return f"runbook step {action.get('step')} ({action.get('describe')})"
+    if action.get("kind") == ABORT_PROPOSAL:
+        return f"abort {action.get('runbook')}, undoing {', '.join(action.get('compensations') or [])}"
+    return f"{action.get('kind')} {action.get('target')}"

@@ -224,9 +224,10 @@ class MainScreen(Screen[None]):
         self.set_timer(1.0, self._settle_now)
 
     def _settle_now(self) -> None:
-        if self.live.on_first_picture is None and self.app.gc.settled:
-            return
+        """Once, by the first drain after the full list or by the timer, whichever is first."""
         self.live.on_first_picture = None
+        if self.app.gc.settled:
+            return
         self.app.gc.settle(True)
         self.app.warm_up()
 

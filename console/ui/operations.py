@@ -255,6 +255,7 @@ class Operations:
         status.update(Text(f"{mark} {self.screen.app.redact(what)}: "
                            f"{self.screen.app.redact(outcome.message)}"))
         status.set_class(not outcome.ok, "-error")
-        self.notify(outcome.message, title=f"{mark} {what}",
+        # outside text (cluster errors, other people's labels): plain, never markup
+        self.notify(self.screen.app.redact(outcome.message), title=f"{mark} {what}",
                     severity="information" if outcome.ok else "error",
-                    timeout=6 if outcome.ok else 15)
+                    timeout=6 if outcome.ok else 15, markup=False)

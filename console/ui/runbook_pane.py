@@ -2,7 +2,9 @@
 
 A step that runs goes through the runbook engine (console/runbook/engine.py) in a worker; the
 engine asks for confirmation through `confirm`, which shows the confirm modal on the UI thread
-and waits for the answer; the outcome comes back as `ActionFinished` with the step's key.
+and waits for the answer; the outcome comes back as `ActionFinished` with the step's key. With
+the two-person rule the engine proposes a mutating step instead of running it, and `approve`
+runs another person's proposal (a step or an abort) through this console's engine.
 """
 
 from __future__ import annotations
@@ -73,6 +75,19 @@ class RunbookPane:
         self.screen.run_worker(lambda: self._run(key), thread=True, group="steps",
                                exit_on_error=False)
 
+    def approve(self, proposal_id: str, what: str) -> None:
+        """Run another person's step or abort proposal here, once this operator approves it
+        (the engine asks, through the confirm modal)."""
+        state = self.screen.session.checklist
+        ops = self.screen.ops
+        if state is None or state.engine is None:
+            self.screen.app.notify("this console has no runbook whose steps can run",
+                                   severity="warning")
+            return
+        ops.show_running(f"approving {what}")
+        self.screen.run_worker(lambda: self._run(proposal_id, proposal=True), thread=True,
+                               group="steps", exit_on_error=False)
+
     def _confirm(self, key: str, question: str) -> bool:
         """From the step's worker: ask on the UI thread and wait for the answer."""
         screen, session = self.screen, self.screen.session
@@ -95,13 +110,22 @@ class RunbookPane:
                 return False
         return answer[0]
 
-    def _run(self, key: str) -> None:
+    def _run(self, key: str, proposal: bool = False) -> None:
+        """In a worker: run step ``key`` (or, with ``proposal``, approve and run proposal
+        ``key``) and post how it went."""
         session = self.screen.session
         engine = session.checklist.engine
         try:
-            outcome = engine.run_step(key, confirm=lambda q: self._confirm(key, q),
-                                      progress=self.screen.ops.progress)
-            result = ActionOutcome(outcome.ok, outcome.message, outcome.duration_s)
+            if proposal:
+                outcome = engine.run_proposal(key, confirm=lambda q: self._confirm(key, q),
+                                              progress=self.screen.ops.progress)
+                key = getattr(outcome, "step_id", key)
+            else:
+                outcome = engine.run_step(key, confirm=lambda q: self._confirm(key, q),
+                                          progress=self.screen.ops.progress)
+            # a proposal made is the step's success here: it runs where it is approved
+            ok = outcome.ok or bool(getattr(outcome, "proposal", None))
+            result = ActionOutcome(ok, outcome.message, getattr(outcome, "duration_s", 0.0))
         except Exception as error:  # noqa: BLE001 - shown, never a traceback
             result = ActionOutcome(False, getattr(error, "message", None) or str(error), 0.0)
         request = ActionRequest("step", session.context, session.namespace, key)

@@ -31,7 +31,7 @@ LIST_PAGE = 2000  # pods listed a page at a time: shown as they come, no 10,000-
 
 
 class ConnectError(Exception):
-    """The console cannot act: `message` says why; `pods_shown` when the watch still runs."""
+    """The console cannot act: `message` says why (the watch may still run and show pods)."""
 
     def __init__(self, message: str, *, title: str = "cannot connect") -> None:
         super().__init__(message)
@@ -94,7 +94,7 @@ class Session:
             self.metrics = MetricsClient(s.metrics)
         unbound = self.checklist.attach_engine(
             actions=self.runner, metrics=self.metrics, prober=prober,
-            context=self.context, namespace=self.namespace)
+            context=self.context, namespace=self.namespace, two_person=s.two_person)
         if unbound:
             self.checklist.problems.append(unbound)  # type: ignore[arg-type]
 

@@ -129,6 +129,7 @@ def test_records_carry_who_what_where_and_chain(tmp_path: Path) -> None:
         "console_id": "c-alice",
         "host": "bastion",
         "sudo_user": None,
+        "uid": None,  # the account's uid (Actor.current() fills it): who the actor is
     }
     assert raw[1]["actor"]["user"] == "bob" and raw[1]["duration_s"] == 4.568
     assert (raw[0]["context"], raw[0]["namespace"], raw[0]["params"]) == (

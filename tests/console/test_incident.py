@@ -31,6 +31,7 @@ from tests.conftest import wait_for
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = Actor(
     user="alice",
+    uid=1001,
     ssh_client="10.0.0.5 51234 22",
     tty="/dev/pts/3",
     pid=100,
@@ -39,6 +40,7 @@ ALICE = Actor(
 )
 BOB = Actor(
     user="bob",
+    uid=1002,
     ssh_client="10.0.0.9 40000 22",
     tty="/dev/pts/7",
     pid=200,
@@ -348,8 +350,8 @@ def test_proposer_rejecting_withdraws(shared: SharedIncident) -> None:
             dataclasses.replace(
                 ALICE, console_id="c-2", tty="/dev/pts/4", ssh_client="10.0.0.5 51999 22"
             ),
-            False,
-        ),  # shared account, 2nd ssh
+            True,
+        ),  # shared account, 2nd ssh: one account is one person
         (dataclasses.replace(BOB, console_id=ALICE.console_id), True),  # same console
         (dataclasses.replace(BOB, tty=ALICE.tty), True),  # su on alice's terminal
         (dataclasses.replace(BOB, tty=ALICE.tty, host="other"), False),  # pts/3 elsewhere
@@ -362,11 +364,12 @@ def test_same_operator_rule(other: Actor, same: bool) -> None:
     assert same_operator(other, ALICE) is same
 
 
-def test_sudo_caller_counts_as_the_person() -> None:
-    local = Actor(user="ops", console_id="c-1", sudo_user="alice")
+def test_sudo_caller_is_recorded_but_not_trusted() -> None:
+    local = Actor(user="ops", uid=1000, console_id="c-1", sudo_user="alice")
     assert same_operator(local, dataclasses.replace(local, console_id="c-2"))
-    assert not same_operator(local, dataclasses.replace(local, console_id="c-2", sudo_user="bob"))
-    assert local.label == "alice as ops"
+    # $SUDO_USER is whatever the environment says: it does not make a second person
+    assert same_operator(local, dataclasses.replace(local, console_id="c-2", sudo_user="bob"))
+    assert local.label == "ops (sudo from alice)"
 
 
 def test_two_local_sessions_of_one_account_are_one_person() -> None:

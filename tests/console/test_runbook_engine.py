@@ -969,3 +969,45 @@ def test_read_only_mode_runs_nothing_that_changes_things(
         assert engine.run_step("pause").ok  # waiting changes nothing
         assert kube.get_deployment(ns, "app").desired == 1
     assert not marker.exists()
+
+
+def test_two_consoles_confirming_the_same_step_at_once_run_it_once(
+    shared: SharedIncident, store: IncidentStore, tmp_path: Path,
+) -> None:
+    """Both consoles pass the "already running elsewhere" check, both operators confirm at
+    the same moment: the step is claimed under the incident's lock after confirmation, so
+    it runs once and the other console is told who holds it."""
+    ran = tmp_path / "ran.txt"
+    text = f"""
+        title: Flush the cache
+        kind: procedure
+        steps:
+          - id: flush
+            title: Flush the cache
+            type: shell
+            confirm: true
+            command: {py(f"import time; open({str(ran)!r}, 'a').write('x'); time.sleep(1)")}
+    """
+    here = dict(pid=os.getpid(), host=socket.gethostname())
+    alice = Actor(user="alice", uid=1001, console_id="c-alice", tty="/dev/pts/1", **here)
+    bob = Actor(user="bob", uid=1002, console_id="c-bob", tty="/dev/pts/2", **here)
+    log = tmp_path / "audit" / "shared.jsonl"
+    engines = [engine_for(text, store.attach(shared.id), AuditLog(log, actor=who))
+               for who in (alice, bob)]
+    both_asked = threading.Barrier(2, timeout=10)
+
+    def confirm(_prompt: str) -> bool:
+        both_asked.wait()  # both confirm dialogs are open at once
+        return True
+
+    runs = [in_thread(lambda e=e: e.run_step("flush", confirm)) for e in engines]
+    for thread, _box in runs:
+        thread.join(30)
+    outcomes = [box["result"] for _thread, box in runs]
+    assert ran.read_text() == "x"  # the command ran once
+    winner = next(o for o in outcomes if o.ok)
+    loser = next(o for o in outcomes if not o.ok)
+    assert winner.status == "done" and loser.refused
+    holder = "bob" if winner is outcomes[1] else "alice"
+    assert f"running in another console ({holder}" in loser.message
+    assert statuses(AuditLog(log), "flush").count("running") == 1

@@ -167,9 +167,9 @@ async def test_approving_a_proposal_made_on_another_context_is_refused(
         cluster: Drill, tmp_path: Path) -> None:
     """Two consoles on one incident but different contexts: bob (on `drill`) approves what
     alice proposed on `drill-b`; his console will not run it against the context he is on."""
-    alice = replace(Actor.current(), user="alice", console_id="console-a", tty="/dev/pts/1",
+    alice = replace(Actor.current(), user="alice", uid=1001, console_id="console-a", tty="/dev/pts/1",
                     ssh_client="10.0.0.5 50000 22", sudo_user=None)
-    bob = replace(Actor.current(), user="bob", console_id="console-b", tty="/dev/pts/2",
+    bob = replace(Actor.current(), user="bob", uid=1002, console_id="console-b", tty="/dev/pts/2",
                   ssh_client="10.0.0.9 50001 22", sudo_user=None)
     other = renamed_context(cluster, tmp_path, "drill-b")
     first = WarroomApp(drill_settings(cluster, kubeconfig=other, context="drill-b", actor=alice,
