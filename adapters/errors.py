@@ -111,6 +111,8 @@ def error_for_status(code: int, server_message: str, op: Operation, context: str
             f"The API server{' at ' + server if server else ''} rejected our credentials{ctx} "
             f"while trying to {op.verb} {op.resource}: the token or certificate is missing, "
             "expired or revoked. Log in again or fix the kubeconfig.", detail)
+    if code == 403 and _anonymous(server_message):
+        return _not_authenticated(op, ctx, server, detail)
     if code == 403:
         return Forbidden(
             f"You are not allowed to {op.verb} {op.resource} {op.where}{ctx}. "
@@ -138,6 +140,21 @@ def error_for_status(code: int, server_message: str, op: Operation, context: str
     return AdapterError(
         f"The API server failed to {op.verb} {op.target} (HTTP {code}): "
         f"{server_message or 'no details'}. Try again shortly.", detail)
+
+
+def _anonymous(server_message: str) -> bool:
+    """A 403 for ``system:anonymous``: the server did not take our credentials (none sent,
+    or an exec plugin that failed), which is not an RBAC problem."""
+    return 'User "system:anonymous"' in server_message
+
+
+def _not_authenticated(op: Operation, ctx: str, server: str, detail: str) -> Unauthorized:
+    at = f" at {server}" if server else ""
+    return Unauthorized(
+        f"Not logged in{ctx}: the API server{at} took us for system:anonymous while we "
+        f"tried to {op.verb} {op.resource}, so no credentials it accepts were sent. This is "
+        "not missing RBAC: log in again (run your credential plugin's login, e.g. `aws sso "
+        "login`) or fix the kubeconfig's user.", detail)
 
 
 def _reason_text(reason: Any) -> str:

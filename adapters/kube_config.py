@@ -20,6 +20,7 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from .errors import AdapterError
+from .kube_exec import ExecConfig, ExecCredentials
 
 DEFAULT_PRODUCTION_PATTERNS: tuple[str, ...] = ("prod", "production", "prd")
 IN_CLUSTER_CONTEXT = "in-cluster"
@@ -50,6 +51,8 @@ class ConnectionSettings:
     production: bool
     cluster: str = ""
     user: str = ""
+    # the user's exec credential plugin, run per request (kube_exec), when it has one
+    credentials: ExecCredentials | None = None
 
 
 def is_production(name: str, patterns: Sequence[str] = DEFAULT_PRODUCTION_PATTERNS) -> bool:
@@ -185,9 +188,15 @@ def connection_settings(kubeconfig: KubeconfigArg = None, context: str | None = 
     entry = contexts[name]
     ctx = entry.get("context") or {}
     configuration = new_configuration()
+    credentials = None
     try:
         loader = KubeConfigLoader(config_dict=merged, active_context=name,
                                   config_base_path=None)
+        credentials = _exec_credentials(loader, name)
+        if credentials is not None:
+            # The client would run the plugin here, once, and go on without credentials
+            # when it fails; kube_exec runs it per request instead.
+            loader._load_from_exec_plugin = lambda: None  # type: ignore[method-assign]
         loader.load_and_set(configuration)
     except (ConfigException, KeyError, TypeError, ValueError, OSError) as exc:
         raise AdapterError(f"Cannot use context {name!r} from the kubeconfig: {exc}",
@@ -198,7 +207,20 @@ def connection_settings(kubeconfig: KubeconfigArg = None, context: str | None = 
                                                                   production_patterns))
     return ConnectionSettings(configuration, name,
                               namespace or str(ctx.get("namespace") or "default"), marked,
-                              cluster, str(ctx.get("user", "")))
+                              cluster, str(ctx.get("user", "")), credentials)
+
+
+def _exec_credentials(loader: KubeConfigLoader, context: str) -> ExecCredentials | None:
+    """The context's exec credential plugin, when its user has one (and no token or
+    auth-provider, which the client prefers, as kubectl does)."""
+    user = loader._user
+    if not user or "exec" not in user or "token" in user or "tokenFile" in user \
+            or "auth-provider" in user:
+        return None
+    path = getattr(user, "path", None)
+    base = os.path.abspath(os.path.dirname(path)) if path else ""
+    return ExecCredentials(ExecConfig.from_kubeconfig(user["exec"], loader._cluster, base),
+                           context=context)
 
 
 def in_cluster_settings(namespace: str | None, production: bool | None) -> ConnectionSettings:
@@ -209,10 +231,13 @@ def in_cluster_settings(namespace: str | None, production: bool | None) -> Conne
     except ConfigException as exc:
         raise AdapterError(f"No kubeconfig found and the in-cluster service account is "
                            f"unusable: {exc}", repr(exc)) from exc
-    try:
-        default_ns = SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
-    except OSError:
-        default_ns = "default"
+    # client-go's inClusterClientConfig.Namespace: $POD_NAMESPACE, then the file
+    default_ns = os.environ.get("POD_NAMESPACE", "")
+    if not default_ns:
+        try:
+            default_ns = SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+        except OSError:
+            default_ns = "default"
     return ConnectionSettings(configuration, IN_CLUSTER_CONTEXT, namespace or default_ns,
                               bool(production))
 

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 from kubernetes import client
+from kubernetes.client import rest
 from kubernetes.client.exceptions import ApiException
 
 from .errors import AdapterError, Invalid, NotFound, Operation, translate
+from .kube_exec import Credential, ExecCredentials
 from .redact import redact, remember_secrets
 
+T = TypeVar("T")
 KINDS = ("pods", "deployments", "replicasets", "events")
 _API_BASE = {"pods": "/api/v1", "events": "/api/v1", "namespaces": "/api/v1",
              "deployments": "/apis/apps/v1", "replicasets": "/apis/apps/v1"}
@@ -107,8 +111,12 @@ class KubeRequests:
     """
 
     def __init__(self, api: client.ApiClient, context: str, *,
-                 request_timeout: float = 30.0) -> None:
+                 request_timeout: float = 30.0,
+                 credentials: ExecCredentials | None = None) -> None:
         self.api = api
+        # an exec credential plugin, asked before each request (kube_exec)
+        self.credentials = credentials
+        self._cert_files: tuple[str, str] | None = None
         self.context = context
         self.server = str(api.configuration.host or "")
         self.request_timeout = request_timeout
@@ -194,11 +202,62 @@ class KubeRequests:
             return None
         return True
 
+    # -- credentials from an exec plugin -----------------------------------------------
+    def authenticate(self) -> Credential | None:
+        """Put the plugin's current credential (run it if needed) on the connection;
+        raises ``CredentialPluginError`` when the plugin fails: nothing is sent then."""
+        if self.credentials is None:
+            return None
+        credential = self.credentials.get()
+        configuration = self.api.configuration
+        if credential.token is not None:
+            configuration.api_key["BearerToken"] = f"Bearer {credential.token}"
+        elif credential.cert_pem and credential.key_pem:
+            self._use_client_certificate(credential.cert_pem, credential.key_pem)
+        return credential
+
+    def _use_client_certificate(self, cert_pem: str, key_pem: str) -> None:
+        """A new client certificate from the plugin: a new connection pool that presents it
+        (open watches finish on the old one)."""
+        import tempfile
+
+        if self._cert_files is not None:
+            with open(self._cert_files[0], encoding="utf-8") as handle:
+                if handle.read() == cert_pem:
+                    return
+        folder = tempfile.mkdtemp(prefix="warroom-exec-")
+        cert, key = f"{folder}/client.crt", f"{folder}/client.key"
+        for path, text in ((cert, cert_pem), (key, key_pem)):
+            with open(path, "w", encoding="utf-8", opener=lambda p, f: os.open(p, f, 0o600)) \
+                    as handle:
+                handle.write(text)
+        configuration = self.api.configuration
+        configuration.cert_file, configuration.key_file = cert, key
+        self.api.rest_client = rest.RESTClientObject(configuration)
+        self._cert_files = (cert, key)
+        remember_secrets([key_pem])
+
+    def _sent(self, send: Callable[[], T]) -> T:
+        """``send()`` with the plugin's credential; on a 401 the credential is dropped and
+        the request sent once more with a fresh one, as client-go does (a 401 means the
+        server did nothing, so a write is safe to repeat)."""
+        used = self.authenticate()
+        if used is None:
+            return send()
+        try:
+            return send()
+        except ApiException as exc:
+            if exc.status != 401 or self.credentials is None:
+                raise
+            self.credentials.invalidate(used)
+        self.authenticate()
+        return send()
+
     def call_json(self, op: Operation, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a typed client call with ``_preload_content=False``; return decoded JSON."""
         try:
-            response = call(*args, _preload_content=False, _request_timeout=self.timeouts,
-                            **kwargs)
+            response = self._sent(lambda: call(*args, _preload_content=False,
+                                               _request_timeout=self.timeouts, **kwargs))
             data = response.data
         except Exception as exc:  # noqa: BLE001 - translated into the adapter family
             raise self.fail(exc, op) from exc
@@ -209,6 +268,10 @@ class KubeRequests:
         """One request through the official client's ApiClient (its auth, TLS, proxy and
         connection pool), without the typed API classes: the urllib3 response, unread. A
         status outside 2xx raises the client's ``ApiException``, as a typed call would."""
+        return self._sent(lambda: self._request(method, path, query, body, timeout))
+
+    def _request(self, method: str, path: str, query: Sequence[tuple[str, Any]],
+                 body: Any, timeout: Any) -> Any:
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"

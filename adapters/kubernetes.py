@@ -18,6 +18,7 @@ what to try (``errors.translate``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kubernetes import client
@@ -25,6 +26,7 @@ from kubernetes import client
 from .kube_access import AccessReview, AccessReviews
 from .kube_actions import ActionResult, KubeActions
 from .kube_config import DEFAULT_PRODUCTION_PATTERNS, KubeconfigArg, connection_settings
+from .kube_exec import ExecCredentials
 from .kube_reads import DEFAULT_LOG_BYTES, KubeReads
 from .kube_requests import KubeRequests
 from .kube_rollouts import KubeRollouts, RolloutSnapshot, TemplateDiff
@@ -39,8 +41,10 @@ class KubeClient(KubeRequests):
 
     def __init__(self, api: client.ApiClient, context: str, namespace: str = "default", *,
                  production: bool = False, cluster: str = "", user: str = "",
-                 request_timeout: float = 30.0) -> None:
-        super().__init__(api, context, request_timeout=request_timeout)
+                 request_timeout: float = 30.0,
+                 credentials: ExecCredentials | None = None) -> None:
+        super().__init__(api, context, request_timeout=request_timeout,
+                         credentials=credentials)
         self.namespace = namespace
         self.production = production
         self.cluster = cluster
@@ -70,7 +74,12 @@ class KubeClient(KubeRequests):
         return cls(client.ApiClient(settings.configuration), settings.context,
                    settings.namespace, production=settings.production,
                    cluster=settings.cluster, user=settings.user,
-                   request_timeout=request_timeout)
+                   request_timeout=request_timeout, credentials=settings.credentials)
+
+    @property
+    def credentials_expiry(self) -> datetime | None:
+        """When the exec plugin's credential expires (None: no plugin, or not known)."""
+        return self.credentials.expiry if self.credentials is not None else None
 
     # -- reads (kube_reads) -------------------------------------------------------------
     def get_deployment(self, namespace: str, name: str) -> DeploymentView:

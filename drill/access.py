@@ -20,10 +20,19 @@ class Principal:
         return True
 
 
+# kube-apiserver's user for requests without credentials (when --anonymous-auth is on)
+ANONYMOUS = Principal("system:anonymous", ("system:unauthenticated",), {("*", "*")})
+# what RBAC's system:public-info-viewer lets anyone read
+PUBLIC_PATHS = frozenset({"/version", "/version/", "/healthz", "/livez", "/readyz"})
+
+
 class Access:
-    def __init__(self, admin_token: str | None = None) -> None:
+    def __init__(self, admin_token: str | None = None, *, anonymous_auth: bool = False) -> None:
         self.admin_token = admin_token or secrets.token_urlsafe(24)
         self._tokens: dict[str, Principal] = {self.admin_token: Principal("drill-admin")}
+        # as kube-apiserver: on, a request with no credentials is system:anonymous (RBAC
+        # then answers 403); off, it gets 401. Wrong credentials get 401 either way.
+        self.anonymous_auth = anonymous_auth
 
     def add_token(self, token: str, user: str, denied: set[tuple[str, str]] | None = None) -> None:
         self._tokens[token] = Principal(user, denied=set(denied or ()))
@@ -36,6 +45,13 @@ class Access:
 
     def allow_all(self, token: str) -> None:
         self._tokens[token].denied.clear()
+
+    def authenticate(self, authorization: str | None) -> Principal | None:
+        """Who sent a request: its token's principal, ``ANONYMOUS`` for no credentials when
+        anonymous auth is on, None (401) otherwise."""
+        if not authorization and self.anonymous_auth:
+            return ANONYMOUS
+        return self.principal(authorization)
 
     def principal(self, authorization: str | None) -> Principal | None:
         if not authorization or not authorization.startswith("Bearer "):

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import ipaddress
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -28,6 +29,8 @@ from .clock import DrillClock, rfc3339
 from .control_plane import ControlPlane
 from .controllers import apply_deployment_defaults
 from .events import EventRecorder
+from .exec_plugin import ExecPlugin
+from .exec_plugin import install as install_exec_plugin
 from .faults import Faults
 from .scenarios import get_scenario
 from .seed import seed_workload
@@ -51,6 +54,7 @@ class DrillCluster:
         token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        anonymous_auth: bool = False,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the drill cluster binds to loopback only, not {host}")
@@ -63,7 +67,8 @@ class DrillCluster:
         self.events = EventRecorder(self.store, self.clock)
         self.control = ControlPlane(self.store, self.clock, self.events, self.scenario.pod_profile)
         self.traffic = Traffic(self.store, self.clock, self.scenario.traffic_profile)
-        self.access = Access(token)
+        self.access = Access(token, anonymous_auth=anonymous_auth)
+        self.exec_plugin: ExecPlugin | None = None  # set by write_kubeconfig(exec_plugin=True)
         self.host = host
         self.port = port
         self.faults = Faults(self.store, self.access, self.traffic, seed=seed)
@@ -155,22 +160,36 @@ class DrillCluster:
 
     # ---- kubeconfig ----------------------------------------------------------------------
     def kubeconfig(self, context: str = "drill", namespace: str = "shop",
-                   token: str | None = None) -> dict[str, Any]:
+                   token: str | None = None,
+                   exec_block: dict[str, Any] | None = None) -> dict[str, Any]:
+        user = {"exec": exec_block} if exec_block else {"token": token or self.token}
         return {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
             "clusters": [{"name": context, "cluster": {
                 "server": self.url,
                 "certificate-authority-data": base64.b64encode(self.tls.ca_pem).decode()}}],
-            "users": [{"name": f"{context}-admin", "user": {"token": token or self.token}}],
+            "users": [{"name": f"{context}-admin", "user": user}],
             "contexts": [{"name": context, "context": {"cluster": context, "namespace": namespace,
                                                        "user": f"{context}-admin"}}],
             "current-context": context,
         }
 
-    def write_kubeconfig(self, path: str | Path, **kwargs: Any) -> Path:
-        """Write the kubeconfig atomically with mode 0600 (it holds the token)."""
+    def write_kubeconfig(self, path: str | Path, *, exec_plugin: bool = False,
+                         exec_ttl: float = 120.0, exec_delay: float = 0.0,
+                         interactive_mode: str = "Never", **kwargs: Any) -> Path:
+        """Write the kubeconfig atomically with mode 0600 (it holds the token).
+
+        exec_plugin: the user gets its token from a credential plugin (drill/exec_plugin.py)
+        installed in ``<path>.exec/`` -- user ``drill-sso`` with all rights, tokens that
+        expire after ``exec_ttl`` seconds; ``self.exec_plugin`` is its handle."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if exec_plugin:
+            token = secrets.token_urlsafe(24)
+            self.access.add_token(token, "drill-sso")
+            self.exec_plugin, kwargs["exec_block"] = install_exec_plugin(
+                target.parent / f"{target.name}.exec", token, ttl=exec_ttl, delay=exec_delay,
+                interactive_mode=interactive_mode)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:
             with os.fdopen(fd, "w") as handle:

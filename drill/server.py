@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from . import printers, prometheus_api, protobuf
-from .access import Access
+from .access import ANONYMOUS, PUBLIC_PATHS, Access
 from .clock import DrillClock
 from .control_plane import ControlPlane
 from .errors import ApiError, bad_request, forbidden, invalid, not_found
@@ -84,11 +84,21 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if request.path in OPEN_PATHS:
         return await handler(request)
     cluster = request.app[CLUSTER_KEY]
-    principal = cluster.access.principal(request.headers.get("Authorization"))
+    principal = cluster.access.authenticate(request.headers.get("Authorization"))
     if principal is None:
         raise ApiError(401, "Unauthorized")
+    if principal is ANONYMOUS and request.path not in PUBLIC_PATHS \
+            and not _resource_path(request.path):
+        raise ApiError(403, f'forbidden: User "{principal.user}" cannot '
+                            f'{request.method.lower()} path "{request.path}"')
     request[PRINCIPAL] = principal
     return await handler(request)
+
+
+def _resource_path(path: str) -> bool:
+    """A path RBAC checks by resource (``_authorize`` does), not by non-resource URL."""
+    parts = path.strip("/").split("/")
+    return (parts[0] == "api" and len(parts) > 2) or (parts[0] == "apis" and len(parts) > 3)
 
 
 @web.middleware
@@ -555,6 +565,9 @@ async def self_subject_access_review(request: web.Request) -> web.Response:
     spec = review.get("spec") or {}
     attrs = spec.get("resourceAttributes")
     principal = request[PRINCIPAL]
+    if principal is ANONYMOUS:  # system:basic-user is bound to system:authenticated only
+        raise forbidden(principal.user, "create", "selfsubjectaccessreviews",
+                        "authorization.k8s.io", None)
     if attrs:
         resource = attrs.get("resource", "")
         if attrs.get("subresource"):

@@ -121,6 +121,7 @@ class HeaderInfo:
     production: bool = False
     drill_time: str | None = None
     read_only: bool = False
+    credentials: str | None = None  # "credentials expire in 4 min", when known
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class StatusHeader(Widget):
 
     Child ids: ``#production-banner``, ``#status-line``, ``#context``, ``#namespace``,
     ``#connection`` (classes ``-live`` / ``-reconnecting`` / ``-stale``), ``#incident-clock``,
-    ``#drill-time``, ``#read-only``.
+    ``#drill-time``, ``#read-only``, ``#credentials``.
     """
 
     DEFAULT_CSS = """
@@ -81,6 +81,7 @@ class StatusHeader(Widget):
             yield Label("", id="incident-clock")
             yield Label("", id="drill-time")
             yield Label("READ-ONLY", id="read-only")
+            yield Label("", id="credentials", classes="-hidden")
 
     def on_mount(self) -> None:
         self._composed = True
@@ -97,7 +98,8 @@ class StatusHeader(Widget):
         if info is None:
             self.remove_class("-production")
             self._update("#context", "not connected")
-            for name in ("namespace", "connection", "incident-clock", "drill-time", "read-only"):
+            for name in ("namespace", "connection", "incident-clock", "drill-time", "read-only",
+                         "credentials"):
                 self.query_one(f"#{name}", Label).add_class("-hidden")
             return
         self.set_class(info.production, "-production")
@@ -114,6 +116,9 @@ class StatusHeader(Widget):
         drill = self._update("#drill-time", f"DRILL {info.drill_time}")
         drill.set_class(info.drill_time is None, "-hidden")
         self.query_one("#read-only", Label).set_class(not info.read_only, "-hidden")
+        credentials = self._update("#credentials", f"⚿ {info.credentials}"
+                                   if info.credentials else "")
+        credentials.set_class(not info.credentials, "-hidden")
         for name in ("namespace", "connection"):
             self.query_one(f"#{name}", Label).remove_class("-hidden")
 

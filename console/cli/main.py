@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     server.add_argument("--kubeconfig-out", required=True, metavar="PATH",
                         help="where to write the kubeconfig (mode 0600)")
+    server.add_argument("--exec-plugin", action="store_true",
+                        help="the kubeconfig gets its token from a small exec credential plugin "
+                             "(like aws eks get-token); it fails while PATH.exec/fail exists")
+    server.add_argument("--exec-ttl", type=_positive_float, default=120.0, metavar="SECONDS",
+                        help="how long the plugin's tokens live (default 120)")
+    server.add_argument("--anonymous-auth", action=argparse.BooleanOptionalAction, default=False,
+                        help="requests without credentials are system:anonymous (403) as on a "
+                             "kube-apiserver with anonymous auth on (default: off, 401)")
     server.add_argument("--fault", action="append", type=fault_spec, default=[],
                         metavar="NAME[:k=v,...]",
                         help="inject a fault at start (repeatable), e.g. latency:seconds=0.5 or "
@@ -198,7 +206,7 @@ def run_drill_server(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         cluster = DrillCluster(scenario=args.scenario or "none", speed=args.speed, seed=args.seed,
-                               port=args.port)
+                               port=args.port, anonymous_auth=args.anonymous_auth)
         try:
             await cluster.start()
         except OSError as exc:
@@ -207,7 +215,8 @@ def run_drill_server(args: argparse.Namespace) -> int:
             raise SystemExit(1) from exc
         for name, params in args.fault:
             cluster.faults.inject(name, params)
-        path = cluster.write_kubeconfig(args.kubeconfig_out)
+        path = cluster.write_kubeconfig(args.kubeconfig_out, exec_plugin=args.exec_plugin,
+                                        exec_ttl=args.exec_ttl)
         print(f"drill cluster listening on {cluster.url} (scenario {cluster.scenario.name}, "
               f"speed {cluster.clock.speed:g}x)\nkubeconfig written to {path}\n"
               f"try: KUBECONFIG={path} kubectl get pods -n shop", file=sys.stderr, flush=True)

@@ -14,7 +14,8 @@ import contextlib
 import os
 import signal
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -47,6 +48,9 @@ PALETTE = (
     ("Drill score", "S: the drill's score so far (drills only)", "drill_score"),
     ("Help", "?: keys and how the war room works", "help"),
 )
+
+
+T = TypeVar("T")
 
 
 class WarroomApp(App[int]):
@@ -108,6 +112,16 @@ class WarroomApp(App[int]):
                 self.call_from_thread(self.gc.refreeze)
 
         self.run_worker(work, thread=True, group="warm-up", exit_on_error=False)
+
+    def with_terminal(self, run: Callable[[], T]) -> T:
+        """Run ``run`` with the terminal handed over (an exec credential plugin asking for a
+        login): the app suspends and resumes after. Called from a worker thread."""
+
+        def suspended() -> T:
+            with self.suspend():
+                return run()
+
+        return self.call_from_thread(suspended)
 
     def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
         """Every notification is shown with secrets masked (see console/ui/screen_text.py)."""

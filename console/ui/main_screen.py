@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -140,7 +141,7 @@ class MainScreen(Screen[None]):
         session = self.session
         try:
             session.connect(on_deltas=self.live.arrived, on_status=self._watch_status,
-                            redact=self.app.redact.add)
+                            redact=self.app.redact.add, prompt=self.app.with_terminal)
         except ConnectError as error:
             self.post_message(Banner(error.message, error.title))
             return
@@ -274,7 +275,9 @@ class MainScreen(Screen[None]):
         return vm.header_info(session.connection, context=session.context,
                               namespace=session.namespace, selector=settings.selector,
                               incident_clock=clock, production=session.production,
-                              drill_time=drill_time, read_only=settings.read_only)
+                              drill_time=drill_time, read_only=settings.read_only,
+                              credentials=vm.credentials_text(session.credentials_expiry,
+                                                              datetime.now(UTC)))
 
     def refresh_header(self) -> None:
         if self.is_attached:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from adapters.errors import AdapterError
@@ -57,9 +58,11 @@ class Session:
 
     def connect(self, *, on_deltas: Callable[[list[Delta]], None],
                 on_status: Callable[[WatchStatus], None],
-                redact: Callable[[Any], None]) -> None:
+                redact: Callable[[Any], None],
+                prompt: Callable[[Callable[[], Any]], Any] | None = None) -> None:
         """Connect, watch, open the incident and build the runner (see the module docstring).
-        ``redact`` is given the client's secret values as soon as they are known."""
+        ``redact`` is given the client's secret values as soon as they are known; ``prompt``
+        runs an exec credential plugin that must ask something with the terminal handed over."""
         s = self.settings
         try:
             kube = KubeClient.connect(s.kubeconfig, s.context, s.namespace,
@@ -67,6 +70,8 @@ class Session:
         except AdapterError as error:
             raise ConnectError(error.message) from error
         self.kube = kube
+        if kube.credentials is not None:
+            kube.credentials.prompt = prompt
         redact(kube.secret_values())
         self.context = kube.context
         self.namespace = kube.namespace
@@ -106,6 +111,11 @@ class Session:
             severity=s.severity, runbook=s.runbook, runbook_values=s.runbook_values,
             user_dirs=s.user_runbook_dirs, clock=s.wall_clock, actor=s.actor)
         self.audit = self.checklist.audit
+
+    @property
+    def credentials_expiry(self) -> datetime | None:
+        """When the exec plugin's credential expires, when known (shown in the header)."""
+        return self.kube.credentials_expiry if self.kube is not None else None
 
     def namespace_missing(self) -> str | None:
         """The message when the watched namespace does not exist (a network request)."""

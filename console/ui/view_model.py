@@ -120,9 +120,22 @@ def audit_row(record: AuditRecord) -> AuditRow:
                     target=record.target or "", message=record.message, ok=ok)
 
 
+def credentials_text(expiry: datetime | None, now: datetime) -> str | None:
+    """"credentials expire in 4 min" (None when the expiry is not known)."""
+    if expiry is None:
+        return None
+    seconds = (expiry - now).total_seconds()
+    if seconds <= 0:
+        return "credentials expired: renewing"
+    if seconds < 60:
+        return "credentials expire in <1 min"
+    return f"credentials expire in {int(seconds // 60)} min"
+
+
 def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                 selector: str | None, incident_clock: str, production: bool,
-                drill_time: str | None, read_only: bool) -> HeaderInfo:
+                drill_time: str | None, read_only: bool,
+                credentials: str | None = None) -> HeaderInfo:
     """The status header: where the console is, whether its data is live, the clocks."""
     since = None
     if status is None:
@@ -137,4 +150,4 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
     return HeaderInfo(context=context, namespace=namespace, selector=selector or None,
                       connection=connection,  # type: ignore[arg-type]
                       stale_since=since, incident_clock=incident_clock, production=production,
-                      drill_time=drill_time, read_only=read_only)
+                      drill_time=drill_time, read_only=read_only, credentials=credentials)
