@@ -54,6 +54,9 @@ class Access:
         return self.principal(authorization)
 
     def principal(self, authorization: str | None) -> Principal | None:
-        if not authorization or not authorization.startswith("Bearer "):
+        # the scheme is case-insensitive, as kube-apiserver reads it (in-cluster python
+        # clients send "bearer ...")
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer":
             return None
-        return self._tokens.get(authorization[len("Bearer "):].strip())
+        return self._tokens.get(token.strip())
