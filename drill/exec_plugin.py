@@ -50,7 +50,8 @@ print(json.dumps({"apiVersion": info.get("apiVersion", "client.authentication.k8
                              "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}}))
 '''
 
-API_VERSION = "client.authentication.k8s.io/v1"
+# v1beta1: what `aws eks update-kubeconfig` writes, and the newest kubectl 1.20 knows
+API_VERSION = "client.authentication.k8s.io/v1beta1"
 SSO_EXPIRED = ("Error loading SSO Token: Token for drill-sso does not exist or has expired.\n"
                "To refresh this SSO session run 'aws sso login' with the corresponding "
                "profile.\n")
