@@ -43,6 +43,8 @@ if os.path.exists(failing):
     sys.exit(1)
 with open(os.path.join(folder, "token")) as handle:
     token = handle.read().strip()
+if os.path.exists(os.path.join(folder, "next-token")):  # a rotation: the next run gets it
+    os.replace(os.path.join(folder, "next-token"), os.path.join(folder, "token"))
 expires = datetime.now(timezone.utc) + timedelta(seconds=ttl)
 print(json.dumps({"apiVersion": info.get("apiVersion", "client.authentication.k8s.io/v1"),
                   "kind": "ExecCredential",
@@ -69,6 +71,12 @@ class ExecPlugin:
 
     def set_token(self, token: str) -> None:
         path = self.folder / "token"
+        path.write_text(token)
+        path.chmod(0o600)
+
+    def rotate_after_next_run(self, token: str) -> None:
+        """The next run still prints the current token; the runs after it print ``token``."""
+        path = self.folder / "next-token"
         path.write_text(token)
         path.chmod(0o600)
 
