@@ -5,7 +5,9 @@ cluster over HTTP and, one at a time, switches on each fault of drill/faults.py.
 keys are pressed and timed (? help, Esc, 2, 1: key to visible effect), an action is
 attempted (+ scale by one, confirmed with y when the console gets that far), then the fault
 is cleared and the console must be live again with the tables current (a change made in the
-cluster while it was faulty shows up). Finally three audit writers (the action runner in a
+cluster while it was faulty shows up). The same again for an exec credential plugin that fails
+("SSO session expired") and then works after a new login, with the console on a kubeconfig
+whose user is that plugin. Finally three audit writers (the action runner in a
 child process) are killed with SIGKILL mid-stream, and every record anyone was shown or
 acknowledged is looked up in the files, whose hash chains are verified. Then each tampering of
 tests/console/tamper.py (records cut off the end, an emptied file, a chain rebuilt after an
@@ -165,6 +167,43 @@ async def console_under_faults(drill: Drill) -> tuple[list[FaultRun], int, bool]
     return runs, lost, verify(path).ok
 
 
+async def console_with_failing_plugin(drill: Drill) -> tuple[FaultRun, int, bool]:
+    """The console on an exec-plugin kubeconfig (drill/exec_plugin.py, 20 s tokens): the SSO
+    session expires (the server drops the token, the plugin fails), an action is attempted,
+    then the engineer logs in again (a new token, the plugin works) and the console must be
+    live and current without a restart."""
+    path = drill.cluster.write_kubeconfig(drill.kubeconfig.parent / "exec-kubeconfig.yaml",
+                                          exec_plugin=True, exec_ttl=20)
+    plugin = drill.cluster.exec_plugin
+    assert plugin is not None
+    app = WarroomApp(drill_settings(drill, kubeconfig=str(path), watch_backoff_max=1.0,
+                                    stale_after=3.0))
+    run = FaultRun("exec-plugin-fails", {"ttl": 20})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot, rates=False, timeout=60)
+        old = plugin.token
+        plugin.fail()
+        drill.call(drill.cluster.access.revoke, old)
+        inject(drill, "drop-watches", every=1)
+        await pilot.pause(0.5)
+        run.keys_ms = [t * 1000 for t in await probe_keys(pilot, rounds=2)]
+        await attempt_action(pilot, app, run, 0)
+        drill.call(drill.cluster.access.add_token, f"relogged-{old}", "drill-sso", set())
+        plugin.set_token(f"relogged-{old}")
+        plugin.recover()
+        await recover(pilot, app, drill, run, 4)
+        await pilot.pause(1.0)
+        shown = [(row.kind, row.message) for row in app.query_one(AuditView).rows]
+        assert app.session.audit is not None
+        audit = Path(app.session.audit.path)
+    on_disk = {(r["kind"], r.get("message") or "") for r in
+               (json.loads(line) for line in audit.read_text().splitlines() if line.strip())}
+    print(f"  {run.fault:<13} {run.action or '-':<16} keys max {max(run.keys_ms):5.0f} ms  "
+          f"recovered {'yes' if run.survived else 'NO '} in {run.recovery_s:4.1f} s  "
+          f"{run.message[:70]}", file=sys.stderr, flush=True)
+    return run, sum(1 for row in shown if row not in on_disk), verify(audit).ok
+
+
 def killed_writers(drill: Drill, state_dir: Path, rounds: int = 3) -> tuple[int, int, bool]:
     """SIGKILL audit writers mid-stream; (records acknowledged, of them lost, chain ok)."""
     path = state_dir / "audit" / "killed.jsonl"
@@ -233,6 +272,11 @@ def main() -> int:
         try:
             print("console under faults:", file=sys.stderr, flush=True)
             runs, shown_lost, chain_ok = asyncio.run(console_under_faults(drill))
+            plugin_run, plugin_lost, plugin_chain_ok = asyncio.run(
+                console_with_failing_plugin(drill))
+            runs.append(plugin_run)
+            shown_lost += plugin_lost
+            chain_ok = chain_ok and plugin_chain_ok
             print("killing audit writers with SIGKILL...", file=sys.stderr, flush=True)
             acked, acked_lost, killed_chain_ok = killed_writers(drill, state_dir)
         finally:
