@@ -20,6 +20,7 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from .errors import AdapterError
+from .kube_identity import Impersonation, impersonation_of
 
 DEFAULT_PRODUCTION_PATTERNS: tuple[str, ...] = ("prod", "production", "prd")
 IN_CLUSTER_CONTEXT = "in-cluster"
@@ -50,6 +51,7 @@ class ConnectionSettings:
     production: bool
     cluster: str = ""
     user: str = ""
+    impersonation: Impersonation | None = None  # the user's as / as-groups / as-uid
 
 
 def is_production(name: str, patterns: Sequence[str] = DEFAULT_PRODUCTION_PATTERNS) -> bool:
@@ -193,12 +195,48 @@ def connection_settings(kubeconfig: KubeconfigArg = None, context: str | None = 
         raise AdapterError(f"Cannot use context {name!r} from the kubeconfig: {exc}",
                            repr(exc)) from exc
     cluster = str(ctx.get("cluster", ""))
+    user = str(ctx.get("user", ""))
+    impersonation = impersonation_of(_entry(merged, "users", user, "user"), user)
+    use_proxy_url(configuration, _entry(merged, "clusters", cluster, "cluster"))
     marked = production if production is not None else (
         is_production(name, production_patterns) or is_production(cluster,
                                                                   production_patterns))
     return ConnectionSettings(configuration, name,
                               namespace or str(ctx.get("namespace") or "default"), marked,
-                              cluster, str(ctx.get("user", "")))
+                              cluster, user, impersonation)
+
+
+PROXY_SCHEMES = ("http", "https", "socks5")
+
+
+def use_proxy_url(configuration: client.Configuration, cluster: dict[str, Any]) -> None:
+    """The cluster's ``proxy-url`` as kubectl uses it: for every request, whatever
+    ``NO_PROXY`` says (client-go's ``http.ProxyURL``; the environment's proxies apply only
+    without one); ``socks5://`` resolves names at the proxy, as client-go's SOCKS5 dialer
+    does (urllib3 calls that ``socks5h``)."""
+    url = cluster.get("proxy-url")
+    if not url:
+        return
+    scheme, sep, rest = str(url).partition("://")
+    if not sep or scheme.lower() not in PROXY_SCHEMES or not rest:
+        raise AdapterError(f"The kubeconfig's proxy-url {url!r} is not supported; kubectl "
+                           "takes http://, https:// or socks5:// URLs.")
+    if scheme.lower() == "socks5":
+        url = "socks5h://" + rest
+    configuration.proxy = str(url)
+    configuration.no_proxy = ""
+
+
+def _entry(merged: Any, section: str, name: str, key: str) -> dict[str, Any]:
+    """The ``key`` mapping of the entry called ``name`` in a merged kubeconfig ``section``
+    (``users`` / ``user``, ``clusters`` / ``cluster``): {} when absent."""
+    for node in merged.value.get(section) or []:
+        entry = node.value if hasattr(node, "value") else node
+        if str(entry.get("name")) == name:
+            found = entry.get(key) or {}
+            found = found.value if hasattr(found, "value") else found
+            return dict(found) if isinstance(found, dict) else {}
+    return {}
 
 
 def in_cluster_settings(namespace: str | None, production: bool | None) -> ConnectionSettings:
@@ -229,4 +267,5 @@ __all__ = [
     "list_contexts",
     "load_merged",
     "new_configuration",
+    "use_proxy_url",
 ]

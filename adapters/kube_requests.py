@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, Self
 from urllib.parse import quote
 
@@ -20,6 +21,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from .errors import AdapterError, Invalid, NotFound, Operation, translate
+from .kube_identity import Impersonation, explain_denial
+from .kube_time import ServerClock
 from .redact import redact, remember_secrets
 
 KINDS = ("pods", "deployments", "replicasets", "events")
@@ -115,6 +118,9 @@ class KubeRequests:
         # Called as before_write(verb, resource, namespace, name) just before each write
         # request: a seam for audit "started" records and for tests that race a write.
         self.before_write: Callable[[str, str, str, str], None] | None = None
+        # as whom requests act and the server's clock: kept by a KubeApiClient (kube_transport)
+        self.impersonation: Impersonation | None = getattr(api, "impersonation", None)
+        self.server_clock: ServerClock = getattr(api, "server_clock", None) or ServerClock()
         configuration = api.configuration
         if not isinstance(configuration.api_key, _RememberedCredentials):
             configuration.api_key = _RememberedCredentials(configuration.api_key or {})
@@ -155,7 +161,13 @@ class KubeRequests:
 
     def fail(self, exc: BaseException, op: Operation) -> AdapterError:
         """``exc`` (from the client or the transport) as an AdapterError, credentials masked."""
-        return self.mask(translate(exc, op, self.context, self.server))
+        error = translate(exc, op, self.context, self.server)
+        error = explain_denial(error, self.impersonation)  # who was denied: the "as" user?
+        return self.mask(error)
+
+    def server_now(self) -> datetime:
+        """The API server's time now (its ``Date`` headers tell us how far our clock is off)."""
+        return self.server_clock.now()
 
     def secret_values(self) -> list[str]:
         """The credentials this client sends (bearer token, basic-auth password, as sent and

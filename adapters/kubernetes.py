@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes import client
 
+from .errors import AdapterError
 from .kube_access import AccessReview, AccessReviews
 from .kube_actions import ActionResult, KubeActions
 from .kube_config import DEFAULT_PRODUCTION_PATTERNS, KubeconfigArg, connection_settings
 from .kube_reads import DEFAULT_LOG_BYTES, KubeReads
 from .kube_requests import KubeRequests
 from .kube_rollouts import KubeRollouts, RolloutSnapshot, TemplateDiff
+from .kube_transport import KubeApiClient
 from .kube_views import DeploymentView, EventView, PodView, RevisionView
 
 if TYPE_CHECKING:
@@ -67,7 +69,13 @@ class KubeClient(KubeRequests):
         settings = connection_settings(kubeconfig, context, namespace, production=production,
                                        production_patterns=production_patterns,
                                        in_cluster=in_cluster)
-        return cls(client.ApiClient(settings.configuration), settings.context,
+        try:
+            api = KubeApiClient(settings.configuration, impersonation=settings.impersonation)
+        except (ImportError, ValueError, OSError) as exc:  # e.g. a proxy type not installed
+            raise AdapterError(f"Cannot set up the connection to context {settings.context!r}"
+                               f" (proxy {settings.configuration.proxy or 'none'}): {exc}",
+                               repr(exc)) from exc
+        return cls(api, settings.context,
                    settings.namespace, production=settings.production,
                    cluster=settings.cluster, user=settings.user,
                    request_timeout=request_timeout)

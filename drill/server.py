@@ -13,6 +13,7 @@ import contextlib
 import copy
 import json
 from collections.abc import Awaitable, Callable
+from email.utils import format_datetime
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -87,6 +88,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     principal = cluster.access.principal(request.headers.get("Authorization"))
     if principal is None:
         raise ApiError(401, "Unauthorized")
+    principal = cluster.access.impersonated(principal, request.headers)
+    cluster.access.saw(principal, request.method, request.path)
     request[PRINCIPAL] = principal
     return await handler(request)
 
@@ -586,12 +589,19 @@ async def prom_query(request: web.Request) -> web.Response:
     return await prometheus_api.answer(cluster.traffic, params, ranged)
 
 
+async def _server_date(request: web.Request, response: web.StreamResponse) -> None:
+    """``Date`` is the server's clock, as on a real API server: the drill's (clients that
+    estimate clock skew from it then agree with the drill's timestamps)."""
+    response.headers["Date"] = format_datetime(request.app[CLUSTER_KEY].clock.now(), usegmt=True)
+
+
 def build_app(cluster: ApiBackend) -> web.Application:
     """The Kubernetes and Prometheus API of `cluster`; drill controls are added by the caller
     (drill/admin_api.py)."""
     app = web.Application(middlewares=[errors_middleware, faults_middleware, auth_middleware],
                           client_max_size=8 * 1024 * 1024)
     app[CLUSTER_KEY] = cluster
+    app.on_response_prepare.append(_server_date)
     r = app.router
     for path in OPEN_PATHS:
         r.add_get(path, healthz)

@@ -121,6 +121,7 @@ class HeaderInfo:
     production: bool = False
     drill_time: str | None = None
     read_only: bool = False
+    identity: str | None = None  # impersonation: "as alice (groups: sre)"
 
 
 @dataclass(frozen=True)

@@ -274,7 +274,8 @@ class MainScreen(Screen[None]):
         return vm.header_info(session.connection, context=session.context,
                               namespace=session.namespace, selector=settings.selector,
                               incident_clock=clock, production=session.production,
-                              drill_time=drill_time, read_only=settings.read_only)
+                              drill_time=drill_time, read_only=settings.read_only,
+                              identity=session.identity)
 
     def refresh_header(self) -> None:
         if self.is_attached:

@@ -108,6 +108,8 @@ def audit_row(record: AuditRecord) -> AuditRow:
     who = actor.user if actor else "?"
     if actor and actor.ssh_client:
         who += "@" + actor.ssh_client.split()[0]
+    if record.identity and record.identity.get("user"):
+        who += f" as {record.identity['user']}"  # the cluster saw the impersonated user
     ok: bool | None = None
     if record.kind.endswith(".finished"):
         ok = True
@@ -122,7 +124,8 @@ def audit_row(record: AuditRecord) -> AuditRow:
 
 def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                 selector: str | None, incident_clock: str, production: bool,
-                drill_time: str | None, read_only: bool) -> HeaderInfo:
+                drill_time: str | None, read_only: bool,
+                identity: str | None = None) -> HeaderInfo:
     """The status header: where the console is, whether its data is live, the clocks."""
     since = None
     if status is None:
@@ -137,4 +140,4 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
     return HeaderInfo(context=context, namespace=namespace, selector=selector or None,
                       connection=connection,  # type: ignore[arg-type]
                       stale_since=since, incident_clock=incident_clock, production=production,
-                      drill_time=drill_time, read_only=read_only)
+                      drill_time=drill_time, read_only=read_only, identity=identity)
