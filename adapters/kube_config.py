@@ -21,6 +21,7 @@ from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from .errors import AdapterError
 from .kube_identity import Impersonation, impersonation_of
+from .kube_proxy import use_proxy_url
 
 DEFAULT_PRODUCTION_PATTERNS: tuple[str, ...] = ("prod", "production", "prd")
 IN_CLUSTER_CONTEXT = "in-cluster"
@@ -206,27 +207,6 @@ def connection_settings(kubeconfig: KubeconfigArg = None, context: str | None = 
                               cluster, user, impersonation)
 
 
-PROXY_SCHEMES = ("http", "https", "socks5")
-
-
-def use_proxy_url(configuration: client.Configuration, cluster: dict[str, Any]) -> None:
-    """The cluster's ``proxy-url`` as kubectl uses it: for every request, whatever
-    ``NO_PROXY`` says (client-go's ``http.ProxyURL``; the environment's proxies apply only
-    without one); ``socks5://`` resolves names at the proxy, as client-go's SOCKS5 dialer
-    does (urllib3 calls that ``socks5h``)."""
-    url = cluster.get("proxy-url")
-    if not url:
-        return
-    scheme, sep, rest = str(url).partition("://")
-    if not sep or scheme.lower() not in PROXY_SCHEMES or not rest:
-        raise AdapterError(f"The kubeconfig's proxy-url {url!r} is not supported; kubectl "
-                           "takes http://, https:// or socks5:// URLs.")
-    if scheme.lower() == "socks5":
-        url = "socks5h://" + rest
-    configuration.proxy = str(url)
-    configuration.no_proxy = ""
-
-
 def _entry(merged: Any, section: str, name: str, key: str) -> dict[str, Any]:
     """The ``key`` mapping of the entry called ``name`` in a merged kubeconfig ``section``
     (``users`` / ``user``, ``clusters`` / ``cluster``): {} when absent."""
@@ -267,5 +247,4 @@ __all__ = [
     "list_contexts",
     "load_merged",
     "new_configuration",
-    "use_proxy_url",
 ]

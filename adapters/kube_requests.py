@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from .errors import AdapterError, Invalid, NotFound, Operation, translate
 from .kube_identity import Impersonation, explain_denial
+from .kube_proxy import explain_proxy_failure
 from .kube_time import ServerClock
 from .redact import redact, remember_secrets
 
@@ -163,6 +164,7 @@ class KubeRequests:
         """``exc`` (from the client or the transport) as an AdapterError, credentials masked."""
         error = translate(exc, op, self.context, self.server)
         error = explain_denial(error, self.impersonation)  # who was denied: the "as" user?
+        error = explain_proxy_failure(error, self.api.configuration)  # which proxy is down
         return self.mask(error)
 
     def server_now(self) -> datetime:

@@ -26,6 +26,7 @@ from .errors import AdapterError
 from .kube_access import AccessReview, AccessReviews
 from .kube_actions import ActionResult, KubeActions
 from .kube_config import DEFAULT_PRODUCTION_PATTERNS, KubeconfigArg, connection_settings
+from .kube_proxy import shown
 from .kube_reads import DEFAULT_LOG_BYTES, KubeReads
 from .kube_requests import KubeRequests
 from .kube_rollouts import KubeRollouts, RolloutSnapshot, TemplateDiff
@@ -71,10 +72,14 @@ class KubeClient(KubeRequests):
                                        in_cluster=in_cluster)
         try:
             api = KubeApiClient(settings.configuration, impersonation=settings.impersonation)
-        except (ImportError, ValueError, OSError) as exc:  # e.g. a proxy type not installed
-            raise AdapterError(f"Cannot set up the connection to context {settings.context!r}"
-                               f" (proxy {settings.configuration.proxy or 'none'}): {exc}",
+        except ImportError as exc:  # socks5:// without PySocks installed
+            proxy = shown(settings.configuration.proxy or "")
+            raise AdapterError(f"Context {settings.context!r} uses the proxy {proxy}, which "
+                               "needs the PySocks package (pip install PySocks).",
                                repr(exc)) from exc
+        except (ValueError, OSError) as exc:  # a proxy URL or certificate it cannot use
+            raise AdapterError(f"Cannot set up the connection to context {settings.context!r}:"
+                               f" {exc}", repr(exc)) from exc
         return cls(api, settings.context,
                    settings.namespace, production=settings.production,
                    cluster=settings.cluster, user=settings.user,

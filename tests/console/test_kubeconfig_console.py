@@ -1,14 +1,16 @@
-"""The console under a kubeconfig that impersonates (issue 14 item 4): the header says whom the
-cluster sees, the action runs as that user and its audit records name them."""
+"""The console under kubeconfigs from the field (issue 14): one that impersonates (item 4: the
+header says whom the cluster sees, the action runs as that user and its audit records name
+them) and one whose proxy is down or needs a missing package (item 5: a message, not an exit)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from console.ui.app import WarroomApp
 from tests.conftest import Drill
@@ -20,6 +22,7 @@ from tests.console.app_harness import (
     settled,
     until,
 )
+from tests.proxies import closed_port
 from widgets.confirm_modal import ConfirmModal
 
 SIZE = (160, 48)
@@ -59,3 +62,43 @@ async def test_header_and_audit_name_the_impersonated_user(
     for record in records:
         assert record["identity"] == {"user": "alice", "groups": ["sre"],
                                       "kubeconfig_user": "drill-admin"}
+
+
+def _proxied(cluster: Drill, path: Path, url: str) -> str:
+    config = cluster.cluster.kubeconfig()
+    config["clusters"][0]["cluster"]["proxy-url"] = url
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def _notified(app: WarroomApp, text: str) -> bool:
+    return any(text in str(n.message) for n in app._notifications)
+
+
+async def test_a_proxy_that_is_down_is_a_message_not_an_exit(
+        drill_factory: Callable[..., Drill], state_dir: Path, tmp_path: Path) -> None:
+    cluster = drill_factory()
+    url = f"socks5://127.0.0.1:{closed_port()}"
+    app = WarroomApp(drill_settings(cluster, kubeconfig=_proxied(cluster, tmp_path / "k.yaml",
+                                                                 url)))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: _notified(app, f"through the proxy {url}"), 20,
+                    "the proxy failure to be shown")
+        assert app.is_running
+
+
+async def test_socks_without_pysocks_is_a_banner_not_an_exit(
+        drill_factory: Callable[..., Drill], state_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: ModuleNotFoundError: socks from the connect worker."""
+    cluster = drill_factory()
+    monkeypatch.setitem(sys.modules, "socks", None)
+    monkeypatch.setitem(sys.modules, "urllib3.contrib.socks", None)
+    path = _proxied(cluster, tmp_path / "k.yaml", "socks5://127.0.0.1:1080")
+    app = WarroomApp(drill_settings(cluster, kubeconfig=path))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: _notified(app, "needs the PySocks package"), 20,
+                    "the banner")
+        status = str(app.screen.query_one("#action-status", Static).render())
+        assert "needs the PySocks package" in status
+        assert app.is_running
