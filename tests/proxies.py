@@ -6,6 +6,7 @@ through it; ``stop`` closes it. Stdlib only: a threading ``socketserver`` and a 
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import socketserver
@@ -52,10 +53,26 @@ class _Server(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), handler)
         self.targets: list[str] = []
         self.lock = threading.Lock()
+        self.down = False  # cut(): every tunnel closed, new clients hung up on
+        self.active: set[socket.socket] = set()
 
     def saw(self, target: str) -> None:
         with self.lock:
             self.targets.append(target)
+
+    def tunnel(self, client: socket.socket, upstream: socket.socket) -> None:
+        with self.lock:
+            if self.down:
+                return
+            self.active.update((client, upstream))
+        try:
+            _relay(client, upstream)
+        finally:
+            with self.lock:
+                self.active.difference_update((client, upstream))
+
+    def verify_request(self, request: object, client_address: object) -> bool:
+        return not self.down
 
 
 class _Socks5(socketserver.BaseRequestHandler):
@@ -88,7 +105,7 @@ class _Socks5(socketserver.BaseRequestHandler):
             self.server.saw(f"{host}:{port}")
             sock.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") + b"\x00\x00")
             with upstream:
-                _relay(sock, upstream)
+                self.server.tunnel(sock, upstream)
         except (ConnectionError, OSError, ValueError):
             return
 
@@ -118,7 +135,7 @@ class _HttpConnect(socketserver.BaseRequestHandler):
             self.server.saw(target)
             sock.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             with upstream:
-                _relay(sock, upstream)
+                self.server.tunnel(sock, upstream)
         except (ConnectionError, OSError, ValueError):
             return
 
@@ -142,6 +159,19 @@ class Proxy:
     def targets(self) -> list[str]:
         with self._server.lock:
             return list(self._server.targets)
+
+    def cut(self) -> None:
+        """The proxy goes down (an SSH tunnel dies): open tunnels close, new ones are refused
+        until ``restore``."""
+        with self._server.lock:
+            self._server.down = True
+            active, self._server.active = list(self._server.active), set()
+        for sock in active:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def restore(self) -> None:
+        self._server.down = False
 
     def stop(self) -> None:
         self._server.shutdown()

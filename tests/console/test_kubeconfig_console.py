@@ -4,9 +4,11 @@ them) and one whose proxy is down or needs a missing package (item 5: a message,
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,6 +26,7 @@ from tests.console.app_harness import (
 )
 from tests.proxies import closed_port
 from widgets.confirm_modal import ConfirmModal
+from widgets.pod_table import PodTable
 
 SIZE = (160, 48)
 
@@ -102,3 +105,27 @@ async def test_socks_without_pysocks_is_a_banner_not_an_exit(
         status = str(app.screen.query_one("#action-status", Static).render())
         assert "needs the PySocks package" in status
         assert app.is_running
+
+
+async def test_new_pods_age_on_the_servers_clock(
+        drill_factory: Callable[..., Drill], state_dir: Path) -> None:
+    """Item 9: the API server's clock runs 5 s ahead of this machine's (a bastion behind it);
+    the console connects by kubeconfig (no drill clock handed in), so only the Date headers
+    tell. Before: new pods showed AGE ``<invalid>``."""
+    cluster = drill_factory(speed=1.0, clock_skew=5.0)
+    settings = dataclasses.replace(drill_settings(cluster), cluster_clock=None, drill=None)
+    app = WarroomApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, rates=False)
+        before = set(app.query_one(PodTable).keys)
+
+        def change(obj: dict[str, Any]) -> None:
+            obj["spec"]["replicas"] = 5
+
+        cluster.call(cluster.cluster.store.mutate, "deployments", "shop", "api", change)
+        await until(pilot, lambda: len(app.query_one(PodTable).keys) == 5, 20, "5 api pods")
+        await pilot.pause(1.2)  # an age tick
+        table = app.query_one(PodTable)
+        ages = {key: row.age for key in table.keys
+                if key not in before and (row := table.row_for(key)) is not None}
+        assert ages and all(age in ("0s", "1s", "2s", "3s") for age in ages.values()), ages
