@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     server.add_argument("--kubeconfig-out", required=True, metavar="PATH",
                         help="where to write the kubeconfig (mode 0600)")
+    server.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS",
+                        help="run the cluster's clock (timestamps, Date headers) this far ahead "
+                             "of this machine's; negative: behind")
     server.add_argument("--fault", action="append", type=fault_spec, default=[],
                         metavar="NAME[:k=v,...]",
                         help="inject a fault at start (repeatable), e.g. latency:seconds=0.5 or "
@@ -198,7 +201,7 @@ def run_drill_server(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         cluster = DrillCluster(scenario=args.scenario or "none", speed=args.speed, seed=args.seed,
-                               port=args.port)
+                               port=args.port, clock_skew=args.clock_skew)
         try:
             await cluster.start()
         except OSError as exc:
