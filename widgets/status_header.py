@@ -33,8 +33,8 @@ class StatusHeader(Widget):
     Set ``info`` (a ``HeaderInfo``) to update it.
 
     Child ids: ``#production-banner``, ``#status-line``, ``#context``, ``#namespace``,
-    ``#identity`` (impersonation, when any), ``#connection`` (classes ``-live`` / ``-reconnecting`` / ``-stale``), ``#incident-clock``,
-    ``#drill-time``, ``#read-only``.
+    ``#identity`` (impersonation, when any), ``#connection`` (classes ``-live`` /
+    ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``, ``#read-only``.
     """
 
     DEFAULT_CSS = """
