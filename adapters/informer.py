@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
@@ -226,7 +226,7 @@ class Informer:
 
     # ---- views ------------------------------------------------------------------------
     def _now(self) -> datetime:
-        return self.clock() if self.clock is not None else datetime.now(UTC)
+        return self.clock() if self.clock is not None else self.kube.server_now()
 
     def _build(self, kind: str, obj: Mapping[str, Any]) -> View:
         if kind == "pods":

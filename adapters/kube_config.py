@@ -21,6 +21,8 @@ from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from .errors import AdapterError
 from .kube_exec import ExecConfig, ExecCredentials
+from .kube_identity import Impersonation, impersonation_of
+from .kube_proxy import use_proxy_url
 
 DEFAULT_PRODUCTION_PATTERNS: tuple[str, ...] = ("prod", "production", "prd")
 IN_CLUSTER_CONTEXT = "in-cluster"
@@ -53,6 +55,7 @@ class ConnectionSettings:
     user: str = ""
     # the user's exec credential plugin, run per request (kube_exec), when it has one
     credentials: ExecCredentials | None = None
+    impersonation: Impersonation | None = None  # the user's as / as-groups / as-uid
 
 
 def is_production(name: str, patterns: Sequence[str] = DEFAULT_PRODUCTION_PATTERNS) -> bool:
@@ -202,12 +205,15 @@ def connection_settings(kubeconfig: KubeconfigArg = None, context: str | None = 
         raise AdapterError(f"Cannot use context {name!r} from the kubeconfig: {exc}",
                            repr(exc)) from exc
     cluster = str(ctx.get("cluster", ""))
+    user = str(ctx.get("user", ""))
+    impersonation = impersonation_of(_entry(merged, "users", user, "user"), user)
+    use_proxy_url(configuration, _entry(merged, "clusters", cluster, "cluster"))
     marked = production if production is not None else (
         is_production(name, production_patterns) or is_production(cluster,
                                                                   production_patterns))
     return ConnectionSettings(configuration, name,
                               namespace or str(ctx.get("namespace") or "default"), marked,
-                              cluster, str(ctx.get("user", "")), credentials)
+                              cluster, user, credentials, impersonation)
 
 
 def _exec_credentials(loader: KubeConfigLoader, context: str) -> ExecCredentials | None:
@@ -221,6 +227,18 @@ def _exec_credentials(loader: KubeConfigLoader, context: str) -> ExecCredentials
     base = os.path.abspath(os.path.dirname(path)) if path else ""
     return ExecCredentials(ExecConfig.from_kubeconfig(user["exec"], loader._cluster, base),
                            context=context)
+
+
+def _entry(merged: Any, section: str, name: str, key: str) -> dict[str, Any]:
+    """The ``key`` mapping of the entry called ``name`` in a merged kubeconfig ``section``
+    (``users`` / ``user``, ``clusters`` / ``cluster``): {} when absent."""
+    for node in merged.value.get(section) or []:
+        entry = node.value if hasattr(node, "value") else node
+        if str(entry.get("name")) == name:
+            found = entry.get(key) or {}
+            found = found.value if hasattr(found, "value") else found
+            return dict(found) if isinstance(found, dict) else {}
+    return {}
 
 
 def in_cluster_settings(namespace: str | None, production: bool | None) -> ConnectionSettings:

@@ -59,19 +59,22 @@ class KubeReads:
 
     def get_deployment(self, namespace: str, name: str) -> DeploymentView:
         """One deployment."""
-        return deployment_view(self.read_deployment(namespace, name))
+        return deployment_view(self.read_deployment(namespace, name),
+                               now=self.kube.server_now())
 
     def list_deployments(self, namespace: str | None = None,
                          label_selector: str | None = None) -> list[DeploymentView]:
         """Deployments of a namespace (None: all namespaces)."""
         items = self.kube.list_objects("deployments", namespace, label_selector=label_selector)
-        return [deployment_view(d) for d in items.get("items") or []]
+        now = self.kube.server_now()
+        return [deployment_view(d, now=now) for d in items.get("items") or []]
 
     def list_pods(self, namespace: str | None = None,
                   label_selector: str | None = None) -> list[PodView]:
         """Pods of a namespace (None: all namespaces)."""
         items = self.kube.list_objects("pods", namespace, label_selector=label_selector)
-        return [pod_view(p) for p in items.get("items") or []]
+        now = self.kube.server_now()
+        return [pod_view(p, now=now) for p in items.get("items") or []]
 
     def list_events(self, namespace: str | None = None, *, involved_name: str | None = None,
                     involved_kind: str | None = None) -> list[EventView]:
@@ -83,7 +86,8 @@ class KubeReads:
             selectors.append(f"involvedObject.kind={involved_kind}")
         items = self.kube.list_objects("events", namespace,
                                        field_selector=",".join(selectors) or None)
-        views = [event_view(e) for e in items.get("items") or []]
+        now = self.kube.server_now()
+        views = [event_view(e, now=now) for e in items.get("items") or []]
         epoch = datetime.min.replace(tzinfo=UTC)
         return sorted(views, key=lambda e: e.last_seen or epoch)
 

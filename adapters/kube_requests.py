@@ -14,6 +14,7 @@ import functools
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
@@ -23,6 +24,9 @@ from kubernetes.client.exceptions import ApiException
 
 from .errors import AdapterError, Invalid, NotFound, Operation, translate
 from .kube_exec import Credential, ExecCredentials
+from .kube_identity import Impersonation, explain_denial
+from .kube_proxy import explain_proxy_failure
+from .kube_time import ServerClock
 from .redact import redact, remember_secrets
 
 T = TypeVar("T")
@@ -123,6 +127,9 @@ class KubeRequests:
         # Called as before_write(verb, resource, namespace, name) just before each write
         # request: a seam for audit "started" records and for tests that race a write.
         self.before_write: Callable[[str, str, str, str], None] | None = None
+        # as whom requests act and the server's clock: kept by a KubeApiClient (kube_transport)
+        self.impersonation: Impersonation | None = getattr(api, "impersonation", None)
+        self.server_clock: ServerClock = getattr(api, "server_clock", None) or ServerClock()
         configuration = api.configuration
         if not isinstance(configuration.api_key, _RememberedCredentials):
             configuration.api_key = _RememberedCredentials(configuration.api_key or {})
@@ -163,7 +170,14 @@ class KubeRequests:
 
     def fail(self, exc: BaseException, op: Operation) -> AdapterError:
         """``exc`` (from the client or the transport) as an AdapterError, credentials masked."""
-        return self.mask(translate(exc, op, self.context, self.server))
+        error = translate(exc, op, self.context, self.server)
+        error = explain_denial(error, self.impersonation)  # who was denied: the "as" user?
+        error = explain_proxy_failure(error, self.api.configuration)  # which proxy is down
+        return self.mask(error)
+
+    def server_now(self) -> datetime:
+        """The API server's time now (its ``Date`` headers tell us how far our clock is off)."""
+        return self.server_clock.now()
 
     def secret_values(self) -> list[str]:
         """The credentials this client sends (bearer token, basic-auth password, as sent and

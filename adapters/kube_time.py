@@ -9,7 +9,11 @@ console's AGE matches a terminal next to it. (Durations for people -- "4m05s" --
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 
@@ -86,4 +90,50 @@ def later(a: datetime | None, b: Any) -> datetime | None:
     return moment if a is None or moment > a else a
 
 
-__all__ = ["age_since", "human_duration", "later", "parse_time"]
+class ServerClock:
+    """The API server's clock, estimated from the ``Date`` header of its responses.
+
+    A bastion a couple of seconds behind the API server would otherwise show ``<invalid>``
+    for the AGE of a pod just created. ``Date`` has whole seconds: a response sent at server
+    time D..D+1 and received at local time t (asked at s) says the offset (server - local) is
+    in [D - t, D + 1 - s]. The estimate is the middle of what the recent samples agree on;
+    when they disagree (a clock was stepped) the newest sample wins.
+    """
+
+    SAMPLES = 16
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, float]] = deque(maxlen=self.SAMPLES)
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def offset(self) -> float:
+        """Seconds the server's clock is ahead of ours (negative: behind); 0 until known."""
+        return self._offset
+
+    def observe(self, date_header: str | None, sent: float, received: float) -> None:
+        """One response's ``Date`` (sent/received: ``time.time()`` around the request)."""
+        if not date_header:
+            return
+        try:
+            server = parsedate_to_datetime(date_header).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return
+        low, high = server - received, server + 1.0 - min(sent, received)
+        with self._lock:
+            self._samples.append((low, high))
+            lo = max(s[0] for s in self._samples)
+            hi = min(s[1] for s in self._samples)
+            if lo > hi:  # the samples disagree: keep the newest only
+                self._samples.clear()
+                self._samples.append((low, high))
+                lo, hi = low, high
+            self._offset = (lo + hi) / 2
+
+    def now(self) -> datetime:
+        """The server's time now, as far as we can tell."""
+        return datetime.fromtimestamp(time.time() + self._offset, UTC)
+
+
+__all__ = ["ServerClock", "age_since", "human_duration", "later", "parse_time"]

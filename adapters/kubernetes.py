@@ -23,13 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes import client
 
+from .errors import AdapterError
 from .kube_access import AccessReview, AccessReviews
 from .kube_actions import ActionResult, KubeActions
 from .kube_config import DEFAULT_PRODUCTION_PATTERNS, KubeconfigArg, connection_settings
 from .kube_exec import ExecCredentials
+from .kube_proxy import shown
 from .kube_reads import DEFAULT_LOG_BYTES, KubeReads
 from .kube_requests import KubeRequests
 from .kube_rollouts import KubeRollouts, RolloutSnapshot, TemplateDiff
+from .kube_transport import KubeApiClient
 from .kube_views import DeploymentView, EventView, PodView, RevisionView
 
 if TYPE_CHECKING:
@@ -71,7 +74,17 @@ class KubeClient(KubeRequests):
         settings = connection_settings(kubeconfig, context, namespace, production=production,
                                        production_patterns=production_patterns,
                                        in_cluster=in_cluster)
-        return cls(client.ApiClient(settings.configuration), settings.context,
+        try:
+            api = KubeApiClient(settings.configuration, impersonation=settings.impersonation)
+        except ImportError as exc:  # socks5:// without PySocks installed
+            proxy = shown(settings.configuration.proxy or "")
+            raise AdapterError(f"Context {settings.context!r} uses the proxy {proxy}, which "
+                               "needs the PySocks package (pip install PySocks).",
+                               repr(exc)) from exc
+        except (ValueError, OSError) as exc:  # a proxy URL or certificate it cannot use
+            raise AdapterError(f"Cannot set up the connection to context {settings.context!r}:"
+                               f" {exc}", repr(exc)) from exc
+        return cls(api, settings.context,
                    settings.namespace, production=settings.production,
                    cluster=settings.cluster, user=settings.user,
                    request_timeout=request_timeout, credentials=settings.credentials)

@@ -7,7 +7,9 @@ attempted (+ scale by one, confirmed with y when the console gets that far), the
 is cleared and the console must be live again with the tables current (a change made in the
 cluster while it was faulty shows up). The same again for an exec credential plugin that fails
 ("SSO session expired") and then works after a new login, with the console on a kubeconfig
-whose user is that plugin. Finally three audit writers (the action runner in a
+whose user is that plugin. A last console reaches the cluster through a local SOCKS5
+proxy-url that goes down during an action and comes back ("proxy"). Finally three audit
+writers (the action runner in a
 child process) are killed with SIGKILL mid-stream, and every record anyone was shown or
 acknowledged is looked up in the files, whose hash chains are verified. Then each tampering of
 tests/console/tamper.py (records cut off the end, an emptied file, a chain rebuilt after an
@@ -37,6 +39,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -48,6 +52,7 @@ from tests.conftest import Drill, start_drill  # noqa: E402
 from tests.console.app_harness import drill_settings, settled, until  # noqa: E402
 from tests.console.fault_harness import clear, inject, probe_keys  # noqa: E402
 from tests.console.tamper import TAMPERS  # noqa: E402
+from tests.proxies import running_proxy  # noqa: E402
 from widgets.audit_view import AuditView  # noqa: E402
 from widgets.confirm_modal import ConfirmModal  # noqa: E402
 from widgets.pod_table import PodTable  # noqa: E402
@@ -202,6 +207,39 @@ async def console_with_failing_plugin(drill: Drill) -> tuple[FaultRun, int, bool
           f"recovered {'yes' if run.survived else 'NO '} in {run.recovery_s:4.1f} s  "
           f"{run.message[:70]}", file=sys.stderr, flush=True)
     return run, sum(1 for row in shown if row not in on_disk), verify(audit).ok
+async def console_through_proxy(drill: Drill, tmp: Path) -> tuple[FaultRun, int]:
+    """The "proxy" line: the console reaches the cluster through a SOCKS5 proxy-url (a local
+    proxy, tests/proxies.py); the proxy goes down (open tunnels cut, new ones refused) while
+    an action is attempted, then comes back. Returns the run and the audit records lost."""
+    config = drill.cluster.kubeconfig()
+    with running_proxy("socks5") as proxy:
+        config["clusters"][0]["cluster"]["proxy-url"] = proxy.url
+        kubeconfig = tmp / "proxied.yaml"
+        kubeconfig.write_text(yaml.safe_dump(config))
+        settings = drill_settings(drill, kubeconfig=str(kubeconfig), watch_backoff_max=1.0,
+                                  stale_after=3.0)
+        app = WarroomApp(settings)
+        run = FaultRun("proxy", {"url": "socks5://127.0.0.1", "down": "cut"})
+        async with app.run_test(size=(160, 48)) as pilot:
+            await settled(pilot, rates=False, timeout=60)
+            proxy.cut()
+            await pilot.pause(0.5)
+            run.keys_ms = [t * 1000 for t in await probe_keys(pilot, rounds=2)]
+            await attempt_action(pilot, app, run, 0)
+            run.keys_ms += [t * 1000 for t in await probe_keys(pilot, rounds=1)]
+            proxy.restore()
+            await recover(pilot, app, drill, run, 3)
+            run.survived = run.survived and bool(proxy.targets)
+            print(f"  {'proxy':<13} {run.action or '-':<16} keys max {max(run.keys_ms):5.0f} ms  "
+                  f"recovered {'yes' if run.survived else 'NO '} in {run.recovery_s:4.1f} s  "
+                  f"{run.message[:70]}", file=sys.stderr, flush=True)
+            await pilot.pause(1.0)
+            shown = [(row.kind, row.message) for row in app.query_one(AuditView).rows]
+            assert app.session.audit is not None
+            path = Path(app.session.audit.path)
+    on_disk = {(r["kind"], r.get("message") or "") for r in
+               (json.loads(line) for line in path.read_text().splitlines() if line.strip())}
+    return run, sum(1 for row in shown if row not in on_disk)
 
 
 def killed_writers(drill: Drill, state_dir: Path, rounds: int = 3) -> tuple[int, int, bool]:
@@ -277,6 +315,9 @@ def main() -> int:
             runs.append(plugin_run)
             shown_lost += plugin_lost
             chain_ok = chain_ok and plugin_chain_ok
+            proxy_run, proxy_lost = asyncio.run(console_through_proxy(drill, Path(tmp)))
+            runs.append(proxy_run)
+            shown_lost += proxy_lost
             print("killing audit writers with SIGKILL...", file=sys.stderr, flush=True)
             acked, acked_lost, killed_chain_ok = killed_writers(drill, state_dir)
         finally:

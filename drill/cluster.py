@@ -55,13 +55,17 @@ class DrillCluster:
         host: str = "127.0.0.1",
         port: int = 0,
         anonymous_auth: bool = False,
+        clock_skew: float = 0.0,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the drill cluster binds to loopback only, not {host}")
         self.scenario = get_scenario(scenario, seed=seed)
         # the cluster has been running for an hour before the incident starts, so baselines
         # ("p99 30 minutes ago") and sparklines have history from the first frame
-        begin = (start or datetime.now(UTC)) - timedelta(seconds=WARMUP_SECONDS)
+        # clock_skew: how far the cluster's clock runs ahead of this machine's (negative:
+        # behind), as a bastion's clock drifts from an API server's; its Date headers say so
+        self.clock_skew = clock_skew
+        begin = (start or datetime.now(UTC)) + timedelta(seconds=clock_skew - WARMUP_SECONDS)
         self.clock = DrillClock(self.scenario.default_speed if speed is None else speed, begin)
         self.store = Store(self.clock, seed=seed)
         self.events = EventRecorder(self.store, self.clock)

@@ -13,6 +13,8 @@ import contextlib
 import copy
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -91,6 +93,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             and not _resource_path(request.path):
         raise ApiError(403, f'forbidden: User "{principal.user}" cannot '
                             f'{request.method.lower()} path "{request.path}"')
+    principal = cluster.access.impersonated(principal, request.headers)
+    cluster.access.saw(principal, request.method, request.path)
     request[PRINCIPAL] = principal
     return await handler(request)
 
@@ -599,12 +603,23 @@ async def prom_query(request: web.Request) -> web.Response:
     return await prometheus_api.answer(cluster.traffic, params, ranged)
 
 
+async def _server_date(request: web.Request, response: web.StreamResponse) -> None:
+    """``Date`` is the server's wall clock, as on a real API server: this machine's, shifted by
+    the cluster's ``clock_skew`` (a server whose clock is ahead of or behind the bastion's).
+    Not the drill clock: a faster drill's simulated time is no server's wall clock, and
+    kubectl's credential plugin refresh misbehaves against a Date hours away from its own."""
+    skew = getattr(request.app[CLUSTER_KEY], "clock_skew", 0.0)
+    response.headers["Date"] = format_datetime(datetime.now(UTC) + timedelta(seconds=skew),
+                                               usegmt=True)
+
+
 def build_app(cluster: ApiBackend) -> web.Application:
     """The Kubernetes and Prometheus API of `cluster`; drill controls are added by the caller
     (drill/admin_api.py)."""
     app = web.Application(middlewares=[errors_middleware, faults_middleware, auth_middleware],
                           client_max_size=8 * 1024 * 1024)
     app[CLUSTER_KEY] = cluster
+    app.on_response_prepare.append(_server_date)
     r = app.router
     for path in OPEN_PATHS:
         r.add_get(path, healthz)

@@ -122,6 +122,7 @@ class HeaderInfo:
     drill_time: str | None = None
     read_only: bool = False
     credentials: str | None = None  # "credentials expire in 4 min", when known
+    identity: str | None = None  # impersonation: "as alice (groups: sre)"
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,9 @@ class StatusHeader(Widget):
     Set ``info`` (a ``HeaderInfo``) to update it.
 
     Child ids: ``#production-banner``, ``#status-line``, ``#context``, ``#namespace``,
-    ``#connection`` (classes ``-live`` / ``-reconnecting`` / ``-stale``), ``#incident-clock``,
-    ``#drill-time``, ``#read-only``, ``#credentials``.
+    ``#identity`` (impersonation, when any), ``#connection`` (classes ``-live`` /
+    ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``, ``#read-only``,
+    ``#credentials``.
     """
 
     DEFAULT_CSS = """
@@ -77,6 +78,7 @@ class StatusHeader(Widget):
         with Horizontal(id="status-line"):
             yield Label("", id="context")
             yield Label("", id="namespace")
+            yield Label("", id="identity")
             yield Label("", id="connection")
             yield Label("", id="incident-clock")
             yield Label("", id="drill-time")
@@ -98,8 +100,8 @@ class StatusHeader(Widget):
         if info is None:
             self.remove_class("-production")
             self._update("#context", "not connected")
-            for name in ("namespace", "connection", "incident-clock", "drill-time", "read-only",
-                         "credentials"):
+            for name in ("namespace", "identity", "connection", "incident-clock", "drill-time",
+                         "read-only", "credentials"):
                 self.query_one(f"#{name}", Label).add_class("-hidden")
             return
         self.set_class(info.production, "-production")
@@ -108,6 +110,8 @@ class StatusHeader(Widget):
         self._update("#context", f"ctx {info.context}")
         self._update("#namespace", f"ns {info.namespace}"
                      + (f"  -l {info.selector}" if info.selector else ""))
+        identity = self._update("#identity", info.identity or "")
+        identity.set_class(not info.identity, "-hidden")
         connection = self._update("#connection", connection_text(info))
         for state in CONNECTION_SYMBOLS:
             connection.set_class(info.connection == state, f"-{state}")

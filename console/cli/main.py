@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--anonymous-auth", action=argparse.BooleanOptionalAction, default=False,
                         help="requests without credentials are system:anonymous (403) as on a "
                              "kube-apiserver with anonymous auth on (default: off, 401)")
+    server.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS",
+                        help="run the cluster's clock (timestamps, Date headers) this far ahead "
+                             "of this machine's; negative: behind")
     server.add_argument("--fault", action="append", type=fault_spec, default=[],
                         metavar="NAME[:k=v,...]",
                         help="inject a fault at start (repeatable), e.g. latency:seconds=0.5 or "
@@ -206,7 +209,8 @@ def run_drill_server(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         cluster = DrillCluster(scenario=args.scenario or "none", speed=args.speed, seed=args.seed,
-                               port=args.port, anonymous_auth=args.anonymous_auth)
+                               port=args.port, anonymous_auth=args.anonymous_auth,
+                               clock_skew=args.clock_skew)
         try:
             await cluster.start()
         except OSError as exc:

@@ -112,6 +112,10 @@ class ActionRunner:
         self.read_only = read_only
         self.rollout_timeout = rollout_timeout
         self.tools = ActionTools(kube, prober, checks)
+        # the kubeconfig's impersonation ("as: alice"): action records say whom the cluster saw
+        impersonation = getattr(kube, "impersonation", None)
+        self.identity = ({**impersonation.to_dict(), "kubeconfig_user": getattr(kube, "user", "")}
+                         if impersonation is not None else None)
 
     # ---- before the confirm modal ----------------------------------------------------
     def refusal(self, request: ActionRequest, *, at_call: bool = False) -> str | None:
@@ -243,7 +247,7 @@ class ActionRunner:
             self.audit.append(kind, action=request.kind, target=request.target_ref,
                               params=params, result=result, duration_s=duration_s,
                               message=message, context=request.context,
-                              namespace=request.namespace)
+                              namespace=request.namespace, identity=self.identity)
         except AuditWriteError as error:
             if kind in (ACTION_REQUESTED, ACTION_STARTED):
                 raise ActionRefused(f"not run: {error.message}") from error

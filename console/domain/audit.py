@@ -140,6 +140,7 @@ class AuditLog:
         actor: Actor | None = None,
         context: str | None = None,
         namespace: str | None = None,
+        identity: Mapping[str, Any] | None = None,
     ) -> AuditRecord:
         """Write one record durably and return it as stored (redacted, with seq and prev).
 
@@ -158,6 +159,8 @@ class AuditLog:
             "duration_s": round(duration_s, 3) if duration_s is not None else None,
             "message": message,
         }
+        if identity is not None:  # as whom the cluster saw it: kubeconfig impersonation
+            body["identity"] = dict(identity)
         body = redact_obj(_jsonable(body), self._secrets)
         with self._thread_lock:
             return self._append_locked(body)

@@ -83,6 +83,8 @@ class AuditRecord:
     duration_s: float | None = None
     message: str = ""
     prev: str = ""
+    # the cluster identity the action ran as, when the kubeconfig impersonates ("as:")
+    identity: Mapping[str, Any] | None = None
     line: int = 0  # 1-based line number in the file (0 when unknown); not stored
 
     @property
@@ -115,6 +117,7 @@ class AuditRecord:
             duration_s=float(duration) if isinstance(duration, int | float) else None,
             message=str(data.get("message") or ""),
             prev=str(data.get("prev") or ""),
+            identity=identity if isinstance(identity := data.get("identity"), Mapping) else None,
             line=line,
         )
 

@@ -128,7 +128,10 @@ class LiveData:
         clock = self.settings.cluster_clock
         if clock is not None:
             return clock()
-        return None if self.settings.frozen else datetime.now(UTC)
+        if self.settings.frozen:
+            return None
+        kube = self.screen.session.kube  # the API server's clock, from its Date headers
+        return kube.server_now() if kube is not None else datetime.now(UTC)
 
     def refresh_ages(self, *, force: bool = False) -> None:
         """Recompute AGE for the pods on screen only (the rest get theirs when they are

@@ -277,7 +277,8 @@ class MainScreen(Screen[None]):
                               incident_clock=clock, production=session.production,
                               drill_time=drill_time, read_only=settings.read_only,
                               credentials=vm.credentials_text(session.credentials_expiry,
-                                                              datetime.now(UTC)))
+                                                              datetime.now(UTC)),
+                              identity=session.identity)
 
     def refresh_header(self) -> None:
         if self.is_attached:

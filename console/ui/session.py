@@ -55,6 +55,7 @@ class Session:
         self.connection: WatchStatus | None = None
         self.cannot_act = ""  # why no action can run for the whole session (said on each key)
         self.denied: dict[str, str] = {}  # action kind -> why the user may not run it
+        self.identity: str | None = None  # impersonation, for the header: "as alice (...)"
 
     def connect(self, *, on_deltas: Callable[[list[Delta]], None],
                 on_status: Callable[[WatchStatus], None],
@@ -72,6 +73,7 @@ class Session:
         self.kube = kube
         if kube.credentials is not None:
             kube.credentials.prompt = prompt
+        self.identity = kube.impersonation.label if kube.impersonation else None
         redact(kube.secret_values())
         self.context = kube.context
         self.namespace = kube.namespace

@@ -108,6 +108,8 @@ def audit_row(record: AuditRecord) -> AuditRow:
     who = actor.user if actor else "?"
     if actor and actor.ssh_client:
         who += "@" + actor.ssh_client.split()[0]
+    if record.identity and record.identity.get("user"):
+        who += f" as {record.identity['user']}"  # the cluster saw the impersonated user
     ok: bool | None = None
     if record.kind.endswith(".finished"):
         ok = True
@@ -135,7 +137,7 @@ def credentials_text(expiry: datetime | None, now: datetime) -> str | None:
 def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                 selector: str | None, incident_clock: str, production: bool,
                 drill_time: str | None, read_only: bool,
-                credentials: str | None = None) -> HeaderInfo:
+                credentials: str | None = None, identity: str | None = None) -> HeaderInfo:
     """The status header: where the console is, whether its data is live, the clocks."""
     since = None
     if status is None:
@@ -150,4 +152,5 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
     return HeaderInfo(context=context, namespace=namespace, selector=selector or None,
                       connection=connection,  # type: ignore[arg-type]
                       stale_since=since, incident_clock=incident_clock, production=production,
-                      drill_time=drill_time, read_only=read_only, credentials=credentials)
+                      drill_time=drill_time, read_only=read_only, credentials=credentials,
+                      identity=identity)
