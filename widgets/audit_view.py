@@ -13,6 +13,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import RichLog
 
+from widgets.plain_text import plain_cell
 from widgets.rows import AuditRow
 
 RESULT_SYMBOLS = {True: "✔", False: "✖", None: "·"}
@@ -59,7 +60,7 @@ class AuditView(RichLog):
             self.append(row)
 
     def line(self, row: AuditRow) -> Text:
-        """One audit row as a line of text."""
+        """One audit row as a line of text (control characters in it shown, not sent)."""
         style = self._style
         result = {True: "ok", False: "failed", None: "info"}[row.ok]
         text = Text(no_wrap=False, end="")
@@ -74,7 +75,7 @@ class AuditView(RichLog):
         text.append(RESULT_SYMBOLS[row.ok], style=style(result))
         text.append(" ")
         text.append(row.message, style=style(result) if row.ok is False else "")
-        return text
+        return plain_cell(text)
 
     def _style(self, name: str) -> Style | str:
         if not self.is_attached:

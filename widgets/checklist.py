@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, ListItem, ListView, Static
 
+from widgets.plain_text import plain_cell, plain_text
 from widgets.rows import StepRow
 
 STEP_SYMBOLS = {
@@ -57,7 +58,7 @@ def step_line(number: int, row: StepRow, current: bool) -> Text:
         line.append(f"  {row.status}")
     if row.detail:
         line.append(f" — {row.detail}", style="italic")
-    return line
+    return plain_cell(line)
 
 
 class Checklist(Vertical):
@@ -164,7 +165,7 @@ class Checklist(Vertical):
         follow = current_key != self._current or not self._rows
         same_steps = [r.key for r in rows] == [r.key for r in self._rows]
         self.runbook_title, self._rows, self._current = title, rows, current_key
-        self.query_one("#checklist-title", Label).update(Text(title or "no runbook"))
+        self.query_one("#checklist-title", Label).update(Text(plain_text(title or "no runbook")))
         self.query_one("#checklist-progress", Label).update(progress_text(rows))
         if same_steps and len(self._items) == len(rows):
             for number, ((item, label), row) in enumerate(zip(self._items, rows, strict=True), 1):
@@ -213,7 +214,7 @@ class Checklist(Vertical):
             text.append(f"\n{row.detail}")
         if row.explain:
             text.append(f"\n{row.explain}")
-        explain.update(text)
+        explain.update(plain_cell(text))
 
     @on(ListView.Highlighted, "#checklist-steps")
     def _on_highlighted(self, event: ListView.Highlighted) -> None:
