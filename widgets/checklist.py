@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, ListItem, ListView, Static
 
-from widgets.plain_text import plain_cell, plain_text
+from widgets.plain_text import plain_text
 from widgets.rows import StepRow
 
 STEP_SYMBOLS = {
@@ -51,14 +51,14 @@ def progress_text(rows: Sequence[StepRow]) -> str:
 
 def step_line(number: int, row: StepRow, current: bool) -> Text:
     marker = "›" if current else " "
-    line = Text(f"{marker}{step_symbol(row.status)}{number}. {row.title}")
+    line = Text(f"{marker}{step_symbol(row.status)}{number}. {plain_text(row.title)}")
     if row.kind and row.kind != "manual":
-        line.append(f"  [{row.kind}]", style="dim")
+        line.append(f"  [{plain_text(row.kind)}]", style="dim")
     if row.status not in ("pending", "done"):
         line.append(f"  {row.status}")
     if row.detail:
-        line.append(f" — {row.detail}", style="italic")
-    return plain_cell(line)
+        line.append(f" — {plain_text(row.detail)}", style="italic")
+    return line
 
 
 class Checklist(Vertical):
@@ -209,12 +209,12 @@ class Checklist(Vertical):
             return
         text = Text()
         text.append(f"{STEP_SYMBOLS.get(row.status, '?')} {row.status.upper()}", style="bold")
-        text.append(f"  {row.title}")
+        text.append(f"  {plain_text(row.title)}")
         if row.detail:
-            text.append(f"\n{row.detail}")
+            text.append(f"\n{plain_text(row.detail)}")
         if row.explain:
-            text.append(f"\n{row.explain}")
-        explain.update(plain_cell(text))
+            text.append(f"\n{plain_text(row.explain)}")
+        explain.update(text)
 
     @on(ListView.Highlighted, "#checklist-steps")
     def _on_highlighted(self, event: ListView.Highlighted) -> None:

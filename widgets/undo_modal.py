@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from widgets.plain_text import plain_cell, plain_text
+from widgets.plain_text import plain_text
 from widgets.rows import RevisionRow
 
 UNDO_NOTE = (
@@ -42,12 +42,12 @@ def default_revision(revisions: Sequence[RevisionRow]) -> int | None:
 
 def revision_prompt(row: RevisionRow) -> Text:
     images = ", ".join(row.images) if row.images else "?"
-    text = Text(f"rev {row.revision:<4} {images}")
-    if row.change_cause:
-        text.append(f"  {row.change_cause}", style="italic")
+    text = Text(f"rev {row.revision:<4} {plain_text(images)}")
+    if row.change_cause:  # an annotation: anybody who can edit the deployment wrote it
+        text.append(f"  {plain_text(row.change_cause)}", style="italic")
     if row.current:
         text.append("  (current — running now)")
-    return plain_cell(text)
+    return text
 
 
 class UndoModal(ModalScreen[int | None]):
