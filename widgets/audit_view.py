@@ -13,6 +13,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import RichLog
 
+from widgets.plain_text import plain_text
 from widgets.rows import AuditRow
 
 RESULT_SYMBOLS = {True: "✔", False: "✖", None: "·"}
@@ -59,21 +60,21 @@ class AuditView(RichLog):
             self.append(row)
 
     def line(self, row: AuditRow) -> Text:
-        """One audit row as a line of text."""
+        """One audit row as a line of text (control characters in it shown, not sent)."""
         style = self._style
         result = {True: "ok", False: "failed", None: "info"}[row.ok]
         text = Text(no_wrap=False, end="")
-        text.append(row.time, style=style("time"))
+        text.append(plain_text(row.time), style=style("time"))
         text.append(" ")
-        text.append(row.actor, style=style("actor"))
+        text.append(plain_text(row.actor), style=style("actor"))
         text.append(" ")
-        text.append(row.kind, style=style("kind"))
+        text.append(plain_text(row.kind), style=style("kind"))
         text.append(" ")
-        text.append(row.target, style=style("target"))
+        text.append(plain_text(row.target), style=style("target"))
         text.append(" ")
         text.append(RESULT_SYMBOLS[row.ok], style=style(result))
         text.append(" ")
-        text.append(row.message, style=style(result) if row.ok is False else "")
+        text.append(plain_text(row.message), style=style(result) if row.ok is False else "")
         return text
 
     def _style(self, name: str) -> Style | str:

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, ListItem, ListView, Static
 
+from widgets.plain_text import plain_text
 from widgets.rows import StepRow
 
 STEP_SYMBOLS = {
@@ -50,13 +51,13 @@ def progress_text(rows: Sequence[StepRow]) -> str:
 
 def step_line(number: int, row: StepRow, current: bool) -> Text:
     marker = "›" if current else " "
-    line = Text(f"{marker}{step_symbol(row.status)}{number}. {row.title}")
+    line = Text(f"{marker}{step_symbol(row.status)}{number}. {plain_text(row.title)}")
     if row.kind and row.kind != "manual":
-        line.append(f"  [{row.kind}]", style="dim")
+        line.append(f"  [{plain_text(row.kind)}]", style="dim")
     if row.status not in ("pending", "done"):
         line.append(f"  {row.status}")
     if row.detail:
-        line.append(f" — {row.detail}", style="italic")
+        line.append(f" — {plain_text(row.detail)}", style="italic")
     return line
 
 
@@ -164,7 +165,7 @@ class Checklist(Vertical):
         follow = current_key != self._current or not self._rows
         same_steps = [r.key for r in rows] == [r.key for r in self._rows]
         self.runbook_title, self._rows, self._current = title, rows, current_key
-        self.query_one("#checklist-title", Label).update(Text(title or "no runbook"))
+        self.query_one("#checklist-title", Label).update(Text(plain_text(title or "no runbook")))
         self.query_one("#checklist-progress", Label).update(progress_text(rows))
         if same_steps and len(self._items) == len(rows):
             for number, ((item, label), row) in enumerate(zip(self._items, rows, strict=True), 1):
@@ -208,11 +209,11 @@ class Checklist(Vertical):
             return
         text = Text()
         text.append(f"{STEP_SYMBOLS.get(row.status, '?')} {row.status.upper()}", style="bold")
-        text.append(f"  {row.title}")
+        text.append(f"  {plain_text(row.title)}")
         if row.detail:
-            text.append(f"\n{row.detail}")
+            text.append(f"\n{plain_text(row.detail)}")
         if row.explain:
-            text.append(f"\n{row.explain}")
+            text.append(f"\n{plain_text(row.explain)}")
         explain.update(text)
 
     @on(ListView.Highlighted, "#checklist-steps")

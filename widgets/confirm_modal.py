@@ -17,6 +17,8 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from widgets.plain_text import plain_text
+
 
 class ConfirmModal(ModalScreen[bool]):
     """Confirm (True) or cancel (False) one action.
@@ -60,12 +62,14 @@ class ConfirmModal(ModalScreen[bool]):
                  details: Sequence[tuple[str, str]] = (),
                  confirm_label: str = "Confirm") -> None:
         super().__init__()
-        self.title_text = title
+        # all of it may come from outside (a proposer's label, a runbook's step): plain text
+        self.title_text = plain_text(title)
         self.facts: list[tuple[str, str]] = [
-            ("context", context), ("namespace", namespace), ("target", target),
-            ("change", change), *details,
+            (key, plain_text(value)) for key, value in (
+                ("context", context), ("namespace", namespace), ("target", target),
+                ("change", change), *details)
         ]
-        self.warnings = list(warnings)
+        self.warnings = [plain_text(warning) for warning in warnings]
         self.typed_name = typed_name
         self.confirm_label = confirm_label
 
@@ -80,9 +84,9 @@ class ConfirmModal(ModalScreen[bool]):
                 for warning in self.warnings:
                     yield Static(Text(f"⚠ {warning}"), classes="warning")
             if self.typed_name is not None:
-                yield Label(Text(f"PRODUCTION — type {self.typed_name} to confirm:"),
+                yield Label(Text(plain_text(f"PRODUCTION — type {self.typed_name} to confirm:")),
                             id="typed-prompt")
-                yield Input(placeholder=self.typed_name, id="typed-name")
+                yield Input(placeholder=plain_text(self.typed_name), id="typed-name")
                 yield Label("✖ name does not match yet", id="typed-hint")
             with Horizontal(id="buttons"):
                 yield Button(self.confirm_label, id="confirm", variant="error",

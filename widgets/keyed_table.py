@@ -35,6 +35,7 @@ from textual.widgets.data_table import (
 )
 
 from widgets.column_fit import ColumnNeed, fit_columns, hidden_label
+from widgets.plain_text import plain_cell
 
 
 def same_text(a: Text, b: Text) -> bool:
@@ -232,6 +233,7 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         subclass chose another overflow, e.g. ``MiddleEllipsis``)."""
         cells = self._cells(row)
         for cell in cells:
+            plain_cell(cell)  # names, statuses, images come from the cluster
             if cell.overflow is None:
                 cell.overflow = "ellipsis"
         return cells

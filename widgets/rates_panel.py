@@ -10,10 +10,12 @@ import math
 from collections.abc import Mapping, Sequence
 
 from rich.cells import cell_len
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
+from widgets.plain_text import plain_text
 from widgets.rows import RateRow, VerdictRow
 from widgets.trend_line import TrendLine
 
@@ -148,7 +150,7 @@ class RateCard(Vertical):
                           and "[" not in old + text
                           and all(cell_len(line) < room
                                   for line in (*old.split("\n"), *text.split("\n"))))
-            widget.update(text, layout=not same_shape)
+            widget.update(Text(plain_text(text)), layout=not same_shape)  # never markup
         return widget
 
 

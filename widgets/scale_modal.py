@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from widgets.plain_text import plain_text
+
 
 def check_replicas(text: str, max_replicas: int) -> tuple[int | None, str]:
     """(replicas, "") when ``text`` is a whole number in 0..max_replicas, else (None, why)."""
@@ -54,7 +56,7 @@ class ScaleModal(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(Text(f"Scale {self.target}"), id="scale-title")
+            yield Label(Text(plain_text(f"Scale {self.target}")), id="scale-title")
             yield Label(f"now {self.current} replicas · new count (0..{self.max_replicas}):",
                         id="scale-prompt")
             yield Input(str(self.current), id="replicas")

@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from widgets.plain_text import plain_cell, plain_text
 from widgets.rows import ScoreView
 
 
@@ -103,7 +104,7 @@ class ScoreScreen(ModalScreen[None]):
         view = self.view
         heading = "Drill over" if view.final else "Score so far"
         with Vertical(id="dialog"):
-            yield Label(Text(f"{heading}: {view.scenario}"), id="score-title")
+            yield Label(Text(plain_text(f"{heading}: {view.scenario}")), id="score-title")
             yield Static(
                 Text(f"{view.total}/100 · {view.outcome}", style="bold"),
                 id="score-total",
@@ -113,13 +114,13 @@ class ScoreScreen(ModalScreen[None]):
                 yield Label("Times", classes="score-heading")
                 yield Static(times_text(view), id="score-times")
                 yield Label("Handbook order", classes="score-heading")
-                yield Static(checks_text(view), id="score-checks")
+                yield Static(plain_cell(checks_text(view)), id="score-checks")
                 yield Label("Unsafe actions", classes="score-heading")
-                yield Static(unsafe_text(view), id="score-unsafe")
+                yield Static(plain_cell(unsafe_text(view)), id="score-unsafe")
                 yield Label("Deductions", classes="score-heading")
-                yield Static(deductions_text(view), id="score-deductions")
+                yield Static(plain_cell(deductions_text(view)), id="score-deductions")
             report = f"report: {view.report_path}" if view.report_path else ""
-            yield Label(Text(report), id="score-report")
+            yield Label(Text(plain_text(report)), id="score-report")
             yield Label("esc/enter close · q quit", id="score-keys")
 
     def _total_class(self) -> str:

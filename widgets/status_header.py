@@ -6,6 +6,7 @@ status line. Every state carries a symbol or word as well as its colour.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
@@ -13,6 +14,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
+from widgets.plain_text import plain_text
 from widgets.rows import HeaderInfo
 
 CONNECTION_SYMBOLS = {"live": "●", "reconnecting": "◌", "stale": "✖"}
@@ -135,5 +137,6 @@ class StatusHeader(Widget):
         if old != text:
             self._texts[selector] = text
             same_width = old is not None and len(old) == len(text) and "[" not in old + text
-            label.update(text, layout=not same_width)
+            # plain text: a context or namespace name is never markup
+            label.update(Text(plain_text(text)), layout=not same_width)
         return label

@@ -9,9 +9,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Log
 
+from widgets.plain_text import plain_text
+
 
 class TextModal(ModalScreen[None]):
-    """Plain text (never parsed as markup) in a ``Log``: ``append(text)`` adds more lines.
+    """Plain text (never parsed as markup; control characters shown, not sent: see
+    widgets/plain_text.py) in a ``Log``: ``append(text)`` adds more lines.
 
     Ids: ``#dialog``, ``#text-title``, ``#text-body`` (the Log), ``#text-keys``.
     """
@@ -35,20 +38,21 @@ class TextModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(Text(self.title_text), id="text-title")
+            yield Label(Text(plain_text(self.title_text)), id="text-title")
             yield Log(max_lines=self.max_lines, id="text-body")
             yield Label("↑↓ PgUp PgDn scroll · Esc close", id="text-keys")
 
     def on_mount(self) -> None:
         log = self.query_one(Log)
         if self._initial:
-            log.write(self._initial, scroll_end=False)
+            log.write(plain_text(self._initial), scroll_end=False)
             log.scroll_home(animate=False)
         log.focus()
 
     def append(self, text: str) -> None:
         """Add text at the end (e.g. a followed log); follows it only if already at the end."""
         log = self.query_one(Log)
+        text = plain_text(text)
         at_end = log.max_scroll_y == 0 or log.scroll_y >= log.max_scroll_y
         log.write(text if text.endswith("\n") else text + "\n", scroll_end=at_end)
 

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from widgets.plain_text import plain_text
 from widgets.rows import RevisionRow
 
 UNDO_NOTE = (
@@ -41,9 +42,9 @@ def default_revision(revisions: Sequence[RevisionRow]) -> int | None:
 
 def revision_prompt(row: RevisionRow) -> Text:
     images = ", ".join(row.images) if row.images else "?"
-    text = Text(f"rev {row.revision:<4} {images}")
-    if row.change_cause:
-        text.append(f"  {row.change_cause}", style="italic")
+    text = Text(f"rev {row.revision:<4} {plain_text(images)}")
+    if row.change_cause:  # an annotation: anybody who can edit the deployment wrote it
+        text.append(f"  {plain_text(row.change_cause)}", style="italic")
     if row.current:
         text.append("  (current — running now)")
     return text
@@ -85,7 +86,7 @@ class UndoModal(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(Text(f"Roll back {self.target} (rollout undo)"), id="undo-title")
+            yield Label(Text(plain_text(f"Roll back {self.target} (rollout undo)")), id="undo-title")
             yield OptionList(
                 *(Option(revision_prompt(r), id=f"rev-{r.revision}", disabled=r.current)
                   for r in self.revisions),
@@ -96,7 +97,7 @@ class UndoModal(ModalScreen[int | None]):
             yield Static(UNDO_NOTE, id="undo-note", markup=False)
             with Vertical(id="warnings"):
                 for warning in self.warnings:
-                    yield Static(Text(f"⚠ {warning}"), classes="warning")
+                    yield Static(Text(plain_text(f"⚠ {warning}")), classes="warning")
             with Horizontal(id="buttons"):
                 yield Button("Roll back", id="undo", variant="error")
                 yield Button("Cancel", id="cancel")
@@ -127,7 +128,7 @@ class UndoModal(ModalScreen[int | None]):
             button.label = "Roll back"
             button.disabled = True
             return
-        diff.update(self.diffs.get(revision) or f"rev {revision}: no diff available")
+        diff.update(plain_text(self.diffs.get(revision) or f"rev {revision}: no diff available"))
         button.label = f"Roll back to rev {revision}"
         button.disabled = False
 

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from console.domain import action_kinds
 from console.domain.connection_notes import ConnectionNotes
 from console.domain.settings import ConsoleSettings
-from console.ui.crash import run_reporting_crashes
+from console.ui.crash import CONSOLE_CRASHED, run_reporting_crashes
 from console.ui.drill_bridge import DrillBridge
 from console.ui.gc_pacing import CACHE_EVERY, GcPacer
 from console.ui.main_screen import MainScreen
@@ -123,9 +123,14 @@ class WarroomApp(App[int]):
 
         return self.call_from_thread(suspended)
 
-    def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
-        """Every notification is shown with secrets masked (see console/ui/screen_text.py)."""
-        super().notify(self.redact(message), *args, **kwargs)
+    def notify(self, message: str, *, title: str = "", markup: bool = False,
+               **kwargs: Any) -> None:
+        """Every notification is plain text, never markup (``[/]`` in a command's output
+        would crash the toast, ``[@click=...]`` would be a live action), with secrets masked
+        and control characters visible (console/ui/screen_text.py); its title too."""
+        del markup  # nothing notified is markup: much of it comes from outside
+        super().notify(self.redact(str(message)), title=self.redact(str(title)), markup=False,
+                       **kwargs)
         show_newest_toast(self.screen)
 
     # ---- command palette -------------------------------------------------------------------
@@ -177,7 +182,15 @@ class WarroomApp(App[int]):
         self.gc.close()
         self.session.close()
 
+    def record_crash(self, reason: str) -> None:
+        """After a crash, before the process exits: what happened, in the incident's audit
+        log (when one is open; the record is redacted like every other)."""
+        audit = self.session.audit
+        if audit is not None:
+            audit.append(CONSOLE_CRASHED, message=f"the console crashed: {reason}")
+
 
 def run_app(settings: ConsoleSettings) -> int:
     app = WarroomApp(settings)
-    return run_reporting_crashes(app, settings.state_dir, redact=app.redact)
+    return run_reporting_crashes(app, settings.state_dir, redact=app.redact,
+                                 on_crash=app.record_crash)

@@ -4,7 +4,8 @@ Textual catches an exception raised in a handler, prints its traceback over the 
 and leaves ``App.run()`` with ``return_code`` 1 but no exception -- a crash looked like a clean
 exit (status 0). ``run_reporting_crashes`` runs the app and, when it died of an exception (in a
 handler or in ``run`` itself), writes the traceback (redacted, no local variables) to
-``<state dir>/crash-YYYYmmdd-HHMMSS.log``, prints the reason and that path on stderr, and
+``<state dir>/crash-YYYYmmdd-HHMMSS.log``, records the (redacted) reason in the incident's
+audit log as ``console.crashed`` (``on_crash``), prints the reason and that path on stderr, and
 returns non-zero.
 """
 
@@ -23,13 +24,19 @@ from textual.app import App
 from console.domain.statefiles import FILE_MODE, default_state_dir, ensure_private_dir
 
 CRASH_EXIT = 1
+CONSOLE_CRASHED = "console.crashed"  # the audit record of a crash
 
 
 def run_reporting_crashes(app: App[Any], state_dir: Path | None = None, *,
                           redact: Callable[[str], str] = str, stderr: TextIO | None = None,
                           now: Callable[[], datetime] = datetime.now,
-                          headless: bool = False) -> int:
-    """``app.run()``; its exit status: the app's return value, or non-zero after a crash."""
+                          headless: bool = False,
+                          on_crash: Callable[[str], None] | None = None) -> int:
+    """``app.run()``; its exit status: the app's return value, or non-zero after a crash.
+
+    ``on_crash(reason)`` is called with the redacted one-line reason before anything else
+    (the console writes its audit record there); whatever it raises is reported, not raised.
+    """
     error: BaseException | None = None
     result: Any = None
     try:
@@ -42,6 +49,11 @@ def run_reporting_crashes(app: App[Any], state_dir: Path | None = None, *,
         return code or int(result or 0)
     out = stderr if stderr is not None else sys.stderr
     reason = redact(" ".join(f"{type(error).__name__}: {error}".split()))
+    if on_crash is not None:
+        try:
+            on_crash(reason)
+        except Exception as exc:  # noqa: BLE001 - the crash is what is reported
+            print(f"warroom: could not record the crash in the audit log: {exc}", file=out)
     print(f"warroom: crashed: {reason}", file=out)
     try:
         path = write_crash_log(error, state_dir or default_state_dir(), redact, now())

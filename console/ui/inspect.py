@@ -60,7 +60,7 @@ class Inspect:
         except AdapterError as error:
             self.screen.post_message(Notice(error.message, "events", "error", 5))
             return
-        lines = [f"{e.last_seen:>8}  {e.type:<7} {e.reason:<20} {e.object:<40} {e.message}"
+        lines = [f"{e.age:>8}  {e.type:<7} {e.reason:<20} {e.object:<40} {e.message}"
                  for e in events[-300:]]
         self.screen.post_message(ShowText(f"events: {name or session.namespace}",
                                           "\n".join(lines) or "no events"))

@@ -353,7 +353,8 @@ class MainScreen(Screen[None]):
 
     @on(ShowText)
     def _show_text(self, message: ShowText) -> None:
-        self.app.push_screen(TextModal(message.title, message.text))
+        redact = self.app.redact  # logs and events: secrets masked, control characters shown
+        self.app.push_screen(TextModal(redact(message.title), redact(message.text)))
 
     # ---- runbook -----------------------------------------------------------------------------
     def action_check_step(self) -> None:

@@ -113,7 +113,7 @@ def audit_row(record: AuditRecord) -> AuditRow:
     ok: bool | None = None
     if record.kind.endswith(".finished"):
         ok = True
-    elif record.kind.endswith((".failed", ".refused")):
+    elif record.kind.endswith((".failed", ".refused", ".crashed")):
         ok = False
     result = record.result if isinstance(record.result, dict) else {}
     if record.kind == "runbook.step" and result.get("status") in ("done", "failed"):

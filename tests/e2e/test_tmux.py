@@ -67,7 +67,9 @@ def session(tmp_path):
     name = f"wr-{uuid.uuid4().hex[:8]}"
     # COLUMNS/LINES in the environment (the test runner's environment has them) would win
     # over the pane's real size: the console would draw 80x24 in a 160x48 pane
+    # PYTHONPATH: this checkout's code, whatever the tmux server's environment says
     command = (f"cd {ROOT} && unset COLUMNS LINES && WARROOM_STATE_DIR={tmp_path} "
+               f"PYTHONPATH={ROOT} "
                f"exec {WARROOM} drill --scenario memory-leak --speed {SPEED}")
     tmux("new-session", "-d", "-s", name, "-x", str(COLUMNS), "-y", str(ROWS), command)
     yield name
@@ -150,3 +152,40 @@ def test_hangup_leaves_no_orphan(session, tmp_path) -> None:
     while warroom_processes(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not warroom_processes(tmp_path), "warroom survived its terminal"
+
+
+@pytest.mark.e2e
+def test_a_pod_log_cannot_retitle_the_terminal(session, tmp_path) -> None:
+    """A log line with ``ESC ] 2 ; PWNED BEL`` (here through the deployment's LOG_LEVEL env,
+    which the drill's pods echo into their first log line) is shown, not obeyed: the pane's
+    title stays what it was."""
+    from kubernetes import client, config
+
+    tmux("select-pane", "-t", session, "-T", "before")
+    wait_screen(session, lambda t: "live" in t and "api" in t, what="the console to connect")
+    kubeconfig = tmp_path / "drill-kubeconfig.yaml"
+    with config.new_client_from_config(config_file=str(kubeconfig)) as api:
+        client.AppsV1Api(api).patch_namespaced_deployment("api", "shop", {
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "api", "env": [{"name": "LOG_LEVEL",
+                                         "value": "\x1b]2;PWNED\x07debug"}]}]}}}})
+    # the new revision's pods run (and log) while the console shows them: look at the
+    # pods' logs until one of the new revision's is on screen
+    time.sleep(3)
+    tmux("send-keys", "-t", session, "Tab")
+    text = ""
+    for _attempt in range(10):
+        tmux("send-keys", "-t", session, "l")
+        text = wait_screen(session, lambda t: "log level" in t, what="the pod's logs")
+        if "debug)" in text:
+            break
+        tmux("send-keys", "-t", session, "Escape")
+        wait_screen(session, lambda t: "log level" not in t, 10, "the logs closed")
+        tmux("send-keys", "-t", session, "Down")
+        time.sleep(1)
+    title = tmux("display-message", "-p", "-t", session, "#{pane_title}").strip()
+    assert title == "before"  # the escape was not obeyed ...
+    assert "␛]2;PWNED␇debug)" in text, text  # ... but shown as text
+    tmux("send-keys", "-t", session, "Escape")
+    wait_screen(session, lambda t: "log level" not in t, 10, "the logs closed")
+    quit_console(session, tmp_path)
