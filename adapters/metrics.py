@@ -145,12 +145,14 @@ class MetricsClient:
         self.close()
 
     # ---- raw queries ---------------------------------------------------------------------
-    def instant(self, expr: str, at: float | datetime | None = None) -> list[Sample]:
+    def instant(self, expr: str, at: float | datetime | None = None, *,
+                budget_s: float | None = None) -> list[Sample]:
         """Evaluate ``expr`` at ``at`` (default: the server's now); one ``Sample`` per series.
 
-        A scalar result comes back as one sample without labels.
+        A scalar result comes back as one sample without labels. ``budget_s``: at most this
+        long (less than the configured timeout), for a caller with a deadline of its own.
         """
-        return self._prometheus.instant(expr, at)
+        return self._prometheus.instant(expr, at, budget_s=budget_s)
 
     def range(
         self,

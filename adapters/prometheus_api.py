@@ -88,15 +88,17 @@ class PrometheusAPI:
         self._http.close()
 
     # ---- raw queries ---------------------------------------------------------------------
-    def instant(self, expr: str, at: float | datetime | None = None) -> list[Sample]:
+    def instant(self, expr: str, at: float | datetime | None = None, *,
+                budget_s: float | None = None) -> list[Sample]:
         """Evaluate ``expr`` at ``at`` (default: the server's now); one ``Sample`` per series.
+        ``budget_s`` shortens the timeout (a gate with less time left than that).
 
         A scalar result comes back as one sample without labels.
         """
         params = {"query": expr}
         if at is not None:
             params["time"] = _format_ts(at)
-        data = self._call("query", params, expr)
+        data = self._call("query", params, expr, budget_s)
         kind, result = data.get("resultType"), data.get("result")
         if kind == "vector" and isinstance(result, list):
             return [
@@ -149,13 +151,19 @@ class PrometheusAPI:
         return samples[0].at
 
     # ---- plumbing ------------------------------------------------------------------------
-    def _call(self, endpoint: str, params: dict[str, str], expr: str) -> dict[str, Any]:
+    def _call(self, endpoint: str, params: dict[str, str], expr: str,
+              budget_s: float | None = None) -> dict[str, Any]:
+        """One API call, bounded by the configured timeout or the caller's ``budget_s`` (what
+        is left of a gate's deadline), whichever is shorter."""
         where = self._config.shown_url
         timeout_s = self._config.timeout_s
+        if budget_s is not None:
+            timeout_s = max(0.1, min(timeout_s, budget_s))
         # timeout_s bounds the whole exchange, not each read: a server dripping bytes is cut off.
         deadline = time.monotonic() + timeout_s
         try:
-            with self._http.stream("GET", f"{self._api}/{endpoint}", params=params) as streamed:
+            with self._http.stream("GET", f"{self._api}/{endpoint}", params=params,
+                                   timeout=timeout_s) as streamed:
                 response = buffered(streamed, read_body(streamed, deadline, MAX_BODY_BYTES))
         except DeadlinePassed as exc:
             raise Timeout(
@@ -170,7 +178,7 @@ class PrometheusAPI:
             ) from exc
         except httpx.TimeoutException as exc:
             raise Timeout(
-                f"Prometheus at {where} did not answer within {self._config.timeout_s:g} s.",
+                f"Prometheus at {where} did not answer within {timeout_s:g} s.",
                 self._detail(exc, expr),
             ) from exc
         except httpx.HTTPError as exc:

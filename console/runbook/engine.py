@@ -418,8 +418,9 @@ class RunbookEngine:
         prober = self.prober or Prober()
         return run_coroutine(prober.run_all(checks))
 
-    def _query(self, expr: str) -> tuple[list[float] | None, str | None]:
-        return query_values(self.metrics, expr)
+    def _query(self, expr: str, budget_s: float | None = None
+               ) -> tuple[list[float] | None, str | None]:
+        return query_values(self.metrics, expr, budget_s)
 
     def _sleep(self, seconds: float, on_stop: tuple[str, str]) -> None:
         """Sleep with the sleeper; raise ``Interrupted(status, message)`` if stopped."""

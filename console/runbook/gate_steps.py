@@ -23,7 +23,9 @@ from console.runbook.schema_steps import GateStep, WaitStep
 Clock = Callable[[], float]
 Sleep = Callable[[float, tuple[str, str]], None]
 Probe = Callable[[Sequence[Check]], list[ProbeResult]]
-Query = Callable[[str], tuple[list[float] | None, str | None]]
+# an instant query's values (or why there are none), within the seconds given: the time left
+# before the step's deadline, so a slow Prometheus cannot hold a gate past it
+Query = Callable[[str, float], tuple[list[float] | None, str | None]]
 
 
 def run_verification(fields: VerificationFields, progress: Progress, *, probe: Probe, query: Query,
@@ -43,7 +45,7 @@ def run_verification(fields: VerificationFields, progress: Progress, *, probe: P
         outcomes: list[GateOutcome] = []
         parts = [f"{r.name}: {'ok' if r.ok else 'FAIL'} ({r.message})" for r in results]
         for index, gate in enumerate(gates):
-            values, error = query(gate.query)
+            values, error = query(gate.query, max(0.0, deadline - clock()))
             outcome = gate.evaluate(values)
             now = clock()
             if outcome == "pass":
@@ -87,7 +89,7 @@ def run_gate(step: GateStep, progress: Progress, *, query: Query, clock: Clock, 
     since: float | None = None
     line = ""
     while True:
-        values, error = query(step.query)
+        values, error = query(step.query, max(0.0, deadline - clock()))
         outcome = step.evaluate(values)
         now = clock()
         fraction: float | None = None
@@ -132,12 +134,13 @@ def run_wait(step: WaitStep, progress: Progress, *, clock: Clock, sleep: Sleep) 
                                 f"{format_duration(step.duration_s)}"))
 
 
-def query_values(metrics: MetricsClient | None, expr: str) -> tuple[list[float] | None, str | None]:
+def query_values(metrics: MetricsClient | None, expr: str, budget_s: float | None = None
+                 ) -> tuple[list[float] | None, str | None]:
     """The sample values of an instant query, or (None, why) when it cannot be known."""
     if metrics is None:
         return None, "no metrics source configured"
     try:
-        samples = metrics.instant(expr)
+        samples = metrics.instant(expr, budget_s=budget_s)
     except AdapterError as error:
         return None, error.message
     values = [sample.value for sample in samples]

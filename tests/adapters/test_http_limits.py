@@ -104,3 +104,24 @@ async def test_probe_huge_body_fails_the_check_unread(server: str) -> None:
     result = await Prober().run(check)
     assert not result.ok
     assert result.message == "the response is larger than 1 MiB; stopped reading"
+
+
+def test_a_gate_is_not_held_past_its_deadline_by_a_dripping_prometheus(server: str) -> None:
+    """The gate's own timeout bounds each query, not only the gaps between them: with the
+    client's timeout at 10 s, a gate of 1.5 s against a dripping Prometheus ends in time."""
+    from adapters.metrics import MetricsClient
+    from console.runbook.gate_steps import query_values, run_gate
+    from console.runbook.schema_steps import GateStep
+
+    metrics = MetricsClient(MetricsConfig(f"{server}/drip", timeout_s=10.0))
+    step = GateStep.model_validate({"id": "errors-low", "title": "errors low", "type": "gate",
+                                    "query": "up", "op": "<", "threshold": 1,
+                                    "timeout": "1500ms", "interval": "1s"})
+    started = time.monotonic()
+    status, message = run_gate(
+        step, lambda _message, _fraction: None,
+        query=lambda expr, budget: query_values(metrics, expr, budget),
+        clock=time.monotonic, sleep=lambda seconds, _on_stop: time.sleep(seconds))
+    elapsed = time.monotonic() - started
+    assert status == "failed" and "timed out after" in message
+    assert elapsed < 4.0, f"the gate took {elapsed:.1f} s"
