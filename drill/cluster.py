@@ -29,6 +29,7 @@ from .control_plane import ControlPlane
 from .controllers import apply_deployment_defaults
 from .events import EventRecorder
 from .faults import Faults
+from .list_limits import DEFAULT_BOOKMARK_EVERY, DEFAULT_CONTINUE_TTL, ListLimits
 from .scenarios import get_scenario
 from .seed import seed_workload
 from .server import build_app
@@ -51,6 +52,8 @@ class DrillCluster:
         token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        continue_ttl: float = DEFAULT_CONTINUE_TTL,
+        bookmark_every: float = DEFAULT_BOOKMARK_EVERY,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the drill cluster binds to loopback only, not {host}")
@@ -66,7 +69,10 @@ class DrillCluster:
         self.access = Access(token)
         self.host = host
         self.port = port
-        self.faults = Faults(self.store, self.access, self.traffic, seed=seed)
+        # how long continue tokens live, how often watches get bookmarks (real seconds)
+        self.limits = ListLimits(continue_ttl, bookmark_every)
+        self.faults = Faults(self.store, self.access, self.traffic, seed=seed,
+                             limits=self.limits)
         self.tls = make_serving_cert(host)
         ca_dir = Path(tempfile.mkdtemp(prefix="warroom-drill-"))
         self.ca_path = ca_dir / "ca.crt"
