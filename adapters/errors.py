@@ -10,9 +10,11 @@ classes when it is called, by which time whoever raised one has imported them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from . import denials
+from .error_bodies import bounded_detail, server_message
 
 if TYPE_CHECKING:
     from kubernetes.client.exceptions import ApiException
@@ -45,6 +47,15 @@ class Forbidden(AdapterError):
     """The credentials are valid but not allowed to do this (HTTP 403)."""
 
 
+class PolicyDenied(Forbidden):
+    """A 403 from a policy, not RBAC: an admission webhook, an admission policy, Pod Security
+    or a quota refused the request; ``denied_by`` names it."""
+
+    def __init__(self, message: str, detail: str | None = None, denied_by: str = "") -> None:
+        super().__init__(message, detail)
+        self.denied_by = denied_by
+
+
 class NotFound(AdapterError):
     """The object or endpoint does not exist (HTTP 404)."""
 
@@ -55,6 +66,11 @@ class Conflict(AdapterError):
 
 class Invalid(AdapterError):
     """A request (HTTP 400/422) or a configuration was rejected as malformed or wrong."""
+
+
+class Gone(AdapterError):
+    """The server no longer has the history asked for (HTTP 410 Expired): a watch's
+    resourceVersion or a list's continue token was compacted away."""
 
 
 class Timeout(AdapterError):
@@ -91,14 +107,25 @@ class Operation:
 
 
 def _server_message(exc: ApiException) -> str:
-    try:
-        body = json.loads(exc.body or "")
-        if isinstance(body, dict) and body.get("message"):
-            return str(body["message"])
-    except (TypeError, ValueError):
-        pass
-    text = exc.body or exc.reason or ""
-    return text.strip() if isinstance(text, str) else ""
+    """The Status message, or a bounded summary of a body that is not one (an HTML page)."""
+    headers = getattr(exc, "headers", None) or {}
+    content_type = str(headers.get("Content-Type", "") if hasattr(headers, "get") else "")
+    return server_message(exc.body, content_type, exc.status, str(exc.reason or ""))
+
+
+def _clause(text: str) -> str:
+    """Server text to embed mid-sentence: no trailing full stop (we add our own)."""
+    return text.strip().rstrip(".").rstrip()
+
+
+def _status_and_text(code: int, server_message: str) -> tuple[str, str]:
+    """("HTTP 502", text), or ("HTTP 502 Bad Gateway", rest) when the text is a summary of
+    a non-JSON body that starts with its status line: said once, not twice."""
+    text = _clause(server_message)
+    if text.startswith(f"HTTP {code} ") and ": " in text:
+        status, _, rest = text.partition(": ")
+        return status, rest
+    return f"HTTP {code}", text
 
 
 def error_for_status(code: int, server_message: str, op: Operation, context: str = "",
@@ -113,6 +140,12 @@ def error_for_status(code: int, server_message: str, op: Operation, context: str
             "expired or revoked. Log in again or fix the kubeconfig.", detail)
     if code == 403 and _anonymous(server_message):
         return _not_authenticated(op, ctx, server, detail)
+    if code == 403 and server_message and not denials.is_rbac(server_message):
+        denial = denials.read(server_message)  # a policy said no, not RBAC: show its words
+        return PolicyDenied(
+            f"The request to {op.verb} {op.target} was denied by {denial.who}{ctx}: "
+            f"{_clause(denial.why)}. This is a cluster policy, not a "
+            "missing permission: its owners can lift or except it.", detail, denial.who)
     if code == 403:
         return Forbidden(
             f"You are not allowed to {op.verb} {op.resource} {op.where}{ctx}. "
@@ -132,14 +165,21 @@ def error_for_status(code: int, server_message: str, op: Operation, context: str
         return Invalid(f"The API server refused to {op.verb} {op.target}: {server_message}",
                        detail)
     if code == 410:
-        return AdapterError(f"The API server no longer has the requested history of "
+        return Gone(f"The API server no longer has the requested history of "
                             f"{op.resource} (410 Gone): {server_message}", detail)
+    if code == 429:
+        status, text = _status_and_text(code, server_message)
+        return AdapterError(
+            f"The API server is throttling requests ({status}) and did not {op.verb} "
+            f"{op.target}: {text or 'too many requests'}. Wait a moment and try again.",
+            detail)
     if code == 504:
         return Timeout(f"The API server timed out trying to {op.verb} {op.target}: "
                        f"{server_message}", detail)
+    status, text = _status_and_text(code, server_message)
     return AdapterError(
-        f"The API server failed to {op.verb} {op.target} (HTTP {code}): "
-        f"{server_message or 'no details'}. Try again shortly.", detail)
+        f"The API server failed to {op.verb} {op.target} ({status}): "
+        f"{text or 'no details'}. Try again shortly.", detail)
 
 
 def _anonymous(server_message: str) -> bool:
@@ -186,7 +226,7 @@ def translate(exc: BaseException, op: Operation, context: str = "",
         if exc.status is None or exc.status == 0:
             return AdapterError(f"Failed to {op.verb} {op.target}: {exc.reason}", str(exc))
         return error_for_status(int(exc.status), _server_message(exc), op, context, server,
-                                f"HTTP {exc.status} {exc.reason}: {exc.body}")
+                                f"HTTP {exc.status} {exc.reason}: {bounded_detail(exc.body)}")
     at = f" at {server}" if server else ""
     if isinstance(exc, urllib3.exceptions.MaxRetryError):
         reason = exc.reason
@@ -220,9 +260,11 @@ __all__ = [
     "AdapterError",
     "Conflict",
     "Forbidden",
+    "Gone",
     "Invalid",
     "NotFound",
     "Operation",
+    "PolicyDenied",
     "Timeout",
     "Unauthorized",
     "Unreachable",

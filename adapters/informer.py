@@ -27,7 +27,7 @@ from kubernetes.client.exceptions import ApiException
 
 from .errors import AdapterError, Operation, error_for_status, translate
 from .informer_deltas import ADDED, DELETED, MODIFIED, Delta, DeltaBatcher, View
-from .informer_pages import list_pages
+from .informer_pages import RESTARTED, list_pages
 from .informer_status import StatusBoard, WatchStatus
 from .kube_views import (
     DeploymentView,
@@ -53,6 +53,7 @@ class KindStats:
 
     lists: int = 0  # LIST requests that completed (first list + relists)
     relists_after_410: int = 0
+    continue_expired: int = 0  # paged lists started over unpaged after a 410 (token expired)
     watches: int = 0  # WATCH requests opened
     resumes: int = 0  # watches reopened from a known resourceVersion
     events: int = 0  # ADDED/MODIFIED/DELETED events applied
@@ -366,12 +367,18 @@ class Informer:
         fresh: dict[str, View] = {}
         resource_version = ""
 
-        def fetch(token: str | None) -> dict[str, Any]:
+        def fetch(token: str | None, limit: int | None = self.page_size or None
+                  ) -> dict[str, Any]:
             return self.kube.list_objects(kind, self.namespace,
                                           label_selector=self._selector(kind),
-                                          limit=self.page_size or None, continue_token=token)
+                                          limit=limit, continue_token=token)
 
-        for page in list_pages(fetch, bool(self.page_size), self._stop, f"list-{kind}"):
+        for page in list_pages(fetch, bool(self.page_size), self._stop, f"list-{kind}",
+                               full=lambda: fetch(None, None)):
+            if page is RESTARTED:  # a continue token expired: the whole list, unpaged, next
+                self.stats[kind].continue_expired += 1
+                progressive, fresh, resource_version = False, {}, ""
+                continue
             if not resource_version:
                 meta = page.get("metadata") or {}
                 resource_version = str(meta.get("resourceVersion") or "")

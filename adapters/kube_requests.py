@@ -26,6 +26,7 @@ from .errors import AdapterError, Invalid, NotFound, Operation, translate
 from .kube_exec import Credential, ExecCredentials
 from .kube_identity import Impersonation, explain_denial
 from .kube_proxy import explain_proxy_failure
+from .kube_retry import call_with_retry, gave_up
 from .kube_time import ServerClock
 from .redact import redact, remember_secrets
 
@@ -268,13 +269,13 @@ class KubeRequests:
         return send()
 
     def call_json(self, op: Operation, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a typed client call with ``_preload_content=False``; return decoded JSON."""
+        """Run a typed client call with ``_preload_content=False``; return decoded JSON.
+        A 429 (or 5xx) with Retry-After is retried as client-go does (``kube_retry``)."""
         try:
-            response = self._sent(lambda: call(*args, _preload_content=False,
-                                               _request_timeout=self.timeouts, **kwargs))
-            data = response.data
+            data = call_with_retry(lambda: self._sent(lambda: call(
+                *args, _preload_content=False, _request_timeout=self.timeouts, **kwargs)).data)
         except Exception as exc:  # noqa: BLE001 - translated into the adapter family
-            raise self.fail(exc, op) from exc
+            raise gave_up(self.fail(exc, op), exc) from exc
         return _decoded(data, op)
 
     def request(self, method: str, path: str, query: Sequence[tuple[str, Any]] = (),

@@ -3,7 +3,8 @@
 Runs the real console (headless Textual, as the tests drive it) against an in-process drill
 cluster over HTTP and, one at a time, switches on each fault of drill/faults.py. Under each:
 keys are pressed and timed (? help, Esc, 2, 1: key to visible effect), an action is
-attempted (+ scale by one, confirmed with y when the console gets that far), then the fault
+attempted (+ scale by one, or an undo during a 429 storm, confirmed with y when the console
+gets that far), then the fault
 is cleared and the console must be live again with the tables current (a change made in the
 cluster while it was faulty shows up). The same again for an exec credential plugin that fails
 ("SSO session expired") and then works after a new login, with the console on a kubeconfig
@@ -56,6 +57,7 @@ from tests.proxies import running_proxy  # noqa: E402
 from widgets.audit_view import AuditView  # noqa: E402
 from widgets.confirm_modal import ConfirmModal  # noqa: E402
 from widgets.pod_table import PodTable  # noqa: E402
+from widgets.undo_modal import UndoModal  # noqa: E402
 
 NAMESPACE, TARGET = "shop", "api"
 FAULTS: list[tuple[str, dict[str, Any]]] = [
@@ -68,10 +70,13 @@ FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("revoke-token", {}),
     ("forbid", {"verb": "patch", "resource": "deployments/scale"}),
     ("conflicts", {"count": 2}),
+    ("throttle", {"verb": "patch", "count": 3, "retry_after": 1}),  # a 429 storm ...
+    ("deny", {}),  # an admission webhook's denial ([prod-freeze])
     ("prom-slow", {"seconds": 5}),
     ("prom-down", {}),
 ]
 RESULT_KINDS = ("action.finished", "action.failed", "action.refused")
+UNDO_DURING = {"throttle"}  # ... during an undo (u, Enter, y); other faults: + or - (scale)
 
 
 @dataclass
@@ -104,7 +109,12 @@ async def attempt_action(pilot: Any, app: WarroomApp, run: FaultRun, step: int) 
     """+ or -, confirm if asked; wait for the result record of that action."""
     before = len([r for r in audit_lines(app) if r["kind"] in RESULT_KINDS])
     notes_before = {id(n) for n in app._notifications}  # old ones expire: compare by identity
-    await pilot.press("plus" if step % 2 == 0 else "minus")
+    if run.fault in UNDO_DURING:
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, UndoModal), 30, "the revision picker")
+        await pilot.press("enter")
+    else:
+        await pilot.press("plus" if step % 2 == 0 else "minus")
     deadline = time.monotonic() + 60
     confirmed = False
     while time.monotonic() < deadline:

@@ -32,6 +32,7 @@ from .events import EventRecorder
 from .exec_plugin import ExecPlugin
 from .exec_plugin import install as install_exec_plugin
 from .faults import Faults
+from .list_limits import DEFAULT_BOOKMARK_EVERY, DEFAULT_CONTINUE_TTL, ListLimits
 from .scenarios import get_scenario
 from .seed import seed_workload
 from .server import build_app
@@ -56,6 +57,8 @@ class DrillCluster:
         port: int = 0,
         anonymous_auth: bool = False,
         clock_skew: float = 0.0,
+        continue_ttl: float = DEFAULT_CONTINUE_TTL,
+        bookmark_every: float = DEFAULT_BOOKMARK_EVERY,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the drill cluster binds to loopback only, not {host}")
@@ -75,7 +78,10 @@ class DrillCluster:
         self.exec_plugin: ExecPlugin | None = None  # set by write_kubeconfig(exec_plugin=True)
         self.host = host
         self.port = port
-        self.faults = Faults(self.store, self.access, self.traffic, seed=seed)
+        # how long continue tokens live, how often watches get bookmarks (real seconds)
+        self.limits = ListLimits(continue_ttl, bookmark_every)
+        self.faults = Faults(self.store, self.access, self.traffic, seed=seed,
+                             limits=self.limits)
         self.tls = make_serving_cert(host)
         ca_dir = Path(tempfile.mkdtemp(prefix="warroom-drill-"))
         self.ca_path = ca_dir / "ca.crt"

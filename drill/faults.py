@@ -44,7 +44,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from . import api_faults
 from .errors import ApiError, conflict, expired
+from .list_limits import ListLimits
 
 if TYPE_CHECKING:
     from .access import Access
@@ -109,6 +111,29 @@ FAULTS: dict[str, FaultSpec] = {spec.name: spec for spec in (
         "duration": _DURATION}),
     FaultSpec("conflicts", "the next writes (PUT/PATCH) on deployments get 409 Conflict", {
         "count": Param("count", 1, "how many writes conflict"),
+        "duration": _DURATION}),
+    FaultSpec("throttle", "API Priority and Fairness rejects requests: 429 with Retry-After, "
+                          "plain text as kube-apiserver sends it", {
+        "count": Param("count", None, "how many requests are rejected (default: all while on)"),
+        "verb": Param("verbs", ("*",), "only these verbs, e.g. patch or patch/update"),
+        "retry_after": Param("count", 1, "Retry-After seconds"),
+        "duration": _DURATION}),
+    FaultSpec("deny", "an admission webhook denies writes: 403 with its message "
+                      "(RBAC allows them; `auth can-i` says yes)", {
+        "webhook": Param("str", "validation.gatekeeper.sh", "the webhook's name"),
+        "message": Param("str", "[prod-freeze] changes to production are frozen during the "
+                                "incident", "the webhook's message"),
+        "verb": Param("verbs", ("create", "update", "patch", "delete"), "verbs denied"),
+        "resource": Param("str", "deployments", "resource (with its subresources) or *"),
+        "count": Param("count", None, "how many requests are denied (default: all while on)"),
+        "duration": _DURATION}),
+    FaultSpec("bad-gateway", "a proxy in front of the API answers 502 with an HTML page", {
+        "share": Param("share", 1.0, "share of requests answered so, 0..1"),
+        "count": Param("count", None, "how many requests (default: all while on)"),
+        "duration": _DURATION}),
+    FaultSpec("expire-continue", "paged lists' continue tokens expire after ttl seconds "
+                                 "(410 Expired with a fresh token)", {
+        "ttl": Param("float", 0.0, "token lifetime in real seconds (a real server: 5-10 min)"),
         "duration": _DURATION}),
     FaultSpec("prom-slow", "Prometheus queries answer late", {
         "seconds": Param("float", 5.0, "delay per query"),
@@ -218,8 +243,10 @@ class Faults:
     """The faults active on one drill cluster, and counters of what they injected."""
 
     def __init__(self, store: Store, access: Access, traffic: Traffic, seed: int = 7,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 limits: ListLimits | None = None) -> None:
         self.store = store
+        self.limits = limits or ListLimits()
         self.access = access
         self.traffic = traffic
         self._now = clock
@@ -374,6 +401,28 @@ class Faults:
         state.remaining = state.params["count"]
         self._activate(state)
 
+    def _start_counted(self, state: FaultState, result: dict[str, Any]) -> None:
+        state.remaining = state.params["count"]
+        self._activate(state)
+
+    _start_throttle = _start_deny = _start_bad_gateway = _start_counted
+
+    def _start_expire_continue(self, state: FaultState, result: dict[str, Any]) -> None:
+        before = self.limits.continue_ttl
+        self.limits.continue_ttl = state.params["ttl"]
+
+        def undo() -> None:
+            self.limits.continue_ttl = before
+
+        state.undo = undo
+        self._activate(state)
+
+    def _hit(self, state: FaultState, counter: str) -> None:
+        state.hits += 1
+        if state.remaining is not None:
+            state.remaining -= 1
+        self.counters[counter] += 1
+
     def _start_prom_slow(self, state: FaultState, result: dict[str, Any]) -> None:
         self.traffic.set_query_delay(state.params["seconds"])
         state.undo = lambda: self.traffic.set_query_delay(0.0)
@@ -411,6 +460,11 @@ class Faults:
         if state is not None:
             return await self._reset_connection(request, state)
 
+        state = self.active("bad-gateway")  # the proxy answers before the API server sees it
+        if state is not None and self._random.random() < state.params["share"]:
+            self._hit(state, "bad-gateway")
+            return api_faults.bad_gateway()
+
         state = self.active("latency")
         if state is not None:
             delay = state.params["seconds"] + self._random.uniform(0, state.params["jitter"])
@@ -439,6 +493,11 @@ class Faults:
             return None  # the auth middleware answers 401
         verb, resource = _verb_and_resource(request)
 
+        state = self.active("throttle")  # APF: after authentication, before authorization
+        if state is not None and (verb in state.params["verb"] or "*" in state.params["verb"]):
+            self._hit(state, "throttle")
+            return api_faults.throttled(state.params["retry_after"])
+
         state = self.active("forbid")
         if (state is not None and verb is not None
                 and authorization == f"Bearer {state.params['token']}"
@@ -459,8 +518,18 @@ class Faults:
                 rv, self.store.oldest_rv() + 1).status()}, separators=(",", ":"))
             return web.Response(body=line.encode() + b"\n", status=200, content_type=JSON)
 
-        state = self.active("conflicts")
         info = request.match_info
+        state = self.active("deny")  # admission: after RBAC allowed the write
+        if (state is not None and verb in state.params["verb"]
+                and api_faults.resource_matches(state.params["resource"], resource)
+                and principal.allowed(verb, resource)
+                and principal.allowed(verb, resource.split("/")[0])):
+            self._hit(state, "deny")
+            return api_faults.admission_denied(state.params["webhook"], state.params["message"],
+                                               resource.split("/")[0], info.get("group", ""),
+                                               info.get("name", ""))
+
+        state = self.active("conflicts")
         if (state is not None and verb in ("update", "patch")
                 and info.get("resource") == "deployments" and info.get("group") == "apps"
                 and info.get("sub") in (None, "scale") and principal.allowed(verb, resource)

@@ -7,7 +7,6 @@ watches are chunked JSON lines. See ../shared/K8S_API.md for the contract this f
 from __future__ import annotations
 
 import asyncio
-import base64
 import bisect
 import contextlib
 import copy
@@ -25,6 +24,7 @@ from .clock import DrillClock
 from .control_plane import ControlPlane
 from .errors import ApiError, bad_request, forbidden, invalid, not_found
 from .faults import Faults
+from .list_limits import ListLimits, watch_options_errors
 from .patch import apply_patch
 from .resources import GROUP_VERSIONS, RESOURCES, ResourceType
 from .selectors import format_match_labels, parse_field_selector, parse_label_selector
@@ -42,6 +42,7 @@ class ApiBackend(Protocol):
     control: ControlPlane
     traffic: Traffic
     faults: Faults
+    limits: ListLimits
 
     def prepare_deployment(self, body: dict[str, Any]) -> None: ...
 
@@ -51,7 +52,6 @@ CLUSTER_KEY: web.AppKey[ApiBackend] = web.AppKey("cluster")
 PRINCIPAL: web.RequestKey[Any] = web.RequestKey("principal", object)
 OPEN_PATHS = {"/healthz", "/readyz", "/livez"}
 DEFAULT_WATCH_SECONDS = 1800
-BOOKMARK_EVERY = 5.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -300,20 +300,6 @@ def _list_position(obj: dict[str, Any]) -> tuple[str, str]:
     return obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
 
 
-def _continue_token(last: dict[str, Any]) -> str:
-    """The next page starts after the last object listed (by key, as the API server does:
-    objects created or deleted meanwhile neither shift the next page nor get skipped)."""
-    return base64.urlsafe_b64encode(json.dumps(_list_position(last)).encode()).decode()
-
-
-def _continue_after(token: str) -> tuple[str, str]:
-    try:
-        namespace, name = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(namespace), str(name)
-    except (ValueError, TypeError) as error:
-        raise ApiError(400, "continue token is not valid") from error
-
-
 def _list(request: web.Request, cluster: ApiBackend, rt: ResourceType,
           namespace: str | None) -> web.Response:
     labels = parse_label_selector(request.query.get("labelSelector"))
@@ -324,12 +310,15 @@ def _list(request: web.Request, cluster: ApiBackend, rt: ResourceType,
     limit = int(request.query.get("limit", "0") or 0)
     start = 0
     if request.query.get("continue"):
-        start = bisect.bisect_right(items, _continue_after(request.query["continue"]),
+        # tokens expire as a real server's do (drill/list_limits.py)
+        start = bisect.bisect_right(items, cluster.limits.position(request.query["continue"]),
                                     key=_list_position)
     if limit > 0 or start:
         page = items[start:start + limit] if limit > 0 else items[start:]
         if limit > 0 and start + limit < len(items):
-            meta["continue"] = _continue_token(page[-1])
+            # the next page starts after the last object listed (by key, as the API server
+            # does: objects created or deleted meanwhile neither shift it nor get skipped)
+            meta["continue"] = cluster.limits.token(_list_position(page[-1]))
             meta["remainingItemCount"] = len(items) - start - limit
         items = page
     if _wants_table(request):
@@ -345,6 +334,9 @@ async def _watch(request: web.Request, cluster: ApiBackend, rt: ResourceType,
     labels = parse_label_selector(request.query.get("labelSelector"))
     fields = parse_field_selector(request.query.get("fieldSelector"))
     rv_param = request.query.get("resourceVersion", "")
+    invalid_options = watch_options_errors(request.query)
+    if invalid_options is not None:
+        raise invalid_options
     send_initial = _truthy(request.query.get("sendInitialEvents"))
     bookmarks = _truthy(request.query.get("allowWatchBookmarks"))
     timeout = float(request.query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
@@ -403,7 +395,7 @@ async def _watch(request: web.Request, cluster: ApiBackend, rt: ResourceType,
             if remaining <= 0:
                 break
             try:
-                event = await asyncio.wait_for(watch.queue.get(), min(remaining, BOOKMARK_EVERY))
+                event = await asyncio.wait_for(watch.queue.get(), min(remaining, cluster.limits.bookmark_every))
             except TimeoutError:
                 if bookmarks:
                     await send("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version,

@@ -20,6 +20,7 @@ from typing import Any
 
 from adapters.errors import AdapterError
 from adapters.kube_actions import ActionResult
+from adapters.kube_retry import retry_notices
 from adapters.kube_rollouts import RolloutSnapshot
 from adapters.kubernetes import KubeClient
 from adapters.probes import Check, Prober, ProbeResult
@@ -190,8 +191,15 @@ class ActionRunner:
         self._record(ACTION_STARTED, request, params, message=request.describe())
         progress(f"{request.describe()}…", None)
         snapshot: RolloutSnapshot | None = None
+        retries: list[str] = []
+
+        def retrying(text: str) -> None:  # the server asked us to retry (429, Retry-After)
+            retries.append(text)
+            progress(text, None)
+
         try:
-            result: ActionResult = kind.run(self.tools, request)
+            with retry_notices(retrying):
+                result: ActionResult = kind.run(self.tools, request)
             message = result.message
             if kind.follows_rollout and result.details.get("changed", True):
                 snapshot = self._follow(request, progress)
@@ -202,12 +210,17 @@ class ActionRunner:
                 ok = result.ok
         except AdapterError as error:
             duration = time.monotonic() - started
+            failure: dict[str, Any] = {"ok": False, "error": error.message}
+            if retries:
+                failure["retried"] = len(retries)
             self._record(ACTION_FAILED, request, params, message=error.message,
-                         result={"ok": False, "error": error.message}, duration_s=duration)
+                         result=failure, duration_s=duration)
             return ActionOutcome(False, error.message, duration)
         duration = time.monotonic() - started
         record_kind = ACTION_FINISHED if ok else ACTION_FAILED
         result_doc: dict[str, Any] = {"ok": ok, **_jsonable_details(result.details)}
+        if retries:
+            result_doc["retried"] = len(retries)  # requests the server asked us to repeat
         if snapshot is not None:
             result_doc["rollout"] = snapshot.state
         self._record(record_kind, request, params, message=message, result=result_doc,
