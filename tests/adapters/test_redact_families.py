@@ -114,8 +114,8 @@ async def test_cat_of_a_key_file_shows_no_key_body(tmp_path: Path) -> None:
 
 
 def test_a_token_refreshed_after_connect_is_masked(tmp_path: Path) -> None:
-    # An exec credential plugin that hands out a new, already expired token each call: the
-    # client runs it again on the next request (the refresh hook), after connect.
+    # An exec credential plugin that hands out a new, already expired token each call: it runs
+    # again before each request (adapters/kube_exec.py), long after connect.
     counter = tmp_path / "count"
     counter.write_text("0")
     plugin = tmp_path / "plugin.py"
@@ -147,9 +147,10 @@ def test_a_token_refreshed_after_connect_is_masked(tmp_path: Path) -> None:
         """))
     kube = KubeClient.connect(str(kubeconfig), "c")
     try:
-        kube.api.configuration.auth_settings()  # what every request does first
+        kube.authenticate()  # what every request does first
+        kube.authenticate()  # the next request: the token expired, the plugin runs again
         fresh = f"exec-refreshed-token-{counter.read_text()}-q9w8e7r6"
-        assert int(counter.read_text()) >= 2  # a token after the one seen at connect
+        assert int(counter.read_text()) >= 2  # a token after the first one
         assert fresh not in redact(f"proxy echoed: Authorization: x {fresh}")
         assert fresh not in LineRedactor()(f"debug: using {fresh}")
     finally:

@@ -34,6 +34,7 @@ from console.ui.drill_bridge import DRILL_CLOCK, DRILL_RESOLVED, DRILL_SCORED
 from drill.scenarios import SCENARIOS
 from tests.conftest import Drill
 from tests.console.app_harness import audit_records, drill_settings, finished, until
+from widgets.checklist import Checklist
 from widgets.confirm_modal import ConfirmModal
 from widgets.deployment_list import DeploymentList
 from widgets.scale_modal import ScaleModal
@@ -266,6 +267,8 @@ async def ready(pilot: Pilot[Any], app: WarroomApp, key: str) -> None:
         lambda: app.drill is not None and app.drill.mode.state is not None,
         message="the first drill poll",
     )
+    # the runbook on screen: space checks off its highlighted step (none before it is shown)
+    await until(pilot, lambda: app.query_one(Checklist).rows, message="the runbook")
     app.query_one(DeploymentList).focus()
     for _ in range(len(app.main_screen.live.deployments)):
         if app.main_screen.live.selected == key:

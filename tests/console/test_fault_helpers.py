@@ -86,12 +86,17 @@ class _FooterApp(App[None]):
         self.push_screen(_Modal())
 
 
-def _stranded_footer_keys() -> int:
+def _stranded_footer_keys(besides: frozenset[int] = frozenset()) -> set[int]:
+    """Footer keys no longer on screen that are still alive (but those in ``besides``)."""
     gc.collect()
-    return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey) and not o.is_attached)
+    return {id(o) for o in gc.get_objects()
+            if isinstance(o, FooterKey) and not o.is_attached and id(o) not in besides}
 
 
 async def test_pruning_releases_footer_keys_that_textual_strands() -> None:
+    # an earlier test's console may still be winding down in this process: its keys are not
+    # this app's to free
+    earlier = frozenset(_stranded_footer_keys())
     app = _FooterApp()
     async with app.run_test(size=(100, 30)) as pilot:
         for _ in range(8):
@@ -99,10 +104,10 @@ async def test_pruning_releases_footer_keys_that_textual_strands() -> None:
             await pilot.pause()
             await pilot.press("escape")
             await pilot.pause()
-        before = _stranded_footer_keys()
+        before = len(_stranded_footer_keys(earlier))
         pruned = prune_closed_watchers(app)
         GcPacer(app).tick()
-        after = _stranded_footer_keys()
+        after = len(_stranded_footer_keys(earlier))
     assert before > 0 and pruned > 0  # the leak is there (textual issue 6666) ...
     assert after == 0  # ... and pruning frees them
 
@@ -125,7 +130,10 @@ def test_gc_pacer_refreezes_late_imports_only_once_settled() -> None:
         before = gc.get_freeze_count()
         late = [object() for _ in range(1000)]  # a late import's objects, say
         pacer.refreeze()  # before the final settle: that settle will freeze them
-        assert gc.get_freeze_count() == before
+        # nothing was frozen (a freeze would add the 1000 above); the count may drop a
+        # little, as frozen objects are still freed by reference counting (an earlier test's
+        # threads winding down)
+        assert gc.get_freeze_count() <= before
         pacer.settle(final=True)
         settled = gc.get_freeze_count()
         late += [[] for _ in range(1000)]
