@@ -5,7 +5,8 @@ and returns the kubeconfig ``exec`` block that runs it. Each run prints an ExecC
 the token in ``token`` and an ``expirationTimestamp`` ``ttl`` seconds ahead, and appends one
 JSON line to ``runs.log`` (start, end, what it was told about interactivity, whether it got a
 stdin). While a ``fail`` file exists it prints that file's text to stderr and exits 1 -- an
-"SSO session expired" a test switches on and off. ``delay`` makes each run take that long, so
+"SSO session expired" a test switches on and off. While a ``password`` file exists it asks
+for that password on the terminal, and fails when it is not given one (a non-interactive run). ``delay`` makes each run take that long, so
 parallel runs would overlap visibly.
 """
 
@@ -41,6 +42,18 @@ if os.path.exists(failing):
     with open(failing) as reason:
         sys.stderr.write(reason.read())
     sys.exit(1)
+password = os.path.join(folder, "password")
+if os.path.exists(password):  # a login that asks: only when the client hands over a terminal
+    if not record["interactive"]:
+        sys.stderr.write("login required: this plugin asks for your password in a terminal\n")
+        sys.exit(1)
+    sys.stderr.write("drill SSO password: ")
+    sys.stderr.flush()
+    given = sys.stdin.readline().strip()
+    with open(password) as expected:
+        if given != expected.read().strip():
+            sys.stderr.write("wrong password\n")
+            sys.exit(1)
 with open(os.path.join(folder, "token")) as handle:
     token = handle.read().strip()
 if os.path.exists(os.path.join(folder, "next-token")):  # a rotation: the next run gets it
@@ -86,6 +99,12 @@ class ExecPlugin:
 
     def recover(self) -> None:
         (self.folder / "fail").unlink(missing_ok=True)
+
+    def require_password(self, password: str) -> None:
+        """Runs ask for ``password`` on the terminal (interactive runs only; others fail)."""
+        path = self.folder / "password"
+        path.write_text(password)
+        path.chmod(0o600)
 
     def runs(self) -> list[dict[str, Any]]:
         import json
