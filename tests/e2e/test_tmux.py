@@ -162,7 +162,9 @@ def test_a_pod_log_cannot_retitle_the_terminal(session, tmp_path) -> None:
     from kubernetes import client, config
 
     tmux("select-pane", "-t", session, "-T", "before")
-    wait_screen(session, lambda t: "live" in t and "api" in t, what="the console to connect")
+    text = wait_screen(session, lambda t: "live" in t and api_row(t) is not None,
+                       what="the console to connect")
+    revision = api_row(text)[2]  # type: ignore[index]
     kubeconfig = tmp_path / "drill-kubeconfig.yaml"
     with config.new_client_from_config(config_file=str(kubeconfig)) as api:
         client.AppsV1Api(api).patch_namespaced_deployment("api", "shop", {
@@ -171,7 +173,8 @@ def test_a_pod_log_cannot_retitle_the_terminal(session, tmp_path) -> None:
                                          "value": "\x1b]2;PWNED\x07debug"}]}]}}}})
     # the new revision's pods run (and log) while the console shows them: look at the
     # pods' logs until one of the new revision's is on screen
-    time.sleep(3)
+    wait_screen(session, lambda t: (row := api_row(t)) is not None and row[2] > revision,
+                what="the new revision")
     tmux("send-keys", "-t", session, "Tab")
     text = ""
     for _attempt in range(10):
@@ -182,7 +185,6 @@ def test_a_pod_log_cannot_retitle_the_terminal(session, tmp_path) -> None:
         tmux("send-keys", "-t", session, "Escape")
         wait_screen(session, lambda t: "log level" not in t, 10, "the logs closed")
         tmux("send-keys", "-t", session, "Down")
-        time.sleep(1)
     title = tmux("display-message", "-p", "-t", session, "#{pane_title}").strip()
     assert title == "before"  # the escape was not obeyed ...
     assert "␛]2;PWNED␇debug)" in text, text  # ... but shown as text
