@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -24,7 +24,6 @@ from console.domain import action_kinds
 from console.domain.connection_notes import ConnectionNotes
 from console.domain.settings import ConsoleSettings
 from console.ui.crash import CONSOLE_CRASHED, run_reporting_crashes
-from console.ui.drill_bridge import DrillBridge
 from console.ui.gc_pacing import CACHE_EVERY, GcPacer
 from console.ui.main_screen import MainScreen
 from console.ui.screen_text import ScreenRedactor
@@ -32,6 +31,9 @@ from console.ui.session import Session
 from themes import CSS_PATH, HORIZONTAL_BREAKPOINTS, THEMES, register_themes
 from widgets.confirm_modal import ConfirmModal
 from widgets.toasts import show_newest_toast
+
+if TYPE_CHECKING:
+    from console.ui.drill_bridge import DrillBridge
 
 HANGUP_GRACE = 3.0  # seconds an exit after SIGHUP may take before the process is ended
 
@@ -83,6 +85,10 @@ class WarroomApp(App[int]):
         self.gc.pause()  # no collections while start-up and the first list build the heap
         self.set_interval(CACHE_EVERY, self.gc.tick)
         if self.settings.drill is not None:  # drill mode: milestones, P pause, S score
+            # imported here: scoring reads the drill's scenario registry, which a console on
+            # a real cluster has no use for (50 ms of start-up)
+            from console.ui.drill_bridge import DrillBridge
+
             self.drill = DrillBridge.attach(self)
 
     def _hangup(self) -> None:
