@@ -76,7 +76,9 @@ async def test_throttled_scale_shows_its_retries_and_succeeds(cluster: Drill) ->
         assert "▶ throttled by the API server, retrying in 1 s (attempt 3 of 5)" in shown
         done = last_record(app, "action.finished")
         assert done["result"]["ok"] is True and done["result"]["retried"] == 2
-        assert action_status(app).startswith("✔ scale deployment/api to 4 replicas")
+        # the record is written by the worker; the screen shows the outcome a moment later
+        await until(pilot, lambda: action_status(app).startswith(
+            "✔ scale deployment/api to 4 replicas"), 10, "the outcome on screen")
         clear(cluster)
     assert deployment(cluster).spec.replicas == 4
 

@@ -257,7 +257,8 @@ async def test_forbidden_verb_is_refused_and_audited(cluster: Drill, tmp_path: P
         refused = [r for r in audit_records(app) if r["kind"] == "action.refused"][0]
         assert refused["target"] == "deployment/api"
         assert "forbidden: you may not patch deployments in namespace shop" in refused["message"]
-        assert notified(app, "forbidden: you may not patch deployments")
+        await until(pilot, lambda: notified(app, "forbidden: you may not patch deployments"),
+                    message="the refusal notified")
         await until(pilot, lambda: "action.refused" in shown_audit_kinds(app),
                     message="the refusal in the audit pane")
         assert len(app.screen_stack) == 1  # never asked to confirm

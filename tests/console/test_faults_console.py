@@ -207,7 +207,8 @@ async def test_fault_at_the_write_fails_the_action_cleanly(
         assert failed["result"]["ok"] is False
         assert action_status(app).startswith("✖ scale deployment/api to 5 replicas: ")
         assert says in action_status(app)
-        assert notified(app, "✖ scale deployment/api", says), notifications(app)
+        await until(pilot, lambda: notified(app, "✖ scale deployment/api", says), 5,
+                    "the failure notified")
         app.session.kube.before_write = None
         clear(cluster)
     assert deployment(cluster).spec.replicas == before
