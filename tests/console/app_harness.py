@@ -139,7 +139,9 @@ def audit_records(app: WarroomApp) -> list[dict[str, Any]]:
     path = Path(app.session.audit.path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    text = path.read_text()
+    complete = text[: text.rfind("\n") + 1]  # a record still being written is not on record
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def action_kinds(app: WarroomApp, action: str) -> list[str]:
