@@ -19,10 +19,7 @@ class Inspect:
 
     def logs(self) -> None:
         pod = self.screen.live.selected_pod()
-        if pod is None:
-            self.screen.app.notify("select a pod first (tab to the pod table)",
-                                   severity="warning")
-        elif self.screen.session.kube is not None:
+        if pod is not None and self.screen.session.kube is not None:
             self.screen.run_worker(lambda: self._logs(pod), thread=True, group="logs",
                                    exit_on_error=False)
 

@@ -161,7 +161,12 @@ class LiveData:
         return self.deployments.get(self.selected) if self.selected else None
 
     def selected_pod(self) -> PodView | None:
-        return self.pods.get(self.screen.query_one(PodTable).cursor_key)
+        """The pod under the pod table's cursor; when none, says how to select one."""
+        pod = self.pods.get(self.screen.query_one(PodTable).cursor_key)
+        if pod is None:
+            self.screen.app.notify("select a pod first (tab to the pod table)",
+                                   severity="warning")
+        return pod
 
     # ---- metrics ---------------------------------------------------------------------------
     def poll_metrics(self) -> None:

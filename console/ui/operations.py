@@ -73,10 +73,7 @@ class Operations:
                 self.notify("select a deployment first", severity="warning")
             return dep
         if kind.target == "pod":
-            pod = live.selected_pod()
-            if pod is None:
-                self.notify("select a pod first (tab to the pod table)", severity="warning")
-            return pod
+            return live.selected_pod()
         if not self.settings.checks:
             self.notify("no verification checks for v here: drills bring their own; on a real "
                         "cluster use the runbook's verify steps", severity="warning")

@@ -67,8 +67,7 @@ class RunbookPane:
                                    "all set", severity="warning")
             return
         ops = self.screen.ops
-        if ops.running:
-            self.screen.app.notify(f"wait: {ops.running} is still running", severity="warning")
+        if not ops.ready():  # one thing at a time: says what still runs
             return
         ops.show_running(f"runbook step {key}")
         ops.running = f"step {key}"
