@@ -4,7 +4,7 @@ pre-checked against RBAC, confirmed, run and audited like the built-in ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,18 +55,6 @@ def annotate() -> Iterator[ActionKind]:
     action_kinds.register(ANNOTATE)
     yield ANNOTATE
     action_kinds.unregister(ANNOTATE.name)
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
-
-
-@pytest.fixture
-def cluster(drill_factory: Callable[..., Drill], state_dir: Path) -> Iterator[Drill]:
-    yield drill_factory()
 
 
 def footer_labels(app: WarroomApp) -> list[str]:

@@ -4,11 +4,8 @@ in one short line. The real console (Pilot) against a private drill cluster over
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.widgets import Static
 
 from console.ui.app import WarroomApp
@@ -27,18 +24,6 @@ from widgets.scale_modal import ScaleModal
 
 SIZE = (160, 48)
 FAST = {"watch_backoff_max": 1.0, "stale_after": 2.0}
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
-
-
-@pytest.fixture
-def cluster(drill_factory: Callable[..., Drill], state_dir: Path) -> Iterator[Drill]:
-    yield drill_factory()
 
 
 def action_status(app: WarroomApp) -> str:

@@ -6,11 +6,9 @@ action is read back from the cluster with the official client and from the audit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.widgets import Button, Input, Label, Static
 
 from console.domain.incident import IncidentStore
@@ -41,18 +39,6 @@ SIZE = (160, 48)
 REVISION = "deployment.kubernetes.io/revision"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 ACTION_RECORDS = ["action.requested", "action.started", "action.finished"]
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
-
-
-@pytest.fixture
-def cluster(drill_factory: Callable[..., Drill], state_dir: Path) -> Iterator[Drill]:
-    yield drill_factory()
 
 
 def on_screen(app: WarroomApp, kind: type) -> bool:

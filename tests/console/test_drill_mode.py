@@ -219,13 +219,6 @@ def test_durations_read_like_the_report() -> None:
 
 
 # ---- the console on a drill ----------------------------------------------------------------
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
-
-
 def scenario_settings(drill: Drill, **overrides: Any) -> Any:
     """Settings as `warroom drill --scenario X` builds them (console/cli/main.py)."""
     scenario = drill.cluster.scenario

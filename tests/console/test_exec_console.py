@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from textual.widgets import Label
 
 from console.ui.app import WarroomApp
@@ -18,13 +17,6 @@ from widgets.scale_modal import ScaleModal
 from widgets.status_header import StatusHeader
 
 SIZE = (160, 48)
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
 
 
 async def test_expired_sso_session_is_not_logged_in_and_a_new_login_recovers(

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,18 +51,6 @@ SIZE = (160, 48)
 # quick reconnection and an early "stale" so an outage fits in a test
 FAST = {"watch_backoff_max": 1.0, "stale_after": 2.0}
 SLOW_API = 10.0
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
-
-
-@pytest.fixture
-def cluster(drill_factory: Callable[..., Drill], state_dir: Path) -> Iterator[Drill]:
-    yield drill_factory()
 
 
 def header_connection(app: WarroomApp) -> str:

@@ -31,13 +31,6 @@ from widgets.pod_table import PodTable
 SIZE = (160, 48)
 
 
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
-
-
 async def test_header_and_audit_name_the_impersonated_user(
         drill_factory: Callable[..., Drill], state_dir: Path, tmp_path: Path) -> None:
     cluster = drill_factory()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +44,6 @@ SIZE = (160, 48)
 # a window title (OSC 2), a clipboard write (OSC 52), clear screen and home (CSI)
 ESCAPES = "\x1b]2;PWNED\x07\x1b]52;c;cHduZWQ=\x07\x1b[2J\x1b[H"
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
-
-
-@pytest.fixture
-def cluster(drill_factory: Callable[..., Drill], state_dir: Path) -> Iterator[Drill]:
-    yield drill_factory()
 
 
 def rendered(app: WarroomApp) -> str:

@@ -7,11 +7,9 @@ the context the operator sees.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 import yaml
 from kubernetes import client
 from textual.widgets import Button
@@ -39,18 +37,6 @@ from widgets.status_header import StatusHeader
 
 SIZE = (160, 48)
 REFUSED = ["action.requested", "action.refused"]
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
-
-
-@pytest.fixture
-def cluster(drill_factory: Callable[..., Drill], state_dir: Path) -> Iterator[Drill]:
-    yield drill_factory()
 
 
 def renamed_context(drill: Drill, tmp_path: Path, name: str) -> str:

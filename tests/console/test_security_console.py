@@ -14,7 +14,6 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -34,18 +33,6 @@ from widgets.confirm_modal import ConfirmModal
 SIZE = (160, 48)
 BEARER = "sekret-bearer-4711"
 TOKEN = "sekret-token-4711"
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "state"
-    monkeypatch.setenv("WARROOM_STATE_DIR", str(path))
-    return path
-
-
-@pytest.fixture
-def cluster(drill_factory: Callable[..., Drill], state_dir: Path) -> Iterator[Drill]:
-    yield drill_factory()
 
 
 def screen_text(app: WarroomApp) -> str:
