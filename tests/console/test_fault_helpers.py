@@ -123,25 +123,29 @@ def test_gc_pacer_freezes_once_and_unfreezes() -> None:
     assert gc.get_freeze_count() == 0
 
 
+def _frozen(objects: list[object]) -> bool:
+    """Whether every one of ``objects`` is in the permanent generation (gc.get_objects lists
+    the collected generations only). Asked of the objects themselves, not of the freeze
+    count, which other threads change as frozen objects are freed by reference counting."""
+    collected = {id(o) for o in gc.get_objects()}
+    return not any(id(o) in collected for o in objects)
+
+
 def test_gc_pacer_refreezes_late_imports_only_once_settled() -> None:
     pacer = GcPacer()
     try:
         pacer.settle()
-        before = gc.get_freeze_count()
-        late = [object() for _ in range(1000)]  # a late import's objects, say
+        late: list[object] = [[] for _ in range(1000)]  # a late import's objects, say
         pacer.refreeze()  # before the final settle: that settle will freeze them
-        # nothing was frozen (a freeze would add the 1000 above); the count may drop a
-        # little, as frozen objects are still freed by reference counting (an earlier test's
-        # threads winding down)
-        assert gc.get_freeze_count() <= before
+        assert not any(_frozen([o]) for o in late)
         pacer.settle(final=True)
-        settled = gc.get_freeze_count()
-        late += [[] for _ in range(1000)]
+        assert _frozen(late)
+        later: list[object] = [[] for _ in range(1000)]
         pacer.refreeze()
-        assert gc.get_freeze_count() >= settled + 1000
+        assert _frozen(later)
     finally:
         pacer.close()
-    assert gc.get_freeze_count() == 0 and late
+    assert gc.get_freeze_count() == 0 and not _frozen(late)
 
 
 def test_gc_pacer_pauses_the_collector_while_loading() -> None:
