@@ -217,6 +217,18 @@ class KubeRequests:
             return None
         return True
 
+    def namespace_names(self) -> list[str]:
+        """The namespaces' names, sorted; [] when they may not be listed (the console then
+        offers only the namespace it watches)."""
+        try:
+            result = self.request_json(Operation("list", "namespaces", None), "/api/v1/namespaces")
+        except AdapterError:
+            return []
+        items = result.get("items") if isinstance(result, dict) else None
+        names = {item.get("metadata", {}).get("name") for item in items or []
+                 if isinstance(item, dict) and isinstance(item.get("metadata"), dict)}
+        return sorted(name for name in names if isinstance(name, str) and name)
+
     # -- credentials from an exec plugin -----------------------------------------------
     def authenticate(self) -> Credential | None:
         """Put the plugin's current credential (run it if needed) on the connection;

@@ -57,6 +57,7 @@ class PodView:
     deleting: bool = False
     resource_version: str = ""
     images: tuple[str, ...] = ()
+    labels: str = ""  # "app=api,tier=web" (sorted; pod-template-hash left out), for `/`
 
     @property
     def key(self) -> str:
@@ -218,7 +219,15 @@ def pod_view(pod: Any, *, replicaset: RevisionView | None = None,
         deleting=bool(meta.get("deletionTimestamp")),
         resource_version=as_str(meta.get("resourceVersion")),
         images=tuple(intern(image) for image in container_images(spec)),
+        labels=labels_text(labels),
     )
+
+
+def labels_text(labels: Mapping[str, Any]) -> str:
+    """Labels as one interned "k=v,k=v" string, sorted, without pod-template-hash (which
+    differs per ReplicaSet: the pods of one workload then share one string)."""
+    return intern(",".join(f"{k}={as_str(v)}" for k, v in sorted(labels.items())
+                           if k != TEMPLATE_HASH_LABEL and isinstance(k, str)))
 
 
 # ---- deployments -----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,6 +12,12 @@ from widgets.keyed_table import KeyedTable
 from widgets.rows import DeploymentRow
 
 ROLLOUT_SYMBOLS = {"complete": "✔", "progressing": "⟳", "stalled": "✖", "paused": "⏸"}
+
+
+def _ready(row: DeploymentRow) -> tuple[float, int]:
+    if row.ready is None or not row.desired:
+        return (-1.0, row.desired or 0)
+    return (row.ready / row.desired, row.desired)
 
 
 def count(value: int | None) -> str:
@@ -27,6 +33,12 @@ class DeploymentList(KeyedTable[DeploymentRow]):
 
     COLUMNS = (("name", "DEPLOYMENT"), ("ready", "READY"), ("revision", "REV"),
                ("rollout", "ROLLOUT"))
+    SORT_KEYS: ClassVar[dict[str, Callable[[DeploymentRow], object]]] = {
+        "name": lambda row: (row.namespace, row.name),
+        "ready": _ready,
+        "revision": lambda row: row.revision if row.revision is not None else -1,
+        "rollout": lambda row: row.rollout,
+    }
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "deployment-list--complete",
         "deployment-list--progressing",
@@ -62,9 +74,7 @@ class DeploymentList(KeyedTable[DeploymentRow]):
 
     def apply(self, rows: Iterable[DeploymentRow]) -> None:
         """Show exactly ``rows``: changed rows are updated, new added, missing removed."""
-        rows = list(rows)
-        present = {row.key for row in rows}
-        self._apply(rows, [key for key in self._rows if key not in present])
+        self.sync(rows)
 
     def _cells(self, row: DeploymentRow) -> tuple[Text, ...]:
         name = f"{row.namespace}/{row.name}" if self.show_namespace else row.name

@@ -36,6 +36,7 @@ from textual.widgets.data_table import (
 
 from widgets.column_fit import ColumnNeed, fit_columns, hidden_label
 from widgets.plain_text import plain_cell
+from widgets.table_sort import TableSort
 
 
 def same_text(a: Text, b: Text) -> bool:
@@ -50,6 +51,11 @@ class ColumnWidths:
         self.floor = floor  # the header label's width: a column is never narrower
         self._counts: Counter[int] = Counter()
         self.widest = floor
+
+    def set_floor(self, floor: int) -> None:
+        """The header label's width changed (a sort arrow came or went)."""
+        self.floor = floor
+        self.widest = max(max(self._counts, default=0), floor)
 
     def add(self, width: int) -> None:
         self._counts[width] += 1
@@ -74,7 +80,7 @@ class Keyed(Protocol):
 RowT = TypeVar("RowT", bound=Keyed)
 
 
-class KeyedTable(DataTable[Text], Generic[RowT]):
+class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
     """A row-cursor DataTable of frozen rows with a ``key``; subclasses say how rows look.
 
     Subclasses set ``COLUMNS`` ((column key, label) pairs) and ``SORT_COLUMN``, implement
@@ -100,6 +106,9 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         self._dirty: set[tuple[RowKey, ColumnKey]] = set()  # cells written, caches not yet
         self._revealed_top = 0
         self._hidden: tuple[str, ...] = ()  # columns left out to fit the pane
+        self.sort_column = self.SORT_COLUMN
+        self.sort_reverse = False
+        self._label_widths: dict[str, int] = {}
         self._direct_cells = isinstance(getattr(self, "_data", None), dict) and all(
             hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations", "rows",
                                              "_update_count", "_highlight_cursor"))
@@ -151,6 +160,12 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         if index != self.cursor_row:
             self.move_cursor(row=index)
         return True
+
+    def sync(self, rows: Iterable[RowT]) -> None:
+        """Show exactly ``rows``: changed rows are updated, new added, missing removed."""
+        rows = list(rows)
+        present = {row.key for row in rows}
+        self._apply(rows, [key for key in self._rows if key not in present])
 
     # ---- updating ----------------------------------------------------------------------
     def _apply(self, upserts: Iterable[RowT], deletes: Iterable[str]) -> None:
@@ -298,7 +313,8 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         self._dirty.clear()
         for column, label in self.COLUMNS:
             if column not in hidden:
-                self.add_column(Text(label, overflow="ellipsis"), key=column)
+                self.add_column(Text(self.sort_label(column, label), overflow="ellipsis"),
+                                key=column)
         if self._shown:
             self._add_rows(list(self._shown.items()))
             self._resort()
@@ -309,7 +325,7 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         """Put the count of hidden columns in the first column's header; True if changed."""
         column, label = self.COLUMNS[0]
         known = self.columns.get(ColumnKey(column))
-        wanted = hidden_label(label, hidden)
+        wanted = hidden_label(self.sort_label(column, label), hidden)
         if known is None or known.label.plain == wanted:
             return False
         known.label = Text(wanted, overflow="ellipsis")
@@ -374,9 +390,6 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
         known = self.columns.get(ColumnKey(column))
         return known is None or cell.cell_len > known.content_width
 
-    def _resort(self) -> None:
-        self.sort(self.SORT_COLUMN, key=lambda cell: cell.plain)
-
     def restyle(self) -> None:
         """Rebuild every row's cells (the theme changed)."""
         for key, row in self._rows.items():
@@ -391,8 +404,10 @@ class KeyedTable(DataTable[Text], Generic[RowT]):
     # ---- lifecycle and events ------------------------------------------------------------
     def on_mount(self) -> None:
         for column, label in self.COLUMNS:
-            self.add_column(Text(label, overflow="ellipsis"), key=column)
-            self._widths[column] = ColumnWidths(self.columns[ColumnKey(column)].content_width)
+            self.add_column(Text(self.sort_label(column, label), overflow="ellipsis"),
+                            key=column)
+            self._label_widths[column] = self.columns[ColumnKey(column)].content_width
+            self._widths[column] = ColumnWidths(self._label_widths[column])
         self._columns_ready = True
         # The signal comes before the new theme's styles reach this widget: restyle after.
         self.app.theme_changed_signal.subscribe(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from rich.text import Text
@@ -54,6 +54,33 @@ def status_text(status: str) -> str:
     return f"{KINDS[status_kind(status)][0]} {status}"
 
 
+_AGE_PART = re.compile(r"(\d+)([smhdy])")
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
+
+
+def age_seconds(age: str) -> float:
+    """kubectl's AGE ("45s", "5m30s", "3d4h", "2y30d") in seconds; -1 for "?" or "<invalid>"."""
+    parts = _AGE_PART.findall(age)
+    if not parts:
+        return -1.0
+    return float(sum(int(n) * _AGE_UNITS[unit] for n, unit in parts))
+
+
+def ready_ratio(ready: str) -> float:
+    match = _READY.match(ready)
+    if match is None:
+        return -1.0
+    total = int(match[2])
+    return int(match[1]) / total if total else 0.0
+
+
+_KIND_ORDER = {kind: index for index, kind in enumerate(KINDS)}
+
+
+def revision_number(revision: str) -> tuple[int, str]:
+    return (int(revision), "") if revision.isdigit() else (-1, revision)
+
+
 def restart_count(restarts: int | str) -> int | None:
     if isinstance(restarts, int):
         return restarts
@@ -77,6 +104,14 @@ class PodTable(KeyedTable[PodRow]):
     SQUEEZE: ClassVar[dict[str, int]] = {"name": 14, "status": 12, "restarts": 8}
     # the status shows a crash loop; REV is what a rollback is about
     DROP_ORDER = ("restarts", "age", "ready", "revision")
+    SORT_KEYS: ClassVar[dict[str, Callable[[PodRow], object]]] = {
+        "name": lambda row: row.name,
+        "ready": lambda row: ready_ratio(row.ready),
+        "status": lambda row: (_KIND_ORDER[status_kind(row.status)], row.status),
+        "restarts": lambda row: restart_count(row.restarts) or 0,
+        "age": lambda row: age_seconds(row.age),
+        "revision": lambda row: revision_number(row.revision),
+    }
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "pod-table--failing",
         "pod-table--waiting",
@@ -107,12 +142,6 @@ class PodTable(KeyedTable[PodRow]):
     def apply_deltas(self, upserts: Iterable[PodRow], deletes: Iterable[str] = ()) -> None:
         """Apply one batch: add or update ``upserts``, remove the pods keyed in ``deletes``."""
         self._apply(upserts, deletes)
-
-    def sync(self, rows: Iterable[PodRow]) -> None:
-        """Show exactly ``rows`` (after a relist): a batch of upserts plus deletes of the rest."""
-        rows = list(rows)
-        present = {row.key for row in rows}
-        self._apply(rows, [key for key in self._rows if key not in present])
 
     def _cells(self, row: PodRow) -> tuple[Text, ...]:
         style = self.component_style

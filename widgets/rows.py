@@ -123,6 +123,7 @@ class HeaderInfo:
     read_only: bool = False
     credentials: str | None = None  # "credentials expire in 4 min", when known
     identity: str | None = None  # impersonation: "as alice (groups: sre)"
+    showing: str | None = None  # a `/` filter in force: "showing 12 of 10,000 pods"
 
 
 @dataclass(frozen=True)

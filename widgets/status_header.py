@@ -111,7 +111,8 @@ class StatusHeader(Widget):
                      f"▲ PRODUCTION ▲  {info.context} — actions change the live service")
         self._update("#context", f"ctx {info.context}")
         self._update("#namespace", f"ns {info.namespace}"
-                     + (f"  -l {info.selector}" if info.selector else ""))
+                     + (f"  -l {info.selector}" if info.selector else "")
+                     + (f"  · {info.showing}" if info.showing else ""))
         identity = self._update("#identity", info.identity or "")
         identity.set_class(not info.identity, "-hidden")
         connection = self._update("#connection", connection_text(info))

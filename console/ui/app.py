@@ -48,6 +48,10 @@ PALETTE = (
     ("Pause/resume the drill", "P: pause or resume the drill clock (drills only)",
      "drill_pause"),
     ("Drill score", "S: the drill's score so far (drills only)", "drill_score"),
+    ("Filter", "/: filter the focused table (regex over name, status, node, labels; "
+     "! negates)", "filter"),
+    ("Sort by the next column", "o: sort the focused table by its next column", "sort"),
+    ("Reverse the sort", "O: reverse the focused table's sort", "sort_reverse"),
     ("Help", "?: keys and how the war room works", "help"),
 )
 
@@ -151,6 +155,9 @@ class WarroomApp(App[int]):
                             (kind.name, n.step)) for n in kind.nudges)
         entries.extend((title, help_text, action, action, ()) for title, help_text, action
                        in PALETTE)
+        entries.extend((f"Namespace: {name}", f"watch namespace {name} instead (the incident "
+                        "stays)", f"namespace({name!r})", "namespace", (name,))
+                       for name in main.namespaces.choices())
         for title, help_text, action, name, parameters in entries:
             if main.check_action(name, parameters) is not True:
                 continue

@@ -50,6 +50,26 @@ class LiveData:
         self._drain_booked = False
         self._last_drain = 0.0
         self._ages_at: datetime | None = None  # the clock reading the ages on screen are for
+        self.generation = 0  # bumped when another namespace is watched: older deltas are void
+
+    def reset(self) -> Callable[[list[Delta]], None]:
+        """Forget everything shown (another namespace is about to be watched); returns the
+        callback for the new watch's deltas (the old watch's late batches are dropped)."""
+        self.generation += 1
+        self._deltas.clear()
+        self.deployments.clear()
+        self.pods = PodIndex()
+        self.rates, self.histories = {}, {}
+        self.selected = None
+        self.screen.query_one(DeploymentList).sync([])
+        self.screen.query_one(PodTable).sync([])
+        generation = self.generation
+
+        def arrived(batch: list[Delta]) -> None:
+            if generation == self.generation:
+                self.arrived(batch)
+
+        return arrived
 
     # ---- watch deltas ----------------------------------------------------------------------
     def arrived(self, batch: list[Delta]) -> None:
@@ -100,11 +120,13 @@ class LiveData:
                     self.pods.upsert(delta.view)  # type: ignore[arg-type]
                     pod_upserts[delta.key] = delta.view  # type: ignore[assignment]
                     pod_deletes.discard(delta.key)
+        filters = self.screen.filters
         if deploy_changed:
             table = self.screen.query_one(DeploymentList)
-            table.apply_deltas([vm.deployment_row(self.deployments[k]) for k in deploy_changed
-                                if k in self.deployments],
-                               [k for k in deploy_changed if k not in self.deployments])
+            shown = {k for k in deploy_changed
+                     if k in self.deployments and filters.shows_deployment(self.deployments[k])}
+            table.apply_deltas([vm.deployment_row(self.deployments[k]) for k in shown],
+                               [k for k in deploy_changed if k not in shown])
             if self.selected is None and self.deployments:
                 self.select(table.cursor_key or sorted(self.deployments)[0])
         if pod_upserts or pod_deletes:
@@ -112,7 +134,7 @@ class LiveData:
             rows: list[PodRow] = []
             gone = list(pod_deletes)  # deleted, or not of the selected deployment
             for pod in pod_upserts.values():
-                if self.selected is None or deployment_key(pod) == self.selected:
+                if filters.shows_pod(pod, self.selected, deployment_key(pod)):
                     rows.append(vm.pod_row(pod, now))
                 else:
                     gone.append(pod.key)
@@ -152,9 +174,10 @@ class LiveData:
         if key == self.selected:
             return
         self.selected = key
-        now = self.now()
-        self.screen.query_one(PodTable).sync(
-            [vm.pod_row(p, now) for p in self.pods.of_deployment(key)])
+        if not self.screen.filters.pods.active:  # a pod filter shows every workload's matches
+            now = self.now()
+            self.screen.query_one(PodTable).sync(
+                [vm.pod_row(p, now) for p in self.pods.of_deployment(key)])
         self.screen.query_one(RatesPanel).select(key)
 
     def selected_deployment(self) -> DeploymentView | None:

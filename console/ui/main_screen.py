@@ -41,12 +41,15 @@ from console.ui.messages import (
     ShowText,
     UndoHistory,
 )
+from console.ui.namespaces import Namespaces
 from console.ui.operations import Operations
+from console.ui.row_filters import RowFilters
 from console.ui.runbook_pane import RunbookPane
 from console.ui.session import ConnectError, Session
 from widgets.audit_view import AuditView
 from widgets.checklist import Checklist
 from widgets.deployment_list import DeploymentList
+from widgets.filter_bar import FilterBar
 from widgets.help_screen import HelpScreen
 from widgets.pane_deck import Pane, PaneDeck
 from widgets.pod_table import PodTable
@@ -72,6 +75,9 @@ OTHER_KEYS = [
     Binding("1", "pane('left')", "Pods", show=False),
     Binding("2", "pane('middle')", "Rates", show=False),
     Binding("3", "pane('right')", "Runbook", show=False),
+    Binding("slash", "filter", "Filter", show=False),
+    Binding("o", "sort", "Sort", show=False),
+    Binding("O", "sort_reverse", "Reverse sort", show=False),
     Binding("A", "approve", "Approve", show=False),
     Binding("P", "drill_pause", "Pause drill", show=False),  # drills only (drill_bridge.py)
     Binding("S", "drill_score", "Drill score", show=False),  # drills only
@@ -101,6 +107,8 @@ class MainScreen(Screen[None]):
         self.session: Session = app.session
         self.stopping: threading.Event = app.stopping
         self.live = LiveData(self)
+        self.filters = RowFilters(self)
+        self.namespaces = Namespaces(self)
         self.ops = Operations(self)
         self.approvals = Approvals(self)
         self.runbook = RunbookPane(self)
@@ -116,6 +124,7 @@ class MainScreen(Screen[None]):
             with Pane("Deployments · Pods", id="left"):
                 yield DeploymentList(id="deployments")
                 yield PodTable(id="pods")
+                yield FilterBar(id="filter-bar")
             with Pane("Rates · Verdict", id="middle"):
                 yield RatesPanel(id="rates")
             with Pane("Runbook", id="right"):
@@ -146,6 +155,8 @@ class MainScreen(Screen[None]):
             self.post_message(Banner(error.message, error.title))
             return
         self.run_worker(self._check_namespace, thread=True, group="namespace",
+                        exit_on_error=False)
+        self.run_worker(self.namespaces.learn, thread=True, group="namespaces",
                         exit_on_error=False)
         if session.metrics is not None:
             self.run_worker(self.live.poll_metrics, thread=True, exclusive=True,
@@ -278,7 +289,7 @@ class MainScreen(Screen[None]):
                               drill_time=drill_time, read_only=settings.read_only,
                               credentials=vm.credentials_text(session.credentials_expiry,
                                                               datetime.now(UTC)),
-                              identity=session.identity)
+                              identity=session.identity, showing=self.filters.showing())
 
     def refresh_header(self) -> None:
         if self.is_attached:
@@ -376,6 +387,27 @@ class MainScreen(Screen[None]):
     @on(Checklist.StepRun)
     def _step_run(self, event: Checklist.StepRun) -> None:
         self.runbook.start(event.key)
+
+    # ---- finding: filter, sort, namespace ----------------------------------------------------
+    def action_filter(self) -> None:
+        self.filters.open()
+
+    @on(FilterBar.Changed)
+    def _filter_changed(self, event: FilterBar.Changed) -> None:
+        self.filters.changed(event.target, event.text)
+
+    @on(FilterBar.Closed)
+    def _filter_closed(self, event: FilterBar.Closed) -> None:
+        self.filters.closed(event.target, event.kept)
+
+    def action_sort(self) -> None:
+        self.filters.cycle_sort()
+
+    def action_sort_reverse(self) -> None:
+        self.filters.reverse_sort()
+
+    def action_namespace(self, name: str) -> None:
+        self.namespaces.switch(name)
 
     # ---- the rest ----------------------------------------------------------------------------
     def action_drill_pause(self) -> None:

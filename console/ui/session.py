@@ -56,6 +56,8 @@ class Session:
         self.cannot_act = ""  # why no action can run for the whole session (said on each key)
         self.denied: dict[str, str] = {}  # action kind -> why the user may not run it
         self.identity: str | None = None  # impersonation, for the header: "as alice (...)"
+        self._watch_callbacks: tuple[Callable[[list[Delta]], None],
+                                     Callable[[WatchStatus], None]] | None = None
 
     def connect(self, *, on_deltas: Callable[[list[Delta]], None],
                 on_status: Callable[[WatchStatus], None],
@@ -79,12 +81,8 @@ class Session:
         self.namespace = kube.namespace
         self.production = s.production if s.production is not None else is_production(
             kube.context)
-        self.informer = kube.informer(
-            self.namespace, kinds=("pods", "deployments", "replicasets"),
-            label_selector=s.selector or None, on_deltas=on_deltas, on_status=on_status,
-            flush_interval=INFORMER_FLUSH, page_size=LIST_PAGE,
-            clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
-        self.informer.start()
+        self._watch_callbacks = (on_deltas, on_status)
+        self._watch(self.namespace)
         try:
             self._open_incident()
         except (AuditError, IncidentError, OSError, ValueError) as error:
@@ -104,6 +102,33 @@ class Session:
             context=self.context, namespace=self.namespace, two_person=s.two_person)
         if unbound:
             self.checklist.problems.append(unbound)  # type: ignore[arg-type]
+
+    def _watch(self, namespace: str) -> None:
+        s, kube = self.settings, self.kube
+        assert kube is not None
+        assert self._watch_callbacks is not None
+        on_deltas, on_status = self._watch_callbacks
+        self.informer = kube.informer(
+            namespace, kinds=("pods", "deployments", "replicasets"),
+            label_selector=s.selector or None, on_deltas=on_deltas, on_status=on_status,
+            flush_interval=INFORMER_FLUSH, page_size=LIST_PAGE,
+            clock=s.cluster_clock, backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
+        self.informer.start()
+
+    def switch_namespace(self, namespace: str,
+                         on_deltas: Callable[[list[Delta]], None]) -> None:
+        """Watch ``namespace`` instead (network requests: a new list and watch). The incident,
+        its audit and runbook stay; actions act where the selected workload lives."""
+        if self.kube is None or self._watch_callbacks is None:
+            raise ConnectError("not connected")
+        if self.informer is not None:
+            self.informer.stop(timeout=1.0)
+        self._watch_callbacks = (on_deltas, self._watch_callbacks[1])
+        self.namespace = namespace
+        self.connection = None
+        self._watch(namespace)
+        self.denied = {}
+        self.probe_permissions()
 
     def _open_incident(self) -> None:
         s = self.settings

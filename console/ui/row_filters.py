@@ -1,0 +1,123 @@
+"""The `/` filter and the sort keys of the pod table and the workloads pane.
+
+A pod filter searches every pod the console watches, not only the selected workload's: at
+10,000 pods it is how one pod is found. The workloads pane has its own filter. While a pod
+filter is in force the pod table shows the matches of every workload (and the header says
+"showing 12 of 10,000 pods"); when it is cleared the table shows the selected workload's pods
+again. A pattern that does not compile leaves the filter in force, and the tables, unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from console.domain.row_filter import FilterError, RowFilter, deployment_words, pod_words
+from console.ui import view_model as vm
+from widgets.deployment_list import DeploymentList
+from widgets.filter_bar import FilterBar
+from widgets.keyed_table import KeyedTable
+from widgets.pod_table import PodTable
+
+if TYPE_CHECKING:
+    from adapters.kube_views import DeploymentView, PodView
+    from console.ui.main_screen import MainScreen
+
+
+class RowFilters:
+    """The filters in force and the sort of each table."""
+
+    def __init__(self, screen: MainScreen) -> None:
+        self.screen = screen
+        self.pods = RowFilter()
+        self.deployments = RowFilter()
+
+    # ---- what the live data asks ------------------------------------------------------------
+    def shows_pod(self, pod: PodView, selected: str | None, deployment: str) -> bool:
+        if self.pods.active:
+            return self.pods.keeps(pod_words(pod))
+        return selected is None or deployment == selected
+
+    def shows_deployment(self, view: DeploymentView) -> bool:
+        return self.deployments.keeps(deployment_words(view))
+
+    def showing(self) -> str | None:
+        """For the header: "showing 12 of 10,000 pods" while a filter is in force."""
+        parts = []
+        live = self.screen.live
+        if self.pods.active:
+            shown = self.screen.query_one(PodTable).row_count
+            parts.append(f"showing {shown:,} of {len(live.pods):,} pods")
+        if self.deployments.active:
+            shown = self.screen.query_one(DeploymentList).row_count
+            parts.append(f"{shown:,} of {len(live.deployments):,} workloads")
+        return ", ".join(parts) or None
+
+    # ---- the bar ------------------------------------------------------------------------------
+    def open(self) -> None:
+        """`/`: filter the workloads pane if it has the keys, else the pods."""
+        target = "deployments" if isinstance(self.screen.focused, DeploymentList) else "pods"
+        current = self.deployments if target == "deployments" else self.pods
+        self.screen.query_one(FilterBar).open(target, current.text)
+
+    def changed(self, target: str, text: str) -> None:
+        bar = self.screen.query_one(FilterBar)
+        try:
+            wanted = RowFilter.parse(text)
+        except FilterError as error:
+            bar.note(error.message, error=True)
+            return
+        self._set(target, wanted)
+        bar.note(self.showing() or "")
+
+    def closed(self, target: str, kept: bool) -> None:
+        if not kept:
+            self._set(target, RowFilter())
+        table = self.screen.query_one(DeploymentList if target == "deployments" else PodTable)
+        table.focus()
+
+    def _set(self, target: str, wanted: RowFilter) -> None:
+        if target == "deployments":
+            if wanted != self.deployments:
+                self.deployments = wanted
+                self.apply_deployments()
+        elif wanted != self.pods:
+            self.pods = wanted
+            self.apply_pods()
+        self.screen.refresh_header()
+
+    # ---- applying -----------------------------------------------------------------------------
+    def apply_pods(self) -> None:
+        """Show the pods the filter keeps (or the selected workload's) in the pod table."""
+        live = self.screen.live
+        now = live.now()
+        if self.pods.active:
+            keeps, words = self.pods.keeps, pod_words
+            pods = [pod for pod in live.pods.values() if keeps(words(pod))]
+        elif live.selected is not None:
+            pods = list(live.pods.of_deployment(live.selected))
+        else:
+            pods = []
+        self.screen.query_one(PodTable).sync([vm.pod_row(pod, now) for pod in pods])
+
+    def apply_deployments(self) -> None:
+        live = self.screen.live
+        self.screen.query_one(DeploymentList).sync(
+            [vm.deployment_row(view) for view in live.deployments.values()
+             if self.shows_deployment(view)])
+
+    # ---- sorting ------------------------------------------------------------------------------
+    def focused_table(self) -> KeyedTable | None:  # type: ignore[type-arg]
+        focused = self.screen.focused
+        if isinstance(focused, KeyedTable):
+            return focused
+        return self.screen.query_one(PodTable)
+
+    def cycle_sort(self) -> None:
+        table = self.focused_table()
+        if table is not None:
+            table.cycle_sort()
+
+    def reverse_sort(self) -> None:
+        table = self.focused_table()
+        if table is not None:
+            table.reverse_sort()
