@@ -108,3 +108,19 @@ def test_confirm_modal_production(snap_compare: Any,
 def test_undo_revision_picker(snap_compare: Any, frozen_app: Callable[..., WarroomApp]) -> None:
     assert snap_compare(frozen_app(), terminal_size=WIDE,
                         run_before=after("u", screen=UndoModal))
+
+
+def test_filtered_pod_table(snap_compare: Any, frozen_app: Callable[..., WarroomApp]) -> None:
+    """`/` on the pod table: every workload's pods that match, the bar, the header's count."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("tab", "slash", *"web|worker")
+        await until(pilot, lambda: len(pilot.app.main_screen.live.pods) > 0
+                    and pilot.app.query_one("#pods").row_count == 4, message="4 pods")
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False
+        pilot.app.main_screen.refresh_header()
+        await repainted(pilot)
+
+    assert snap_compare(frozen_app(), terminal_size=WIDE, run_before=run)
