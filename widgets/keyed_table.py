@@ -28,6 +28,7 @@ from textual import events, on
 from textual.widgets import DataTable
 from textual.widgets.data_table import (
     CellDoesNotExist,
+    CellKey,
     ColumnKey,
     Row,
     RowDoesNotExist,
@@ -175,11 +176,14 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
             return
         keep = self.cursor_key
         added: list[tuple[str, tuple[Text, ...]]] = []
+        gone = []
         for key in deletes:
             if key in self._rows:
                 del self._rows[key]
                 self._count(self._shown.pop(key), -1)
-                self.remove_row(key)
+                gone.append(key)
+        if gone:
+            self._remove_rows(gone)
         for row in upserts:
             key = row.key
             if key in self._rows:
@@ -223,6 +227,32 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
             self._highlight_cursor()
         self.check_idle()
         self.refresh()
+
+    def _remove_rows(self, keys: list[str]) -> None:
+        """Remove rows at once: DataTable.remove_row renumbers every row per call, O(rows)
+        each -- a filter narrowing 10,000 rows to 12 would take minutes that way."""
+        if not self._direct_cells or len(keys) < 16:
+            for key in keys:
+                self.remove_row(key)
+            return
+        updated = getattr(self, "_updated_cells", None)
+        for key in keys:
+            row_key = RowKey(key)
+            cells = self._data.pop(row_key, None)
+            if updated is not None and cells:
+                updated.difference_update(CellKey(row_key, column) for column in cells)
+            self.rows.pop(row_key, None)
+        locations = self._row_locations
+        kept = sorted((locations.get(row_key), row_key) for row_key in list(locations)
+                      if row_key in self._data)
+        self._row_locations = type(locations)(
+            {row_key: index for index, (_, row_key) in enumerate(kept)})
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.check_idle()
+        self.refresh(layout=True)
 
     def _announce_cursor(self) -> None:
         """Tell the subclass when the row under the cursor is a different row than before."""

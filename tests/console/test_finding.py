@@ -143,3 +143,23 @@ async def test_palette_switches_namespace(cluster, state_dir):
         await until(pilot, lambda: pods_shown(app) == 2, message="login's pods")
         assert set(screen.live.deployments) == {"auth/login"}
         assert "ns auth" in str(app.query_one("#namespace").render())
+
+
+async def test_a_broad_filter_shows_the_first_matches_and_says_how_many(
+        cluster, state_dir, monkeypatch):
+    monkeypatch.setattr("console.ui.row_filters.MAX_MATCHES", 2)
+    app = WarroomApp(drill_settings(cluster, state_dir=state_dir))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot, rates=False)
+        table = app.query_one(PodTable)
+        await pilot.press("tab", "slash", *"-")  # every pod
+        await until(pilot, lambda: app.main_screen.filters.matched == 7, message="7 matches")
+        assert pods_shown(app) == 2
+        names = sorted(pod.name for pod in app.main_screen.live.pods.values())
+        assert [table.row_for(k).name for k in table.keys] == names[:2]
+        assert app.main_screen.header().showing == (
+            "showing 2 of 7 matches (7 pods): type more to narrow")
+        await pilot.press("backspace", *"worker-")
+        await until(pilot, lambda: pods_shown(app) == 2 and all(
+            "worker-" in k for k in table.keys), message="worker's 2 pods")
+        assert app.main_screen.header().showing == "showing 2 of 7 pods"
