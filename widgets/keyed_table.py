@@ -63,6 +63,18 @@ class ColumnWidths:
         if width > self.widest:
             self.widest = width
 
+    def remove_many(self, widths: Counter[int]) -> None:
+        """``remove`` for many cells at once (rows leaving in bulk)."""
+        counts = self._counts
+        for width, n in widths.items():
+            left = counts[width] - n
+            if left > 0:
+                counts[width] = left
+            else:
+                del counts[width]
+        if self.widest not in counts:
+            self.widest = max(max(counts, default=0), self.floor)
+
     def remove(self, width: int) -> None:
         left = self._counts[width] - 1
         if left > 0:
@@ -100,6 +112,7 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
                          cursor_type="row", zebra_stripes=True)
         self._rows: dict[str, RowT] = {}
         self._shown: dict[str, tuple[Text, ...]] = {}
+        self._cell_widths: dict[str, tuple[int, ...]] = {}  # of the cells in _shown
         self._pending: list[tuple[list[RowT], list[str]]] = []
         self._columns_ready = False
         self._last_highlighted: str | None = None
@@ -180,9 +193,10 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
         for key in deletes:
             if key in self._rows:
                 del self._rows[key]
-                self._count(self._shown.pop(key), -1)
+                del self._shown[key]
                 gone.append(key)
         if gone:
+            self._uncount([self._cell_widths.pop(key) for key in gone])
             self._remove_rows(gone)
         for row in upserts:
             key = row.key
@@ -194,7 +208,8 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
                 self._rows[key] = row
                 cells = self._fitted_cells(row)
                 self._shown[key] = cells
-                self._count(cells, 1)
+                self._cell_widths[key] = widths = tuple(cell.cell_len for cell in cells)
+                self._count(widths)
                 added.append((key, cells))
         if added:
             self._add_rows(added)
@@ -239,7 +254,7 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
         for key in keys:
             row_key = RowKey(key)
             cells = self._data.pop(row_key, None)
-            if updated is not None and cells:
+            if updated and cells:
                 updated.difference_update(CellKey(row_key, column) for column in cells)
             self.rows.pop(row_key, None)
         locations = self._row_locations
@@ -263,15 +278,22 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
 
     def _update_row(self, key: str, cells: tuple[Text, ...]) -> None:
         old = self._shown.get(key, ())
+        old_widths = self._cell_widths.get(key, ())
+        new_widths = []
         for index, ((column, _), cell) in enumerate(zip(self.COLUMNS, cells, strict=True)):
             if index >= len(old) or not same_text(old[index], cell):
                 widths = self._widths[column]
-                if index < len(old):
-                    widths.remove(old[index].cell_len)
-                widths.add(cell.cell_len)
+                if index < len(old_widths):
+                    widths.remove(old_widths[index])
+                width = cell.cell_len
+                widths.add(width)
+                new_widths.append(width)
                 if column not in self._hidden:
                     self._set_cell(key, column, cell)
+            else:
+                new_widths.append(old_widths[index])
         self._shown[key] = cells
+        self._cell_widths[key] = tuple(new_widths)
 
     def _fitted_cells(self, row: RowT) -> tuple[Text, ...]:
         """The row's cells; one squeezed into a narrower column ends in "…" (unless the
@@ -289,13 +311,14 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
         return tuple(cell for (column, _), cell in zip(self.COLUMNS, cells, strict=True)
                      if column not in self._hidden)
 
-    def _count(self, cells: tuple[Text, ...], sign: int) -> None:
-        for (column, _), cell in zip(self.COLUMNS, cells, strict=True):
-            widths = self._widths[column]
-            if sign > 0:
-                widths.add(cell.cell_len)
-            else:
-                widths.remove(cell.cell_len)
+    def _count(self, widths: tuple[int, ...]) -> None:
+        for (column, _), width in zip(self.COLUMNS, widths, strict=True):
+            self._widths[column].add(width)
+
+    def _uncount(self, rows: list[tuple[int, ...]]) -> None:
+        """Take the widths of rows' cells out of their columns' counts, in bulk."""
+        for index, (column, _) in enumerate(self.COLUMNS):
+            self._widths[column].remove_many(Counter(widths[index] for widths in rows))
 
     def _fit_columns(self) -> None:
         """Make each column as wide as its widest cell now (narrower too) or as the pane
