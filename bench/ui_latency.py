@@ -54,6 +54,7 @@ import argparse
 import bisect
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -72,14 +73,23 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from console.ui.session import LIST_PAGE  # noqa: E402 - after the path
+
 NS = "bench"
 DEPLOYMENT = "bulk"
 WIDTH, HEIGHT = 160, 48
 VISIBLE_SHARE = 4  # every 4th change goes to a pod on screen
 
 TARGET_P99_MS = 100.0
-TARGET_IDLE_CPU = 1.0
-TARGET_RSS_MB = 200.0
+TARGET_IDLE_CPU = 0.5
+TARGET_FIRST_FRAME_S = 0.5
+
+
+def targets(pods: int) -> dict[str, float]:
+    """Issue 18's targets: 10,000 pods and below, and above (50,000)."""
+    big = pods > 10_000
+    return {"rss_mb": 500.0 if big else 200.0, "filter_p99_ms": 100.0 if big else 50.0,
+            "full_frame_ratio": 1.0 if big else 0.9}
 
 
 # ---- the console process ------------------------------------------------------------------
@@ -138,6 +148,12 @@ def run_child(config_path: str) -> int:
                 self._stage("resync pods (on selection)", began)
 
             live.select = resync  # type: ignore[method-assign]
+            # the `/` filter: [what, began, ended, next frame, rows] per keystroke or clear
+            self.filter_calls: list[list[Any]] = []
+            self._filter_pending: list[Any] | None = None
+            filters = screen.filters
+            for method, what in (("changed", "keystroke"), ("closed", "clear")):
+                setattr(filters, method, self._measured_filter(getattr(filters, method), what))
             self._timed(live, "refresh_ages", "ages (1 s timer, on screen)")
             self._timed(screen, "refresh_header", "header (1 s timer)")
             self._timed(screen, "_tail_audit", "audit tail (0.5 s timer)")
@@ -158,6 +174,18 @@ def run_child(config_path: str) -> int:
                 self._stage("drain (deltas -> widgets)", began)
 
             live.drain = measured_drain  # type: ignore[method-assign]
+
+        def _measured_filter(self, original: Callable[..., None],
+                             what: str) -> Callable[..., None]:
+            def measured(*args: Any, **kwargs: Any) -> None:
+                began = time.monotonic()
+                original(*args, **kwargs)
+                entry = [what, began, time.monotonic(), None,
+                         self.query_one(PodTable).row_count]
+                self.filter_calls.append(entry)
+                self._filter_pending = entry
+
+            return measured
 
         def _timed(self, owner: Any, method: str, stage: str) -> None:
             """Record how long each call of ``owner.method`` takes (an instance wrapper)."""
@@ -191,6 +219,10 @@ def run_child(config_path: str) -> int:
             if not self.frames:
                 emit("first_frame", rss=psutil.Process().memory_info().rss)
             self.frames.append(now)
+            if self._filter_pending is not None:
+                self._filter_pending[3] = now
+                self._filter_pending = None
+                emit(f"filter-{len(self.filter_calls)}")
             if not self._full:
                 table = self.query_one(PodTable)
                 if table.row_count >= self.expect:
@@ -292,7 +324,8 @@ def run_child(config_path: str) -> int:
     if profiler is not None and config.get("profile_phase") == "start":
         profiler.enable()  # until the first full frame
     app.run()
-    emit("done", frames=app.frames, applied=app.applied, stages=app.stages, received=received)
+    emit("done", frames=app.frames, applied=app.applied, stages=app.stages, received=received,
+         filters=app.filter_calls)
     log.close()
     return 0
 
@@ -557,6 +590,123 @@ def print_profile(path: Path, lines: int = 25) -> None:
     stats.sort_stats("tottime").print_stats(lines)
 
 
+# ---- finding one pod, the physical floor, repeated start-ups ------------------------------
+def filter_keys(visible: list[str]) -> list[str]:
+    """What the benchmark types into the `/` filter: the deployment's prefix (every pod
+    matches), then one pod's suffix letter by letter (narrowing to it), then back out."""
+    name = visible[0] if visible else f"{DEPLOYMENT}-"
+    suffix = name[len(DEPLOYMENT) + 1:][:8]
+    typed = [*f"{DEPLOYMENT}-", *suffix]
+    return [*typed, *(["BSpace"] * len(suffix))]
+
+
+def drive_filter(terminal: Terminal, log: ChildLog, alive: Callable[[], bool],
+                 keys: list[str]) -> None:
+    """Tab to the pod table, `/`, then each key once the frame of the one before is out;
+    Escape clears the filter (the table gets the selected deployment's pods back)."""
+    terminal.press("Tab")
+    terminal.press("/")
+    for count, key in enumerate([*keys, "Escape"], start=1):
+        terminal.press(key)
+        log.wait(f"filter-{count}", 60, alive)
+
+
+def filter_figures(calls: list[list[Any]]) -> tuple[list[float], list[float], int]:
+    """(keystroke -> frame seconds, clear -> frame seconds, most rows shown)."""
+    keystrokes = [frame - began for what, began, _, frame, _ in calls
+                  if what == "keystroke" and frame is not None]
+    clears = [frame - began for what, began, _, frame, _ in calls
+              if what == "clear" and frame is not None]
+    return keystrokes, clears, max((rows for *_, rows in calls), default=0)
+
+
+_CONTINUE = re.compile(rb'"continue"\s*:\s*"([^"]*)"')
+
+
+def time_floor(cluster: Any, page: int, runs: int = 3) -> tuple[float, int]:
+    """The console's first lists (pods, deployments, replicasets of the namespace, pods in
+    pages as the console asks for them) fetched by a bare HTTP client that reads the bytes and
+    decodes nothing: the floor any client of this server stands on. (median s, bytes)"""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {cluster.token}", "Accept": "application/json"}
+    samples, size = [], 0
+    with httpx.Client(base_url=cluster.url, headers=headers, verify=str(cluster.ca_path),
+                      timeout=120) as http:
+        for _ in range(runs):
+            began, size = time.monotonic(), 0
+            for path, limit in ((f"/api/v1/namespaces/{NS}/pods", page),
+                                (f"/apis/apps/v1/namespaces/{NS}/deployments", None),
+                                (f"/apis/apps/v1/namespaces/{NS}/replicasets", None)):
+                token = None
+                while True:
+                    params = {"limit": limit} if limit else {}
+                    if token:
+                        params["continue"] = token
+                    body = http.get(path, params=params).raise_for_status().content
+                    size += len(body)
+                    found = _CONTINUE.search(body[:2048])
+                    token = found.group(1).decode() if found and found.group(1) else None
+                    if not token:
+                        break
+            samples.append(time.monotonic() - began)
+    return statistics.median(samples), size
+
+
+def compare_startups(args: Any, cluster: Any, kubeconfig: Path, tmp: Path,
+                     config: dict[str, Any]) -> None:
+    """--compare N: the console's first full frame and `kubectl get pods -A` (newest kubectl),
+    N times each, one after the other on the same cluster; medians and their ratio."""
+    from tests.conftest import kubectl_binaries
+
+    version, binary = kubectl_binaries()[-1]
+    cmd = [str(binary), f"--kubeconfig={kubeconfig}", f"--cache-dir={tmp / 'kcache'}",
+           "get", "pods", "-A"]
+    subprocess.run(cmd, capture_output=True, check=True, timeout=300)  # warm the cache
+    firsts, fulls, kubectl_s = [], [], []
+    for run in range(args.compare):
+        run_config = {**config, "log": str(tmp / f"compare-{run}.jsonl"),
+                      "state_dir": str(tmp / f"state-{run}"), "profile": ""}
+        config_path = tmp / f"compare-{run}.json"
+        config_path.write_text(json.dumps(run_config))
+        command = [sys.executable, str(Path(__file__).resolve()), "--child", str(config_path)]
+        log = ChildLog(Path(run_config["log"]))
+        launched = time.monotonic()
+        terminal = Terminal(args.terminal, command, tmp / f"compare-{run}.stderr",
+                            {"COLORTERM": "truecolor", "TERM": "xterm-256color"})
+        try:
+            started = log.wait("started", 30, lambda: True)
+            process = psutil.Process(started["pid"])
+            first = log.wait("first_frame", 60, process.is_running)
+            full = log.wait("first_full_frame", 300, process.is_running)
+            firsts.append(first["t"] - launched)
+            fulls.append(full["at"] - launched)
+            terminal.press("q")
+            log.wait("done", 120, process.is_running)
+        finally:
+            terminal.close()
+        began = time.monotonic()
+        subprocess.run(cmd, capture_output=True, check=True, timeout=300)
+        kubectl_s.append(time.monotonic() - began)
+        print(f"  run {run + 1}: first frame {firsts[-1]:.2f} s, first full frame "
+              f"{fulls[-1]:.2f} s, kubectl {version} get pods -A {kubectl_s[-1]:.2f} s")
+    floor_s, size = time_floor(cluster, LIST_PAGE)
+    full_m, kubectl_m = statistics.median(fulls), statistics.median(kubectl_s)
+    want = targets(args.pods)
+    ratio = full_m / kubectl_m
+    print(f"\nmedians of {args.compare} runs, {args.pods:,} pods:")
+    print(f"  first frame from launch        {statistics.median(firsts):6.2f} s   "
+          f"target <= {TARGET_FIRST_FRAME_S:g} s "
+          f"{verdict(statistics.median(firsts), TARGET_FIRST_FRAME_S, below=False)}")
+    print(f"  first full frame               {full_m:6.2f} s")
+    print(f"  kubectl {version} get pods -A     {kubectl_m:6.2f} s")
+    print(f"  ratio full frame / kubectl     {ratio:6.2f}     target <= "
+          f"{want['full_frame_ratio']:g} {verdict(ratio, want['full_frame_ratio'], below=False)}")
+    print(f"  floor: the same lists, bytes only ({size / 2**20:.1f} MB, no decoding) "
+          f"{floor_s:6.2f} s: the console is at {full_m / floor_s:.1f}x the floor, "
+          f"kubectl at {kubectl_m / floor_s:.1f}x")
+
+
 # ---- main ---------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
@@ -587,6 +737,10 @@ def main() -> None:
                         help="what-if: no rebuild of every pod row once loaded (the console "
                              "now rebuilds them only when the selection changes)")
     parser.add_argument("--profile-out", metavar="PATH", help="keep the profile (pstats) here")
+    parser.add_argument("--compare", type=int, metavar="N",
+                        help="only the start-up: the console's first full frame and kubectl "
+                             "get pods -A, N times each (medians and their ratio, beside the "
+                             "floor of bare HTTP lists)")
     parser.add_argument("--child", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -608,14 +762,18 @@ def main() -> None:
         print(f"deployment {NS}/{DEPLOYMENT}: {args.pods} pods Ready in {up:.1f} s "
               f"(drill controllers, clock {args.speed:g}x); drill clock now frozen")
         names = pod_names(thread)
+        config = {"kubeconfig": str(kubeconfig), "namespace": NS, "expect": args.pods,
+                  "prometheus": cluster.url + "/prometheus", "token": cluster.token,
+                  "ca": str(cluster.ca_path), "drill_time": cluster.clock.now().isoformat()}
+        if args.compare:
+            compare_startups(args, cluster, kubeconfig, tmp, config)
+            return
         kubectls = time_kubectl(kubeconfig, tmp)
+        floor_s, floor_bytes = time_floor(cluster, LIST_PAGE)
 
         log_path = tmp / "console-events.jsonl"
         profile_path = tmp / "console.prof"
-        config = {"kubeconfig": str(kubeconfig), "namespace": NS, "expect": args.pods,
-                  "prometheus": cluster.url + "/prometheus", "token": cluster.token,
-                  "ca": str(cluster.ca_path), "state_dir": str(tmp / "state"),
-                  "drill_time": cluster.clock.now().isoformat(), "gc_freeze": args.gc_freeze,
+        config = {**config, "state_dir": str(tmp / "state"), "gc_freeze": args.gc_freeze,
                   "drain_every": args.drain_every, "informer_flush": args.informer_flush,
                   "no_resync": args.no_resync,
                   "log": str(log_path), "profile": str(profile_path) if args.profile else "",
@@ -690,6 +848,8 @@ def main() -> None:
         rss_after = process.memory_info().rss / 2**20
         peak = peak_rss(process.pid)
 
+        drive_filter(terminal, log, alive, filter_keys(visible))
+
         terminal.press("q")
         asked = time.monotonic()
         try:
@@ -698,7 +858,7 @@ def main() -> None:
             print("(the console did not quit within 120 s of q: it was still catching up "
                   "with the load; no latency figures)")
             done = {"t": time.monotonic(), "frames": [], "applied": {}, "stages": {},
-                    "received": {}}
+                    "received": {}, "filters": []}
         if done["t"] - asked > 2:
             print(f"(the console took {done['t'] - asked:.0f} s to quit: it was still "
                   "catching up with the load)")
@@ -735,6 +895,8 @@ def main() -> None:
         for version, seconds, rows in kubectls:
             print(f"  kubectl {version} get pods -A: {seconds:6.2f} s ({rows} rows, "
                   "median of 3, warm discovery cache)")
+        print(f"  floor: the console's first lists fetched as bytes, nothing decoded: "
+              f"{floor_s:6.2f} s ({floor_bytes / 2**20:.1f} MB, median of 3)")
         print(f"  RSS at the first frame {first['rss'] / 2**20:.0f} MB, with {full['rows']} pods "
               f"on screen {full['rss'] / 2**20:.0f} MB")
         what_ifs = [name for name, on in (
@@ -784,7 +946,27 @@ def main() -> None:
         p99 = quantile(arrival_to_frame, 0.99) * 1000 if arrival_to_frame else None
         w99 = quantile(to_frame_visible, 0.99) * 1000 if to_frame_visible else None
         fastest_kubectl = min((s for _, s, _ in kubectls), default=None)
+        want = targets(args.pods)
+        keystrokes, clears, most_rows = filter_figures(done.get("filters", []))
+        k99 = quantile(keystrokes, 0.99) * 1000 if keystrokes else None
+        first_s = first["t"] - launched
+        ratio = first_full_s / fastest_kubectl if fastest_kubectl else None
         rows = [
+            ("first frame (any), from launch", first_s, "s",
+             f"<= {TARGET_FIRST_FRAME_S:g} s", verdict(first_s, TARGET_FIRST_FRAME_S,
+                                                       below=False)),
+            ("first full frame / fastest kubectl", ratio, "x",
+             f"<= {want['full_frame_ratio']:g} (--compare 5: median)",
+             verdict(ratio, want["full_frame_ratio"], below=False)),
+            ("first full frame / floor (bytes only)",
+             first_full_s / floor_s if floor_s else None, "x", "(how close to the limit)",
+             None),
+            (f"filter keystroke -> frame p50 ({len(keystrokes)} keys)",
+             quantile(keystrokes, 0.5) * 1000 if keystrokes else None, "ms", "", None),
+            (f"filter keystroke -> frame p99 (<= {most_rows:,} rows)", k99, "ms",
+             f"< {want['filter_p99_ms']:g} ms", verdict(k99, want["filter_p99_ms"])),
+            ("filter cleared -> frame (all pods back)",
+             max(clears) * 1000 if clears else None, "ms", "", None),
             ("change arrives -> frame p50 (on screen)", p50, "ms", "", None),
             ("change arrives -> frame p99 (on screen)", p99, "ms", f"< {TARGET_P99_MS:g} ms",
              verdict(p99, TARGET_P99_MS)),
@@ -792,10 +974,10 @@ def main() -> None:
             ("CPU idle (% of one core)", idle_cpu, "%", f"< {TARGET_IDLE_CPU:g} %",
              verdict(idle_cpu, TARGET_IDLE_CPU)),
             (f"CPU at {args.rate:g} changes/s", load_cpu, "%", "", None),
-            (f"RSS with {args.pods} pods", rss, "MB", f"< {TARGET_RSS_MB:g} MB",
-             verdict(rss, TARGET_RSS_MB)),
-            ("RSS after the load", rss_after, "MB", f"< {TARGET_RSS_MB:g} MB",
-             verdict(rss_after, TARGET_RSS_MB)),
+            (f"RSS with {args.pods} pods", rss, "MB", f"< {want['rss_mb']:g} MB",
+             verdict(rss, want["rss_mb"])),
+            ("RSS after the load", rss_after, "MB", f"< {want['rss_mb']:g} MB",
+             verdict(rss_after, want["rss_mb"])),
             ("RSS peak (VmHWM)", peak, "MB", "", None),
             ("first full frame, from launch", first_full_s, "s",
              "<= kubectl" + (f" ({fastest_kubectl:.2f} s)" if fastest_kubectl else ""),
@@ -805,8 +987,8 @@ def main() -> None:
         print(f"\n{'figure':<40} {'measured':>12}   {'target':<24} ")
         print("-" * 86)
         for label, value, unit, target, mark in rows:
-            shown = "n/a" if value is None else f"{value:,.1f} {unit}" if unit != "s" \
-                else f"{value:.2f} s"
+            shown = ("n/a" if value is None else f"{value:.2f} s" if unit == "s"
+                     else f"{value:.2f}x" if unit == "x" else f"{value:,.1f} {unit}")
             print(f"{label:<40} {shown:>12}   {target:<24} {mark or ''}")
         if args.profile and profile_path.exists():
             if args.profile_out:
