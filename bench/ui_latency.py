@@ -415,6 +415,13 @@ class Terminal:
         elif self._master is not None:
             os.write(self._master, key.encode())
 
+    def capture(self) -> str:
+        """What the pane shows now (tmux only)."""
+        if self.kind != "tmux":
+            return ""
+        return subprocess.run(["tmux", "-L", self.socket, "capture-pane", "-p", "-t", "bench"],
+                              capture_output=True, text=True).stdout
+
     def close(self) -> None:
         if self.kind == "tmux":  # only our own tmux server, on its own socket
             subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False,
@@ -608,7 +615,11 @@ def drive_filter(terminal: Terminal, log: ChildLog, alive: Callable[[], bool],
     terminal.press("/")
     for count, key in enumerate([*keys, "Escape"], start=1):
         terminal.press(key)
-        log.wait(f"filter-{count}", 60, alive)
+        try:
+            log.wait(f"filter-{count}", 60, alive)
+        except RuntimeError:
+            print(terminal.capture())
+            raise
 
 
 def filter_figures(calls: list[list[Any]]) -> tuple[list[float], list[float], int]:
