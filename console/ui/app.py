@@ -151,6 +151,7 @@ class WarroomApp(App[int]):
                             (kind.name, n.step)) for n in kind.nudges)
         entries.extend((title, help_text, action, action, ()) for title, help_text, action
                        in PALETTE)
+        entries.extend(main.workloads.palette())  # ctx: NAME, on several contexts
         for title, help_text, action, name, parameters in entries:
             if main.check_action(name, parameters) is not True:
                 continue

@@ -25,9 +25,11 @@ class DeltasArrived(Message):
 
 @dataclass
 class ConnectionChanged(Message):
-    """The watch's state changed (live, reconnecting, stale)."""
+    """The watch's state changed (live, reconnecting, stale); ``link`` is the context's
+    (a `ClusterLink`; None: the focused one)."""
 
     status: WatchStatus
+    link: Any = None
 
 
 @dataclass

@@ -159,7 +159,7 @@ class Operations:
                 change: str | None = None) -> None:
         """Pre-check ``request`` in a worker (RBAC is a network request), then confirm it."""
         self._views[id(request)] = (view, change)
-        runner = self.session.runner
+        runner = self.session.runner_for(request.context)  # the request's cluster
 
         def check() -> None:
             self.screen.post_message(PrecheckDone(request, runner.precheck(request, record=True)))
@@ -181,9 +181,9 @@ class Operations:
         if change is None:
             change = kind.change(request, view) if kind.change else request.describe()
         modal = ConfirmModal(
-            request.describe(), context=self.session.context, namespace=request.namespace,
+            request.describe(), context=request.context, namespace=request.namespace,
             target=request.target_ref, change=change, warnings=kind.warnings(request, view),
-            typed_name=request.target if self.session.production else None)
+            typed_name=request.target if self.session.production_of(request.context) else None)
 
         def answered(ok: bool | None) -> None:
             if not ok:
@@ -198,7 +198,7 @@ class Operations:
     # ---- running -----------------------------------------------------------------------------
     def run(self, request: ActionRequest) -> None:
         self.show_running(request.describe())
-        runner = self.session.runner
+        runner = self.session.runner_for(request.context)  # the request's cluster
 
         def work() -> None:
             try:
