@@ -413,5 +413,6 @@ class MainScreen(Screen[None]):
 
     def action_help(self) -> None:
         bindings = [(b.key.replace("question_mark", "?"), b.description)
-                    for b in key_bindings()]
+                    for b in key_bindings()
+                    if b.action != "next_context" or self.session.several]
         self.app.push_screen(HelpScreen(bindings))

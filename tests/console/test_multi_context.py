@@ -43,9 +43,11 @@ WEB, MOBILE = "web-prod", "mobile"  # "prod" in the name: production (typed conf
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def two_context_kubeconfig(web: Drill, mobile: Drill, path: Path) -> Path:
+def two_context_kubeconfig(web: Drill, mobile: Drill, path: Path,
+                           mobile_token: str | None = None) -> Path:
     """One kubeconfig, a context per drill cluster (as `kubectl config` would merge them)."""
-    docs = [web.cluster.kubeconfig(context=WEB), mobile.cluster.kubeconfig(context=MOBILE)]
+    docs = [web.cluster.kubeconfig(context=WEB),
+            mobile.cluster.kubeconfig(context=MOBILE, token=mobile_token)]
     merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "preferences": {},
                               "current-context": WEB}
     for section in ("clusters", "users", "contexts"):
@@ -214,6 +216,21 @@ async def test_one_cluster_down_the_other_works(
         await cluster_until(lambda: deployment(web).spec.replicas == 4, message="web scaled")
         assert [r.get("context") for r in scale_records(app)
                 if r["kind"] == "action.finished"] == [WEB]
+
+
+async def test_rejected_credentials_show_the_context_denied(
+        drill_factory: Any, state_dir: Path, tmp_path: Path) -> None:
+    web, mobile = drill_factory(), drill_factory(seed=11)
+    kubeconfig = two_context_kubeconfig(web, mobile, tmp_path / "two.yaml",
+                                        mobile_token="expired-token")
+    app = WarroomApp(two_context_settings(kubeconfig))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.session.primary.runner is not None, message="web")
+        await until(pilot, lambda: states(app).get(MOBILE, ("",))[0] == "denied", 20,
+                    "mobile denied in the header")
+        await until(pilot, lambda: states(app)[WEB][0] == "connected", message="web live")
+        await until(pilot, lambda: len(app.query_one(PodTable).keys) == 3, message="web pods")
+        assert shown_pods(app) == pod_names(web)
 
 
 def test_context_lists() -> None:
