@@ -106,3 +106,4 @@ class UndoHistory(Message):
     deployment: Any
     history: list[Any]
     diffs: dict[int, str]
+    context: str = ""  # the deployment's context (a console on several)

@@ -60,7 +60,8 @@ class Operations:
         elif kind.asks == "replicas":
             self._ask_replicas(kind, view, nudge)
         elif kind.asks == "revision":
-            self.screen.run_worker(lambda: self._load_history(kind, view), thread=True,
+            context = session.context  # the focus may move while the history loads
+            self.screen.run_worker(lambda: self._load_history(kind, view, context), thread=True,
                                    group="history", exit_on_error=False)
         else:
             self.propose(kind, self._request(kind, view), view)
@@ -80,10 +81,12 @@ class Operations:
             return None
         return self.settings.checks
 
-    def _request(self, kind: ActionKind, view: Any, **params: Any) -> ActionRequest:
+    def _request(self, kind: ActionKind, view: Any, context: str | None = None,
+                 **params: Any) -> ActionRequest:
+        """A request on ``view`` in ``context`` (default: the focused one's, where it is)."""
         generation = view.generation if isinstance(view, DeploymentView) else None
-        return ActionRequest(kind.name, self.session.context, view.namespace, view.name,
-                             params, seen_generation=generation)
+        return ActionRequest(kind.name, context or self.session.context, view.namespace,
+                             view.name, params, seen_generation=generation)
 
     def ready(self) -> bool:
         if self.session.runner is None:
@@ -112,9 +115,10 @@ class Operations:
         self.screen.app.push_screen(
             ScaleModal(dep.key, dep.desired, max_replicas=self.settings.max_replicas), chosen)
 
-    def _load_history(self, kind: ActionKind, dep: DeploymentView) -> None:
+    def _load_history(self, kind: ActionKind, dep: DeploymentView, context: str) -> None:
         """In a worker: the rollout history and each older revision's template diff."""
-        kube = self.session.kube
+        link = self.session.link(context)
+        kube = link.kube if link is not None else self.session.kube
         try:
             history = kube.history(dep.namespace, dep.name)
             diffs: dict[int, str] = {}
@@ -125,7 +129,7 @@ class Operations:
         except AdapterError as error:
             self.screen.post_message(Notice(error.message, "rollout history", "error", 5))
             return
-        self.screen.post_message(UndoHistory(dep, history, diffs))
+        self.screen.post_message(UndoHistory(dep, history, diffs, context))
 
     def show_undo(self, message: UndoHistory) -> None:
         dep, history, diffs = message.deployment, message.history, message.diffs
@@ -146,7 +150,8 @@ class Operations:
 
         def chosen(revision: int | None) -> None:
             if revision is not None:
-                request = self._request(kind, dep, to_revision=revision)
+                request = self._request(kind, dep, message.context or None,
+                                        to_revision=revision)
                 self.propose(kind, request, dep,
                              change=f"pod template → revision {revision}\n"
                                     f"{diffs.get(revision, '')}")

@@ -37,6 +37,7 @@ from widgets.confirm_modal import ConfirmModal
 from widgets.deployment_list import DeploymentList
 from widgets.pod_table import PodTable
 from widgets.status_header import StatusHeader
+from widgets.undo_modal import UndoModal
 
 SIZE = (160, 48)
 WEB, MOBILE = "web-prod", "mobile"  # "prod" in the name: production (typed confirmations)
@@ -115,6 +116,10 @@ async def scale_up(pilot: Any, app: WarroomApp, *, typed: str | None) -> Confirm
     await until(pilot, lambda: app.main_screen.ops.running is None
                 and not isinstance(app.screen, ConfirmModal), 30, "the action to finish")
     return modal
+
+
+def image(drill: Drill) -> str:
+    return str(deployment(drill).spec.template.spec.containers[0].image)
 
 
 def scale_records(app: WarroomApp) -> list[dict[str, Any]]:
@@ -198,6 +203,22 @@ async def test_focus_follows_the_cursor_and_the_palette(
                     and app.session.context == MOBILE, message="gateway selected on mobile")
         await until(pilot, lambda: len(app.query_one(PodTable).keys) == 1, message="its pod")
 
+        # undo reads the history from, and rolls back, the focused context's cluster
+        table.move_to("1\x1fshop/api")
+        await until(pilot, lambda: app.main_screen.live.selected == "shop/api"
+                    and app.session.context == MOBILE, message="api selected on mobile")
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, UndoModal), message="the picker")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), message="the modal")
+        assert ("context", MOBILE) in app.screen.facts  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await cluster_until(lambda: image(mobile).endswith(":1.5.0"), message="mobile undone")
+        assert image(web).endswith(":1.6.0")
+        await until(pilot, lambda: [(r["kind"], r.get("context")) for r in audit_records(app)
+                                    if r.get("action") == "undo"][-1:]
+                    == [("action.finished", MOBILE)], 30, "the undo's record on mobile")
+
 
 async def test_one_cluster_down_the_other_works(
         drill_factory: Any, state_dir: Path, tmp_path: Path) -> None:
@@ -231,6 +252,34 @@ async def test_rejected_credentials_show_the_context_denied(
         await until(pilot, lambda: states(app)[WEB][0] == "connected", message="web live")
         await until(pilot, lambda: len(app.query_one(PodTable).keys) == 3, message="web pods")
         assert shown_pods(app) == pod_names(web)
+
+
+async def test_an_unusable_context_is_named_and_the_other_works(
+        drill_factory: Any, state_dir: Path, tmp_path: Path) -> None:
+    web, mobile = drill_factory(), drill_factory(seed=11)
+    kubeconfig = two_context_kubeconfig(web, mobile, tmp_path / "two.yaml")
+    doc = yaml.safe_load(kubeconfig.read_text())
+    cluster = doc["clusters"][1]["cluster"]  # mobile's CA: a file that is not there
+    del cluster["certificate-authority-data"]
+    cluster["certificate-authority"] = str(tmp_path / "missing-ca.pem")
+    kubeconfig.write_text(yaml.safe_dump(doc))
+    app = WarroomApp(two_context_settings(kubeconfig))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.session.primary.runner is not None, message="web")
+        await until(pilot, lambda: states(app).get(MOBILE, ("",))[0] == "failed", 20,
+                    "mobile failed in the header")
+        await until(pilot, lambda: any(MOBILE in str(n.message) and n.title == "cannot connect"
+                                       for n in app._notifications), message="the reason")
+        await until(pilot, lambda: len(app.query_one(PodTable).keys) == 3, message="web pods")
+        await scale_up(pilot, app, typed=TARGET)
+        await cluster_until(lambda: deployment(web).spec.replicas == 4, message="web scaled")
+        await pilot.press("c")  # to the context that is not connected: nothing to act on
+        await until(pilot, lambda: app.session.context == MOBILE, message="mobile focused")
+        await pilot.press("plus")
+        await until(pilot, lambda: any("select a deployment first" in str(n.message)
+                                       or "not connected" in str(n.message)
+                                       for n in app._notifications), message="a refusal")
+        assert not isinstance(app.screen, ConfirmModal)
 
 
 def test_context_lists() -> None:
