@@ -46,6 +46,7 @@ class DeploymentList(KeyedTable[DeploymentRow]):
         "deployment-list--paused",
         "deployment-list--short",  # fewer ready than desired
         "deployment-list--unknown",
+        "deployment-list--group",  # a context's header row (a console on several contexts)
     }
 
     class Selected(Message):
@@ -77,6 +78,9 @@ class DeploymentList(KeyedTable[DeploymentRow]):
         self.sync(rows)
 
     def _cells(self, row: DeploymentRow) -> tuple[Text, ...]:
+        if row.heading:
+            return (Text(row.heading, style=self.component_style("deployment-list--group")),
+                    Text(""), Text(""), Text(""))
         name = f"{row.namespace}/{row.name}" if self.show_namespace else row.name
         style = self.component_style
         short = row.ready is None or row.desired is None or row.ready < row.desired
@@ -90,6 +94,18 @@ class DeploymentList(KeyedTable[DeploymentRow]):
             rollout = Text(f"{symbol} {row.rollout}",
                            style=style(f"deployment-list--{row.rollout}"))
         return Text(name), ready, revision, rollout
+
+    def _resort(self) -> None:
+        """Grouped by context (``DeploymentRow.group``): each group's header row, then its
+        deployments by name. DataTable's sort hands the key function cells, not row keys:
+        the name cells are told apart by identity (each row's is its own object)."""
+        if all(row.group is None for row in self._rows.values()):
+            super()._resort()
+            return
+        order = {id(self._shown[key][0]): (row.group or 0, not row.heading,
+                                           self._shown[key][0].plain)
+                 for key, row in self._rows.items() if key in self._shown}
+        self.sort("name", key=lambda cell: order.get(id(cell), (-1, False, cell.plain)))
 
     def _row_highlighted(self, key: str, activated: bool) -> None:
         self.post_message(self.Selected(self, key, activated))

@@ -44,6 +44,10 @@ class DeploymentRow:
     revision: int | None
     images: tuple[str, ...]
     rollout: Rollout
+    # a console on several contexts groups the list by context: ``group`` is the context's
+    # place (0, 1, ...); a row with a ``heading`` is the group's header row, not a deployment
+    group: int | None = None
+    heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,19 @@ class HeaderInfo:
     credentials: str | None = None  # "credentials expire in 4 min", when known
     identity: str | None = None  # impersonation: "as alice (groups: sre)"
     showing: str | None = None  # a `/` filter in force: "showing 12 of 10,000 pods"
+    contexts: tuple[ContextState, ...] = ()  # a console on several contexts: each one's state
+
+
+@dataclass(frozen=True)
+class ContextState:
+    """One context of a console on several: its connection state in a word (connected,
+    connecting, reconnecting, stale, denied, failed), production mark, and whether it is the
+    focused one (the pod table's, the keys')."""
+
+    name: str
+    state: str
+    production: bool = False
+    focused: bool = False
 
 
 @dataclass(frozen=True)

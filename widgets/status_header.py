@@ -18,6 +18,8 @@ from widgets.plain_text import plain_text
 from widgets.rows import HeaderInfo
 
 CONNECTION_SYMBOLS = {"live": "●", "reconnecting": "◌", "stale": "✖"}
+CONTEXT_SYMBOLS = {"connected": "●", "connecting": "◌", "reconnecting": "◌", "stale": "✖",
+                   "denied": "⊘", "failed": "✖"}
 
 
 def connection_text(info: HeaderInfo) -> str:
@@ -29,6 +31,14 @@ def connection_text(info: HeaderInfo) -> str:
     return f"{symbol} {info.connection}"
 
 
+def contexts_text(info: HeaderInfo) -> str:
+    """Every context of a console on several: "▶web ● connected ▲PROD │ mobile ◌ reconnecting"
+    (▶ marks the focused one)."""
+    return " │ ".join(
+        f"{'▶' if c.focused else ''}{c.name} {CONTEXT_SYMBOLS.get(c.state, '?')} {c.state}"
+        + (" ▲PROD" if c.production else "") for c in info.contexts)
+
+
 class StatusHeader(Widget):
     """Context, namespace, connection state, incident clock, drill time, READ-ONLY, PRODUCTION.
 
@@ -37,7 +47,7 @@ class StatusHeader(Widget):
     Child ids: ``#production-banner``, ``#status-line``, ``#context``, ``#namespace``,
     ``#identity`` (impersonation, when any), ``#connection`` (classes ``-live`` /
     ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``, ``#read-only``,
-    ``#credentials``.
+    ``#credentials``, ``#contexts`` (every context's state, on several contexts).
     """
 
     DEFAULT_CSS = """
@@ -82,6 +92,7 @@ class StatusHeader(Widget):
             yield Label("", id="namespace")
             yield Label("", id="identity")
             yield Label("", id="connection")
+            yield Label("", id="contexts", classes="-hidden")
             yield Label("", id="incident-clock")
             yield Label("", id="drill-time")
             yield Label("READ-ONLY", id="read-only")
@@ -103,7 +114,7 @@ class StatusHeader(Widget):
             self.remove_class("-production")
             self._update("#context", "not connected")
             for name in ("namespace", "identity", "connection", "incident-clock", "drill-time",
-                         "read-only", "credentials"):
+                         "read-only", "credentials", "contexts"):
                 self.query_one(f"#{name}", Label).add_class("-hidden")
             return
         self.set_class(info.production, "-production")
@@ -118,6 +129,8 @@ class StatusHeader(Widget):
         connection = self._update("#connection", connection_text(info))
         for state in CONNECTION_SYMBOLS:
             connection.set_class(info.connection == state, f"-{state}")
+        contexts = self._update("#contexts", contexts_text(info))
+        contexts.set_class(not info.contexts, "-hidden")
         clock = self._update("#incident-clock", f"incident {info.incident_clock}")
         clock.set_class(not info.incident_clock, "-hidden")
         drill = self._update("#drill-time", f"DRILL {info.drill_time}")

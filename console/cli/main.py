@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.cli.audit import add_audit_commands, run_audit_command
+from console.cli.contexts import context_list, unknown_contexts
 from console.cli.doctor import add_doctor_command, run_doctor
 from console.cli.drill import add_inject_parser, fault_spec, run_inject
 from console.cli.replay import add_replay_command, run_replay_command
@@ -81,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="warroom", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    parser.add_argument("--context", help="kubeconfig context to use (default: current context)")
+    parser.add_argument("--context", metavar="NAME[,NAME...]",
+                        help="kubeconfig context to use (default: current context); a comma "
+                             "list opens one console on several (c switches between them)")
     parser.add_argument("-n", "--namespace", help="namespace to watch (default: the context's)")
     parser.add_argument("-l", "--selector", metavar="LABELS",
                         help="watch only the pods, deployments and replicasets with these labels, "
@@ -316,6 +319,14 @@ def run_console(args: argparse.Namespace) -> int:
     from console.ui.app import run_app
 
     metrics = MetricsConfig(base_url=args.prometheus) if args.prometheus else None
+    contexts = context_list(args.context)
+    if contexts:  # --context a,b: one console on several
+        problem = unknown_contexts(args.kubeconfig, contexts)
+        if problem:
+            print(f"warroom: {problem}", file=sys.stderr)
+            return 2
+        return run_app(_settings(args, metrics=metrics, context=contexts[0],
+                                 contexts=contexts))
     return run_app(_settings(args, metrics=metrics))
 
 

@@ -161,6 +161,7 @@ class Incident:
     context: str | None = None
     namespace: str | None = None
     runbooks: list[str] = field(default_factory=list)
+    contexts: list[str] = field(default_factory=list)  # a console on several (--context a,b)
     step_progress: dict[str, dict[str, StepState]] = field(default_factory=dict)
     current_step: tuple[str, str] | None = None  # (runbook, step id)
     closed_at: str | None = None
@@ -201,6 +202,7 @@ class Incident:
             "closed_at": self.closed_at,
             "context": self.context,
             "namespace": self.namespace,
+            **({"contexts": self.contexts} if self.contexts else {}),
             "runbooks": self.runbooks,
             "step_progress": {
                 rb: {sid: st.to_dict() for sid, st in steps.items()}
@@ -231,6 +233,7 @@ class Incident:
             context=data.get("context"),
             namespace=data.get("namespace"),
             runbooks=[str(r) for r in data.get("runbooks") or []],
+            contexts=[str(c) for c in data.get("contexts") or []],
             step_progress={
                 str(rb): {str(sid): StepState.from_dict(st) for sid, st in steps.items()}
                 for rb, steps in (data.get("step_progress") or {}).items()

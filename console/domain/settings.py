@@ -16,6 +16,8 @@ from adapters.probes import Check
 class ConsoleSettings:
     kubeconfig: str | None = None
     context: str | None = None
+    # several contexts in one console (--context a,b): the first is ``context``; () = one
+    contexts: tuple[str, ...] = ()
     namespace: str | None = None
     selector: str | None = None  # label selector: watch only what matches (kubectl -l)
     read_only: bool = False

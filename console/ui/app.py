@@ -158,6 +158,7 @@ class WarroomApp(App[int]):
         entries.extend((f"Namespace: {name}", f"watch namespace {name} instead (the incident "
                         "stays)", f"namespace({name!r})", "namespace", (name,))
                        for name in main.namespaces.choices())
+        entries.extend(main.workloads.palette())  # ctx: NAME, on several contexts
         for title, help_text, action, name, parameters in entries:
             if main.check_action(name, parameters) is not True:
                 continue

@@ -101,7 +101,7 @@ class Approvals:
                 message = getattr(error, "message", str(error))
                 self._notify(message, title=f"{request.describe()}: refused",
                              severity="error", timeout=15)
-                session.runner.refuse(request, message)
+                session.runner_for(request.context).refuse(request, message)
                 return
             ops.run(ActionRequest(request.kind, request.context, request.namespace,
                                   request.target,

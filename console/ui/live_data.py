@@ -5,6 +5,10 @@ and posts one `DeltasArrived` wake-up (coalesced); the screen then calls `drain`
 ``DRAIN_EVERY`` seconds, which applies the whole queue to the pod index and the tables on the
 UI thread. Only rows of the selected deployment are built; ages are recomputed for the rows on
 screen only, once per clock tick. The metrics poller runs in a worker and posts `RatesFetched`.
+
+A `LiveData` holds one context's data (its `ClusterLink`). On several contexts
+(console/ui/workloads.py) each has one: its rows in the deployment list carry the key prefix
+of its group, and only the focused one (``shown``) fills the pod table and the rates panel.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -25,10 +30,13 @@ from console.ui.messages import DeltasArrived, Notice, RatesFetched
 from widgets.deployment_list import DeploymentList
 from widgets.pod_table import PodTable
 from widgets.rates_panel import RatesPanel
-from widgets.rows import PodRow
+from widgets.rows import DeploymentRow, PodRow
 
 if TYPE_CHECKING:
+    from console.ui.cluster_link import ClusterLink
     from console.ui.main_screen import MainScreen
+
+GROUP_SEPARATOR = "\x1f"  # between a group's number and a deployment's key (never shown)
 
 DRAIN_EVERY = 0.03  # apply watch deltas as they arrive, at most ~30 times a second
 
@@ -36,9 +44,14 @@ DRAIN_EVERY = 0.03  # apply watch deltas as they arrive, at most ~30 times a sec
 class LiveData:
     """The deployments, pods and rates the screen shows, and how they get there."""
 
-    def __init__(self, screen: MainScreen) -> None:
+    def __init__(self, screen: MainScreen, link: ClusterLink | None = None, *,
+                 group: int | None = None) -> None:
         self.screen = screen
         self.settings = screen.settings
+        self.link: ClusterLink = link if link is not None else screen.session.focused
+        self.group = group  # its place in a deployment list grouped by context (None: one)
+        self.prefix = "" if group is None else f"{group}{GROUP_SEPARATOR}"
+        self.shown = True  # its pods and rates are on screen (the focused context)
         self.deployments: dict[str, DeploymentView] = {}
         self.pods = PodIndex()  # by key and by deployment, with the advisor's counts
         self.rates: dict[str, RateSample] = {}
@@ -57,12 +70,14 @@ class LiveData:
         callback for the new watch's deltas (the old watch's late batches are dropped)."""
         self.generation += 1
         self._deltas.clear()
+        table = self.screen.query_one(DeploymentList)
+        table.apply_deltas([], [self.prefix + key for key in self.deployments])
         self.deployments.clear()
         self.pods = PodIndex()
         self.rates, self.histories = {}, {}
         self.selected = None
-        self.screen.query_one(DeploymentList).sync([])
-        self.screen.query_one(PodTable).sync([])
+        if self.shown:
+            self.screen.query_one(PodTable).sync([])
         generation = self.generation
 
         def arrived(batch: list[Delta]) -> None:
@@ -125,11 +140,13 @@ class LiveData:
             table = self.screen.query_one(DeploymentList)
             shown = {k for k in deploy_changed
                      if k in self.deployments and filters.shows_deployment(self.deployments[k])}
-            table.apply_deltas([vm.deployment_row(self.deployments[k]) for k in shown],
-                               [k for k in deploy_changed if k not in shown])
+            table.apply_deltas([self._row(self.deployments[k]) for k in shown],
+                               [self.prefix + k for k in deploy_changed if k not in shown])
             if self.selected is None and self.deployments:
-                self.select(table.cursor_key or sorted(self.deployments)[0])
-        if pod_upserts or pod_deletes:
+                self.select(self.own_key(table.cursor_key) or sorted(self.deployments)[0])
+                if self.prefix and self.shown:
+                    table.move_to(self.prefix + (self.selected or ""))
+        if (pod_upserts or pod_deletes) and self.shown:
             now = self.now()
             rows: list[PodRow] = []
             gone = list(pod_deletes)  # deleted, or not of the selected deployment
@@ -145,6 +162,19 @@ class LiveData:
             done, self.on_first_picture = self.on_first_picture, None
             done()
 
+    def _row(self, view: DeploymentView) -> DeploymentRow:
+        row = vm.deployment_row(view)
+        if self.group is None:
+            return row
+        return replace(row, key=self.prefix + row.key, group=self.group)
+
+    def own_key(self, table_key: str | None) -> str | None:
+        """The deployment key of a deployment-list row of this context's (None: not one)."""
+        if not table_key or not table_key.startswith(self.prefix):
+            return None
+        key = table_key[len(self.prefix):]
+        return key if key in self.deployments else None
+
     # ---- clocks and selection --------------------------------------------------------------
     def now(self) -> datetime | None:
         clock = self.settings.cluster_clock
@@ -152,7 +182,7 @@ class LiveData:
             return clock()
         if self.settings.frozen:
             return None
-        kube = self.screen.session.kube  # the API server's clock, from its Date headers
+        kube = self.link.kube  # the API server's clock, from its Date headers
         return kube.server_now() if kube is not None else datetime.now(UTC)
 
     def refresh_ages(self, *, force: bool = False) -> None:
@@ -174,10 +204,18 @@ class LiveData:
         if key == self.selected:
             return
         self.selected = key
-        if not self.screen.filters.pods.active:  # a pod filter shows every workload's matches
+        if self.shown:
+            self.show()
+
+    def show(self) -> None:
+        """Fill the pod table with the selected deployment's pods (ages as of now)."""
+        key = self.selected
+        if self.screen.filters.pods.active:  # a pod filter shows every workload's matches
+            self.screen.filters.apply_pods()
+        else:
             now = self.now()
             self.screen.query_one(PodTable).sync(
-                [vm.pod_row(p, now) for p in self.pods.of_deployment(key)])
+                [vm.pod_row(p, now) for p in self.pods.of_deployment(key)] if key else [])
         self.screen.query_one(RatesPanel).select(key)
 
     def selected_deployment(self) -> DeploymentView | None:
@@ -194,14 +232,14 @@ class LiveData:
     # ---- metrics ---------------------------------------------------------------------------
     def poll_metrics(self) -> None:
         """In a worker thread: rates every ``metrics_interval`` until the screen stops."""
-        session = self.screen.session
-        metrics = session.metrics
+        link = self.link
+        metrics = link.metrics
         assert metrics is not None
         stop = self.screen.stopping
         last_history = 0.0
         while not stop.is_set():
             try:
-                rates = metrics.deployment_rates(session.namespace)
+                rates = metrics.deployment_rates(link.namespace)
                 self.rates = {f"{ns}/{name}": sample for (ns, name), sample in rates.items()}
                 if time.monotonic() - last_history > 10:
                     last_history = time.monotonic()
@@ -221,6 +259,8 @@ class LiveData:
             stop.wait(self.settings.metrics_interval)
 
     def refresh_rates(self) -> None:
+        if not self.shown:
+            return  # another context's rates are on screen
         rows, verdicts = [], {}
         for key in sorted(self.deployments):
             sample = self.rates.get(key)

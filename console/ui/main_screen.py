@@ -45,7 +45,8 @@ from console.ui.namespaces import Namespaces
 from console.ui.operations import Operations
 from console.ui.row_filters import RowFilters
 from console.ui.runbook_pane import RunbookPane
-from console.ui.session import ConnectError, Session
+from console.ui.session import ClusterLink, ConnectError, Session
+from console.ui.workloads import Workloads
 from widgets.audit_view import AuditView
 from widgets.checklist import Checklist
 from widgets.deployment_list import DeploymentList
@@ -79,6 +80,7 @@ OTHER_KEYS = [
     Binding("o", "sort", "Sort", show=False),
     Binding("O", "sort_reverse", "Reverse sort", show=False),
     Binding("A", "approve", "Approve", show=False),
+    Binding("c", "next_context", "Next context", show=False),  # several contexts only
     Binding("P", "drill_pause", "Pause drill", show=False),  # drills only (drill_bridge.py)
     Binding("S", "drill_score", "Drill score", show=False),  # drills only
     Binding("question_mark", "help", "Help"),
@@ -106,9 +108,9 @@ class MainScreen(Screen[None]):
         self.settings = app.settings
         self.session: Session = app.session
         self.stopping: threading.Event = app.stopping
-        self.live = LiveData(self)
         self.filters = RowFilters(self)
         self.namespaces = Namespaces(self)
+        self.workloads = Workloads(self)  # one LiveData per context (console/ui/workloads.py)
         self.ops = Operations(self)
         self.approvals = Approvals(self)
         self.runbook = RunbookPane(self)
@@ -116,6 +118,11 @@ class MainScreen(Screen[None]):
         self._audit_offset = 0
         self._opened = time.monotonic()
         self.acted = False  # an action finished on this incident (by anyone: the audit says)
+
+    @property
+    def live(self) -> LiveData:
+        """The focused context's live data (the only one, on one context)."""
+        return self.workloads.focused
 
     # ---- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -139,6 +146,7 @@ class MainScreen(Screen[None]):
         self.ops.hide_progress()
         self.query_one("#action-status").display = False
         self.query_one(DeploymentList).focus()
+        self.workloads.refresh_headings()
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:
             self.set_interval(CLOCKS_EVERY, self._tick_clocks)  # one timer: one wake-up
@@ -149,7 +157,7 @@ class MainScreen(Screen[None]):
     def _connect(self) -> None:
         session = self.session
         try:
-            session.connect(on_deltas=self.live.arrived, on_status=self._watch_status,
+            session.connect(on_deltas=self.workloads.arrived, on_status=self._watch_status,
                             redact=self.app.redact.add, prompt=self.app.with_terminal)
         except ConnectError as error:
             self.post_message(Banner(error.message, error.title))
@@ -158,16 +166,16 @@ class MainScreen(Screen[None]):
                         exit_on_error=False)
         self.run_worker(self.namespaces.learn, thread=True, group="namespaces",
                         exit_on_error=False)
-        if session.metrics is not None:
-            self.run_worker(self.live.poll_metrics, thread=True, exclusive=True,
-                            group="metrics", exit_on_error=False)
+        for live in self.workloads.polling():
+            self.run_worker(live.poll_metrics, thread=True, group="metrics",
+                            exit_on_error=False)
         self.run_worker(self._check_permissions, thread=True, group="rbac",
                         exit_on_error=False)
         self.post_message(Connected())
 
-    def _watch_status(self, status: Any) -> None:
-        """On the informer's threads: the watch's state changed."""
-        self.post_message(ConnectionChanged(status))
+    def _watch_status(self, link: ClusterLink, status: Any) -> None:
+        """On the informer's threads: ``link``'s watch's state changed."""
+        self.post_message(ConnectionChanged(status, link))
 
     def _check_namespace(self) -> None:
         message = self.session.namespace_missing()
@@ -199,6 +207,8 @@ class MainScreen(Screen[None]):
         for problem in problems[:3]:
             self.app.notify(str(problem), title="runbook problem", severity="warning",
                             timeout=10)
+        for problem in self.session.problems:  # a context of several that cannot connect
+            self.app.notify(problem, title="cannot connect", severity="error", timeout=30)
         if self.settings.read_only:
             self.app.notify("read-only: scale, restart, undo and delete are disabled",
                             severity="information")
@@ -218,14 +228,17 @@ class MainScreen(Screen[None]):
 
     @on(ConnectionChanged)
     def _connection_changed(self, message: ConnectionChanged) -> None:
-        status = message.status
-        self.session.connection = status
+        status, link = message.status, message.link or self.session.focused
+        link.connection = status
         self.refresh_header()
+        self.workloads.refresh_headings()
         if status.live and status.synced and not self.app.gc.settled:
             self._settle_once_drained()  # the first full picture
-        note = self.app.connection_notes.on_status(status)
+        several = self.session.several
+        note = (link.notes if several else self.app.connection_notes).on_status(status)
         if note is not None:
-            self.app.notify(note.message, title=note.title, severity=note.severity,  # type: ignore[arg-type]
+            title = f"{link.context}: {note.title}" if several else note.title
+            self.app.notify(note.message, title=title, severity=note.severity,  # type: ignore[arg-type]
                             timeout=note.timeout)
 
     def _settle_once_drained(self) -> None:
@@ -254,7 +267,7 @@ class MainScreen(Screen[None]):
     # ---- live data -------------------------------------------------------------------------
     @on(DeltasArrived)
     def _deltas(self) -> None:
-        self.live.wake()
+        self.workloads.wake()
 
     @on(RatesFetched)
     def _rates(self) -> None:
@@ -262,7 +275,7 @@ class MainScreen(Screen[None]):
 
     @on(DeploymentList.Selected)
     def _deployment_selected(self, event: DeploymentList.Selected) -> None:
-        self.live.select(event.key)
+        self.workloads.select(event.key)
 
     @on(PodTable.RowsRevealed)
     def _pods_revealed(self) -> None:
@@ -289,7 +302,8 @@ class MainScreen(Screen[None]):
                               drill_time=drill_time, read_only=settings.read_only,
                               credentials=vm.credentials_text(session.credentials_expiry,
                                                               datetime.now(UTC)),
-                              identity=session.identity, showing=self.filters.showing())
+                              identity=session.identity, showing=self.filters.showing(),
+                              contexts=self.workloads.context_states())
 
     def refresh_header(self) -> None:
         if self.is_attached:
@@ -322,6 +336,8 @@ class MainScreen(Screen[None]):
                 return None  # shown greyed out in the footer; the reason was notified
         if action == "approve" and self.settings.read_only:
             return None
+        if action in ("next_context", "focus_context") and not self.session.several:
+            return False  # several contexts only
         return True
 
     def action_act(self, name: str) -> None:
@@ -418,10 +434,17 @@ class MainScreen(Screen[None]):
         if self.app.drill is not None:
             self.app.drill.show_score()
 
+    def action_next_context(self) -> None:
+        self.workloads.cycle()
+
+    def action_focus_context(self, index: int) -> None:
+        self.workloads.focus_index(index)
+
     def action_pane(self, pane: str) -> None:
         self.query_one(PaneDeck).show(pane)
 
     def action_help(self) -> None:
         bindings = [(b.key.replace("question_mark", "?"), b.description)
-                    for b in key_bindings()]
+                    for b in key_bindings()
+                    if b.action != "next_context" or self.session.several]
         self.app.push_screen(HelpScreen(bindings))

@@ -25,9 +25,11 @@ class DeltasArrived(Message):
 
 @dataclass
 class ConnectionChanged(Message):
-    """The watch's state changed (live, reconnecting, stale)."""
+    """The watch's state changed (live, reconnecting, stale); ``link`` is the context's
+    (a `ClusterLink`; None: the focused one)."""
 
     status: WatchStatus
+    link: Any = None
 
 
 @dataclass
@@ -104,3 +106,4 @@ class UndoHistory(Message):
     deployment: Any
     history: list[Any]
     diffs: dict[int, str]
+    context: str = ""  # the deployment's context (a console on several)

@@ -42,9 +42,9 @@ class Namespaces:
                           exclusive=True, group="namespace-switch", exit_on_error=False)
 
     def _switch(self, namespace: str, arrived: object) -> None:
-        session = self.screen.session
+        link = self.screen.session.focused
         try:
-            session.switch_namespace(namespace, arrived)  # type: ignore[arg-type]
+            link.switch_namespace(namespace, arrived)  # type: ignore[arg-type]
         except ConnectError as error:
             self.screen.post_message(Notice(error.message, "cannot switch namespace",
                                             "error", 10))

@@ -60,7 +60,8 @@ class Operations:
         elif kind.asks == "replicas":
             self._ask_replicas(kind, view, nudge)
         elif kind.asks == "revision":
-            self.screen.run_worker(lambda: self._load_history(kind, view), thread=True,
+            context = session.context  # the focus may move while the history loads
+            self.screen.run_worker(lambda: self._load_history(kind, view, context), thread=True,
                                    group="history", exit_on_error=False)
         else:
             self.propose(kind, self._request(kind, view), view)
@@ -80,10 +81,12 @@ class Operations:
             return None
         return self.settings.checks
 
-    def _request(self, kind: ActionKind, view: Any, **params: Any) -> ActionRequest:
+    def _request(self, kind: ActionKind, view: Any, context: str | None = None,
+                 **params: Any) -> ActionRequest:
+        """A request on ``view`` in ``context`` (default: the focused one's, where it is)."""
         generation = view.generation if isinstance(view, DeploymentView) else None
-        return ActionRequest(kind.name, self.session.context, view.namespace, view.name,
-                             params, seen_generation=generation)
+        return ActionRequest(kind.name, context or self.session.context, view.namespace,
+                             view.name, params, seen_generation=generation)
 
     def ready(self) -> bool:
         if self.session.runner is None:
@@ -112,9 +115,10 @@ class Operations:
         self.screen.app.push_screen(
             ScaleModal(dep.key, dep.desired, max_replicas=self.settings.max_replicas), chosen)
 
-    def _load_history(self, kind: ActionKind, dep: DeploymentView) -> None:
+    def _load_history(self, kind: ActionKind, dep: DeploymentView, context: str) -> None:
         """In a worker: the rollout history and each older revision's template diff."""
-        kube = self.session.kube
+        link = self.session.link(context)
+        kube = link.kube if link is not None else self.session.kube
         try:
             history = kube.history(dep.namespace, dep.name)
             diffs: dict[int, str] = {}
@@ -125,7 +129,7 @@ class Operations:
         except AdapterError as error:
             self.screen.post_message(Notice(error.message, "rollout history", "error", 5))
             return
-        self.screen.post_message(UndoHistory(dep, history, diffs))
+        self.screen.post_message(UndoHistory(dep, history, diffs, context))
 
     def show_undo(self, message: UndoHistory) -> None:
         dep, history, diffs = message.deployment, message.history, message.diffs
@@ -146,7 +150,8 @@ class Operations:
 
         def chosen(revision: int | None) -> None:
             if revision is not None:
-                request = self._request(kind, dep, to_revision=revision)
+                request = self._request(kind, dep, message.context or None,
+                                        to_revision=revision)
                 self.propose(kind, request, dep,
                              change=f"pod template → revision {revision}\n"
                                     f"{diffs.get(revision, '')}")
@@ -159,7 +164,7 @@ class Operations:
                 change: str | None = None) -> None:
         """Pre-check ``request`` in a worker (RBAC is a network request), then confirm it."""
         self._views[id(request)] = (view, change)
-        runner = self.session.runner
+        runner = self.session.runner_for(request.context)  # the request's cluster
 
         def check() -> None:
             self.screen.post_message(PrecheckDone(request, runner.precheck(request, record=True)))
@@ -181,9 +186,9 @@ class Operations:
         if change is None:
             change = kind.change(request, view) if kind.change else request.describe()
         modal = ConfirmModal(
-            request.describe(), context=self.session.context, namespace=request.namespace,
+            request.describe(), context=request.context, namespace=request.namespace,
             target=request.target_ref, change=change, warnings=kind.warnings(request, view),
-            typed_name=request.target if self.session.production else None)
+            typed_name=request.target if self.session.production_of(request.context) else None)
 
         def answered(ok: bool | None) -> None:
             if not ok:
@@ -198,7 +203,7 @@ class Operations:
     # ---- running -----------------------------------------------------------------------------
     def run(self, request: ActionRequest) -> None:
         self.show_running(request.describe())
-        runner = self.session.runner
+        runner = self.session.runner_for(request.context)  # the request's cluster
 
         def work() -> None:
             try:

@@ -115,10 +115,17 @@ class RowFilters:
         table.sync([vm.pod_row(pod, now) for pod in pods])
 
     def apply_deployments(self) -> None:
-        live = self.screen.live
-        self.screen.query_one(DeploymentList).sync(
-            [vm.deployment_row(view) for view in live.deployments.values()
-             if self.shows_deployment(view)])
+        """Show the workloads the filter keeps, of every context (their header rows stay)."""
+        table = self.screen.query_one(DeploymentList)
+        wanted = {}
+        for live in self.screen.workloads.lives:
+            for view in live.deployments.values():
+                if self.shows_deployment(view):
+                    row = live._row(view)
+                    wanted[row.key] = row
+        gone = [key for key in table.keys if key not in wanted
+                and not getattr(table.row_for(key), "heading", None)]
+        table.apply_deltas(list(wanted.values()), gone)
 
     # ---- sorting ------------------------------------------------------------------------------
     def focused_table(self) -> KeyedTable | None:  # type: ignore[type-arg]

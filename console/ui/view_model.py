@@ -16,6 +16,7 @@ from console.domain.pod_index import PodCounts
 from console.runbook.outcomes import StepView
 from widgets.rows import (
     AuditRow,
+    ContextState,
     DeploymentRow,
     HeaderInfo,
     PodRow,
@@ -138,7 +139,8 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                 selector: str | None, incident_clock: str, production: bool,
                 drill_time: str | None, read_only: bool,
                 credentials: str | None = None, identity: str | None = None,
-                showing: str | None = None) -> HeaderInfo:
+                showing: str | None = None,
+                contexts: tuple[ContextState, ...] = ()) -> HeaderInfo:
     """The status header: where the console is, whether its data is live, the clocks."""
     since = None
     if status is None:
@@ -154,4 +156,4 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                       connection=connection,  # type: ignore[arg-type]
                       stale_since=since, incident_clock=incident_clock, production=production,
                       drill_time=drill_time, read_only=read_only, credentials=credentials,
-                      identity=identity, showing=showing)
+                      identity=identity, showing=showing, contexts=contexts)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from tests.widgets.widget_demo import DEPLOYMENTS, WidgetApp
 from widgets.deployment_list import DeploymentList
+from widgets.rows import DeploymentRow
 
 
 async def test_apply_updates_in_place_adds_and_removes_by_key() -> None:
@@ -59,3 +60,30 @@ async def test_highlight_and_enter_post_selected() -> None:
         assert [(m.key, m.activated) for m in selected] == [
             ("shop/api", False), ("shop/checkout", False), ("shop/checkout", True)]
         assert selected[-1].control is table
+
+
+async def test_grouped_rows_sit_under_their_context_header() -> None:
+    """Several contexts: each group's header row first, then its deployments by name, groups
+    in their order whatever the names (b-context's "api" after a-context's "worker")."""
+    app = WidgetApp(DeploymentList())
+    async with app.run_test() as pilot:
+        table = app.query_one(DeploymentList)
+
+        def heading(group: int, text: str) -> DeploymentRow:
+            return replace(DEPLOYMENTS[0], key=f"{group}|", name=text, group=group,
+                           heading=f"▶ {text}")
+
+        def row(group: int, index: int) -> DeploymentRow:
+            base = DEPLOYMENTS[index]
+            return replace(base, key=f"{group}|{base.key}", group=group)
+
+        table.apply([row(1, 0), heading(1, "zeta"), row(0, 3), row(0, 0), heading(0, "mobile"),
+                     row(1, 2)])
+        await pilot.pause()
+        assert table.keys == ["0|", "0|shop/api", "0|shop/worker",
+                              "1|", "1|shop/api", "1|shop/web"]
+        assert str(table.get_cell("1|", "name")) == "▶ zeta"
+        assert str(table.get_cell("1|", "rollout")) == ""
+        table.apply_deltas([row(0, 1)])  # a new deployment lands in its group
+        await pilot.pause()
+        assert table.keys.index("0|shop/checkout") < table.keys.index("1|")

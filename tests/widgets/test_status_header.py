@@ -7,6 +7,7 @@ from dataclasses import replace
 from textual.widgets import Label
 
 from tests.widgets.widget_demo import HEADER, WidgetApp
+from widgets.rows import ContextState
 from widgets.status_header import StatusHeader, connection_text
 
 
@@ -51,3 +52,22 @@ async def test_stale_drill_read_only_not_production() -> None:
 def test_connection_text() -> None:
     assert connection_text(replace(HEADER, connection="reconnecting")) == "◌ reconnecting"
     assert connection_text(replace(HEADER, connection="stale")) == "✖ stale"
+
+
+async def test_every_context_of_several_with_its_state() -> None:
+    contexts = (ContextState("web-prod", "connected", production=True, focused=True),
+                ContextState("mobile", "reconnecting"))
+    app = WidgetApp(StatusHeader(HEADER))
+    async with app.run_test() as pilot:
+        header = app.query_one(StatusHeader)
+        await pilot.pause()
+        assert not header.query_one("#contexts").display  # one context: not shown
+        header.info = replace(HEADER, contexts=contexts)
+        await pilot.pause()
+        assert header.query_one("#contexts").display
+        assert text(header, "#contexts") == (
+            "▶web-prod ● connected ▲PROD │ mobile ◌ reconnecting")
+        header.info = replace(HEADER, contexts=(contexts[0], replace(contexts[1],
+                                                                     state="denied")))
+        await pilot.pause()
+        assert text(header, "#contexts").endswith("mobile ⊘ denied")
