@@ -13,7 +13,7 @@ from typing import Literal
 Rollout = Literal["progressing", "complete", "stalled", "paused"]
 Level = Literal["ROLL BACK NOW", "MONITOR", "OK", "UNKNOWN"]
 StepStatus = Literal["pending", "running", "done", "failed", "skipped", "blocked"]
-Connection = Literal["live", "reconnecting", "stale"]
+Connection = Literal["connecting", "live", "reconnecting", "stale"]  # connecting: no answer yet
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,13 @@ from textual.widgets import Label, Static
 from widgets.plain_text import plain_text
 from widgets.rows import HeaderInfo
 
-CONNECTION_SYMBOLS = {"live": "●", "reconnecting": "◌", "stale": "✖"}
+CONNECTION_SYMBOLS = {"connecting": "◌", "live": "●", "reconnecting": "◌", "stale": "✖"}
 CONTEXT_SYMBOLS = {"connected": "●", "connecting": "◌", "reconnecting": "◌", "stale": "✖",
                    "denied": "⊘", "failed": "✖"}
 
 
 def connection_text(info: HeaderInfo) -> str:
-    """"● live", "◌ reconnecting", "✖ stale since 03:12:09"."""
+    """"◌ connecting", "● live", "◌ reconnecting", "✖ stale since 03:12:09"."""
     symbol = CONNECTION_SYMBOLS.get(info.connection, "?")
     if info.connection == "stale":
         since = f" since {info.stale_since}" if info.stale_since else ""
@@ -45,8 +45,8 @@ class StatusHeader(Widget):
     Set ``info`` (a ``HeaderInfo``) to update it.
 
     Child ids: ``#production-banner``, ``#status-line``, ``#context``, ``#namespace``,
-    ``#identity`` (impersonation, when any), ``#connection`` (classes ``-live`` /
-    ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``, ``#read-only``,
+    ``#identity`` (impersonation, when any), ``#connection`` (classes ``-connecting`` /
+    ``-live`` / ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``, ``#read-only``,
     ``#credentials``, ``#contexts`` (every context's state, on several contexts).
     """
 

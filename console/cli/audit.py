@@ -12,11 +12,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from console.domain.audit import AuditError, Head, VerifyReport, head_beside, read_head, verify
-from console.domain.incident import Incident, IncidentError, SharedIncident
-from console.rehearsal.postmortem import export_postmortem
+# the audit, incident and post-mortem modules are imported by the commands that use them:
+# building the parser (every `warroom` start, `--help`) needs none of them
+if TYPE_CHECKING:
+    from console.domain.audit import Head, VerifyReport
+    from console.domain.incident import Incident
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -85,6 +87,8 @@ def run_audit_command(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     """``warroom audit verify FILE [--expect-head SEQ:HASH]``."""
+    from console.domain.audit import AuditError, verify
+
     expected, missing = args.expect_head, None
     if expected is None:
         expected, missing = _recorded_head(args.file)  # read before the log: see verify
@@ -104,6 +108,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _head(text: str) -> Head:
+    from console.domain.audit import Head
+
     try:
         return Head.parse(text)
     except ValueError as exc:
@@ -116,6 +122,8 @@ def _recorded_head(audit_file: Path) -> tuple[Head | None, str | None]:
     A log outside a state directory has none (nothing to say); an incident whose head file is
     gone or unreadable is a problem: the end of its log can no longer be checked.
     """
+    from console.domain.audit import head_beside, read_head
+
     path = head_beside(audit_file.absolute())
     if path is None:
         return None, None
@@ -148,6 +156,9 @@ def _write_private(path: Path, text: str) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """``warroom audit export FILE --format md [-o OUT]``."""
+    from console.domain.audit import AuditError
+    from console.rehearsal.postmortem import export_postmortem
+
     try:
         document, report = export_postmortem(args.file, _incident_beside(args.file))
     except AuditError as exc:
@@ -173,6 +184,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 def _incident_beside(audit_file: Path) -> Incident | None:
     """The incident state for ``<state>/audit/<id>.jsonl`` at ``<state>/incidents/<id>.json``."""
+    from console.domain.incident import IncidentError, SharedIncident
+
     candidate = audit_file.resolve().parent.parent / "incidents" / f"{audit_file.stem}.json"
     if not candidate.is_file():
         return None

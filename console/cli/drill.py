@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adapters.drill_admin import DrillAdmin, DrillAdminError, DrillUnreachable
-from drill.faults import FAULT_NAMES, FAULTS, parse_params, parse_spec
+# the fault specs alone (no drill server, no aiohttp): the parser and --help need only these
+from drill.fault_specs import FAULT_NAMES, FAULTS, parse_params, parse_spec
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -97,6 +97,8 @@ def run_inject(args: argparse.Namespace, default_kubeconfig: Path) -> int:
     except ValueError as exc:
         print(f"warroom: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from adapters.drill_admin import DrillAdmin, DrillAdminError, DrillUnreachable
+
     path = Path(args.drill_kubeconfig) if args.drill_kubeconfig else default_kubeconfig
     try:
         with DrillAdmin.from_kubeconfig(path) as admin:

@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.domain.audit import AuditError
-
 EXIT_OK = 0
 EXIT_USAGE = 2
 DEFAULT_MAX_GAP_S = 60.0
@@ -58,6 +56,7 @@ def add_replay_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_replay_command(args: argparse.Namespace) -> int:
     """``warroom replay FILE``."""
+    from console.domain.audit import AuditError
     from console.rehearsal.replay import load_replay
     from console.ui.replay_app import ReplayApp
 

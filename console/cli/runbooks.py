@@ -10,11 +10,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from console.runbook.builtin import builtin_dir
 from console.runbook.errors import Problem, RunbookError
-from console.runbook.loading import builtin_dir, load_all, load_runbook, runbook_files
-from console.runbook.schema import Runbook
+
+# the loading (YAML, the pydantic schema, the action registry) is imported by the commands:
+# building the parser (every `warroom` start, `--help`) needs none of it
+if TYPE_CHECKING:
+    from console.runbook.schema import Runbook
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -65,6 +69,8 @@ def run_runbooks_command(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     """``warroom runbooks list [--dir D]...``: a table, then problems (file:line)."""
+    from console.runbook.loading import load_all
+
     runbooks, problems = load_all(getattr(args, "dirs", None) or [])
     print(format_table(runbooks))
     if problems:
@@ -75,6 +81,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     """``warroom runbooks check FILE...``: ``ok: FILE (N steps)`` or line-numbered errors."""
+    from console.runbook.loading import load_runbook
+
     problems: list[Problem] = []
     for target in args.files:
         for path in _expand(target, problems):
@@ -95,6 +103,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _expand(target: Path, problems: list[Problem]) -> list[Path]:
+    from console.runbook.loading import runbook_files
+
     if not target.is_dir():
         return [target]
     try:

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapters.metrics_config import MetricsConfig
-from adapters.probes import Check
+if TYPE_CHECKING:  # the first frame needs neither (probes pull httpx and tenacity)
+    from adapters.metrics_config import MetricsConfig
+    from adapters.probes import Check
 
 
 @dataclass

@@ -4,9 +4,6 @@ one broken file never hides the others."""
 
 from __future__ import annotations
 
-import site
-import sys
-import sysconfig
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from console.runbook.builtin import builtin_dir
 from console.runbook.errors import Problem, RunbookError
 from console.runbook.field_types import kind_of
 from console.runbook.problems import line_of, locate, problems_from
@@ -222,20 +220,6 @@ def load_dir(directory: str | Path) -> tuple[list[Runbook], list[Problem]]:
         by_id[runbook.id] = runbook
         runbooks.append(runbook)
     return runbooks, problems
-
-
-def builtin_dir() -> Path:
-    """The shipped runbooks: ``runbooks/`` beside ``console/`` in a source checkout (or an
-    editable install), else ``<prefix>/share/warroom/runbooks`` from an installed wheel."""
-    checkout = Path(__file__).resolve().parents[2] / "runbooks"
-    candidates = [checkout]
-    for base in (sysconfig.get_path("data"), sys.prefix, getattr(site, "USER_BASE", None)):
-        if base:
-            candidates.append(Path(base) / "share" / "warroom" / "runbooks")
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    return checkout
 
 
 def load_all(user_dirs: Iterable[str | Path] = (), *, builtin: bool = True

@@ -5,6 +5,11 @@ action runner; console/ui/session.py), themes, the command palette, the redactio
 everything shown, the collector pacing, drill mode and an orderly (or forced, on SIGHUP) exit.
 The workspace itself, its keys and the data flowing into it are the `MainScreen`'s
 (console/ui/main_screen.py).
+
+Start-up: the first screen is a light outline of the workspace (console/ui/start_screen.py),
+painted while a worker thread imports the main screen and the session; the UI thread then
+builds the `MainScreen` and switches to it. ``session`` and ``main_screen`` are made on first
+use, so code that reaches for them early still gets them (built on the spot).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,15 +31,20 @@ from console.domain.connection_notes import ConnectionNotes
 from console.domain.settings import ConsoleSettings
 from console.ui.crash import CONSOLE_CRASHED, run_reporting_crashes
 from console.ui.gc_pacing import CACHE_EVERY, GcPacer
-from console.ui.main_screen import MainScreen
 from console.ui.screen_text import ScreenRedactor
-from console.ui.session import Session
+from console.ui.start_screen import StartScreen
 from themes import CSS_PATH, HORIZONTAL_BREAKPOINTS, THEMES, register_themes
-from widgets.confirm_modal import ConfirmModal
 from widgets.toasts import show_newest_toast
 
+# Nothing above pulls in the Kubernetes client, pydantic, httpx or the drill: the main
+# screen and the session (and all they import) load in a worker thread while the start
+# screen is shown (console/ui/start_screen.py; tests/console/test_start_screen.py checks).
 if TYPE_CHECKING:
     from console.ui.drill_bridge import DrillBridge
+    from console.ui.main_screen import MainScreen
+    from console.ui.session import Session
+
+MAIN_SCREEN_MODULE = "console.ui.main_screen"
 
 HANGUP_GRACE = 3.0  # seconds an exit after SIGHUP may take before the process is ended
 
@@ -64,21 +75,88 @@ class WarroomApp(App[int]):
     CSS_PATH = CSS_PATH
     HORIZONTAL_BREAKPOINTS = HORIZONTAL_BREAKPOINTS
 
-    def __init__(self, settings: ConsoleSettings) -> None:
+    def __init__(self, settings: ConsoleSettings, *, start_screen: bool | None = None) -> None:
+        """``start_screen``: show the start screen while the main screen's modules load
+        (default: when they are not loaded yet, as on a fresh start)."""
         super().__init__()
         self.settings = settings
         if settings.title:
             self.sub_title = settings.title
-        self.session = Session(settings)
         self.stopping = threading.Event()  # set on quit or hang-up: workers end their loops
         self.redact = ScreenRedactor()  # every text shown passes through it (secrets masked)
         self.connection_notes = ConnectionNotes()
         self.gc = GcPacer(self)  # no collector pauses under the operator's keys (gc_pacing)
         self.drill: DrillBridge | None = None  # drill mode: on an in-process drill cluster
-        self.main_screen = MainScreen(self)
+        self._session: Session | None = None
+        self._main_screen: MainScreen | None = None
+        self.start_screen: StartScreen | None = None
+        self._light_start = (MAIN_SCREEN_MODULE not in sys.modules if start_screen is None
+                             else start_screen)
+
+    # ---- the session and the main screen, made on first use ---------------------------------
+    @property
+    def session(self) -> Session:
+        """The connections and the incident (console/ui/session.py), made on first use."""
+        if self._session is None:
+            from console.ui.session import Session
+
+            self._session = Session(self.settings)
+        return self._session
+
+    @property
+    def main_screen(self) -> MainScreen:
+        """The workspace, built on first use (on the UI thread)."""
+        if self._main_screen is None:
+            self._main_screen = self.build_main_screen()
+        return self._main_screen
+
+    def build_main_screen(self) -> MainScreen:
+        from console.ui.main_screen import MainScreen
+
+        return MainScreen(self)
 
     def get_default_screen(self) -> Screen[Any]:
-        return self.main_screen
+        if self._main_screen is not None or not self._light_start:
+            return self.main_screen  # nothing to load first
+        self.start_screen = StartScreen(self.settings)
+        self.run_worker(self.load_main_screen, thread=True, group="start",
+                        exit_on_error=False)
+        return self.start_screen
+
+    def load_main_screen(self) -> None:
+        """In a worker thread while the start screen is up: import what the main screen
+        needs (the Kubernetes client, pydantic, httpx, ...: a second or more on a busy
+        machine), then have the UI thread build it and show it."""
+        import console.ui.main_screen  # noqa: F401 - the import is the work
+
+        with contextlib.suppress(RuntimeError):  # the app has already exited (q meanwhile)
+            self.call_from_thread(self._main_screen_loaded)
+
+    def _main_screen_loaded(self) -> None:
+        if self.stopping.is_set() or self.start_screen is None:
+            return
+        self.main_screen  # noqa: B018 - built here, on the UI thread
+        self.start_screen.ready = True
+        self.show_main_screen()
+
+    def show_main_screen(self) -> None:
+        """Put the main screen over the start screen, unless a dialog (the palette) is open
+        over that: then when it closes (``StartScreen.on_screen_resume``). The start screen
+        stays under it, out of sight (Textual cannot switch away from the first screen)."""
+        start = self.start_screen
+        if start is None or not start.ready or self.screen is not start:
+            return
+        self.start_screen = None
+        self.push_screen(self.main_screen)
+        self._attach_drill()
+
+    def _attach_drill(self) -> None:
+        if self.settings.drill is not None and self.drill is None:  # milestones, P, S
+            # imported here: scoring reads the drill's scenario registry, which a console on
+            # a real cluster has no use for (50 ms of start-up)
+            from console.ui.drill_bridge import DrillBridge
+
+            self.drill = DrillBridge.attach(self)
 
     def on_mount(self) -> None:
         register_themes(self, self.settings.theme if self.settings.theme in THEMES else None)
@@ -88,12 +166,8 @@ class WarroomApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
         self.gc.pause()  # no collections while start-up and the first list build the heap
         self.set_interval(CACHE_EVERY, self.gc.tick)
-        if self.settings.drill is not None:  # drill mode: milestones, P pause, S score
-            # imported here: scoring reads the drill's scenario registry, which a console on
-            # a real cluster has no use for (50 ms of start-up)
-            from console.ui.drill_bridge import DrillBridge
-
-            self.drill = DrillBridge.attach(self)
+        if self.start_screen is None:  # the main screen is the first (else: once it shows)
+            self._attach_drill()
 
     def _hangup(self) -> None:
         """A dropped SSH session: leave at once and leave nothing running.
@@ -146,7 +220,9 @@ class WarroomApp(App[int]):
     # ---- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Any:
         yield from super().get_system_commands(screen)
-        main = self.main_screen
+        main = self._main_screen
+        if main is None or main not in self.screen_stack:
+            return  # the start screen: nothing to act on yet
         # (title, help, action on the main screen, its name and parameters for check_action)
         entries: list[tuple[str, str, str, str, tuple[object, ...]]] = []
         for kind in action_kinds.kinds():
@@ -173,10 +249,12 @@ class WarroomApp(App[int]):
 
     def action_request_quit(self) -> None:
         """Quit, after asking when an action is still running (its result would be missed)."""
-        running = self.main_screen.ops.running
+        main = self._main_screen
+        running = main.ops.running if main is not None else None
         if not running:
             self.exit(0)
             return
+        from widgets.confirm_modal import ConfirmModal
 
         def answered(ok: bool | None) -> None:
             if ok:
@@ -194,12 +272,13 @@ class WarroomApp(App[int]):
             self.drill.finish()  # the drill's score report, with all that was done
         self.stopping.set()
         self.gc.close()
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
 
     def record_crash(self, reason: str) -> None:
         """After a crash, before the process exits: what happened, in the incident's audit
         log (when one is open; the record is redacted like every other)."""
-        audit = self.session.audit
+        audit = self._session.audit if self._session is not None else None
         if audit is not None:
             audit.append(CONSOLE_CRASHED, message=f"the console crashed: {reason}")
 

@@ -143,8 +143,8 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                 contexts: tuple[ContextState, ...] = ()) -> HeaderInfo:
     """The status header: where the console is, whether its data is live, the clocks."""
     since = None
-    if status is None:
-        connection = "reconnecting"
+    if status is None:  # no answer yet: the first connection is under way
+        connection = "connecting"
     elif status.state == "live":
         connection = "live"
     elif status.state == "stale":

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# The console's tests start on the main screen: with its modules loaded there is nothing to
+# wait for, so `WarroomApp` shows it at once (the start screen, shown while they load on a
+# fresh start, has its own tests: test_start_screen.py).
+import console.ui.main_screen  # noqa: F401
 from tests.conftest import Drill
 
 
