@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App, SystemCommand
@@ -115,22 +116,49 @@ class WarroomApp(App[int]):
 
         return MainScreen(self)
 
+    @property
+    def default_screen(self) -> Screen[Any]:
+        """The screen the app's own queries (``app.query_one``) search: the main screen once
+        it is up, as when it is the first screen, though the start screen stays under it."""
+        main = self._main_screen
+        if main is not None and main in self.screen_stack:
+            return main
+        return super().default_screen
+
     def get_default_screen(self) -> Screen[Any]:
         if self._main_screen is not None or not self._light_start:
             return self.main_screen  # nothing to load first
         self.start_screen = StartScreen(self.settings)
-        self.run_worker(self.load_main_screen, thread=True, group="start",
-                        exit_on_error=False)
+        # a daemon thread, not a worker: `q` meanwhile quits at once instead of waiting for
+        # the imports to finish (the process ends with the thread)
+        threading.Thread(target=self._load_in_background, name="warroom-load",
+                         daemon=True).start()
         return self.start_screen
 
-    def load_main_screen(self) -> None:
-        """In a worker thread while the start screen is up: import what the main screen
-        needs (the Kubernetes client, pydantic, httpx, ...: a second or more on a busy
-        machine), then have the UI thread build it and show it."""
-        import console.ui.main_screen  # noqa: F401 - the import is the work
+    def _load_in_background(self) -> None:
+        try:
+            self.load_main_screen()
+            done, args = self._main_screen_loaded, ()
+        except Exception as error:  # noqa: BLE001 - reported as the crash it is, on the UI thread
+            done, args = self._main_screen_failed, (error,)
+        if self.stopping.is_set() or not self.is_running:
+            return  # the app has already exited (q meanwhile): nothing to show
+        with contextlib.suppress(RuntimeError, CancelledError):  # it is exiting just now
+            self.call_from_thread(done, *args)
 
-        with contextlib.suppress(RuntimeError):  # the app has already exited (q meanwhile)
-            self.call_from_thread(self._main_screen_loaded)
+    def _main_screen_failed(self, error: Exception) -> None:
+        """The main screen cannot be loaded (a broken install): the console's crash, with
+        its report (console/ui/crash.py), as if it had failed on the UI thread."""
+        try:
+            raise error
+        except Exception as exc:  # noqa: BLE001 - Textual's handler needs it being handled
+            self._handle_exception(exc)
+
+    def load_main_screen(self) -> None:
+        """In a thread while the start screen is up: import what the main screen needs (the
+        Kubernetes client, pydantic, httpx, ...: a second or more on a busy machine); then
+        the UI thread builds it and shows it."""
+        import console.ui.main_screen  # noqa: F401 - the import is the work
 
     def _main_screen_loaded(self) -> None:
         if self.stopping.is_set() or self.start_screen is None:
