@@ -7,8 +7,6 @@ is today's `--context NAME`, checked when the console connects.
 
 from __future__ import annotations
 
-from adapters.errors import AdapterError
-
 
 def context_list(text: str | None) -> tuple[str, ...]:
     """The contexts of ``--context a,b`` in order, each once; () for one name or none."""
@@ -24,6 +22,7 @@ def context_list(text: str | None) -> tuple[str, ...]:
 
 def unknown_contexts(kubeconfig: str | None, names: tuple[str, ...]) -> str | None:
     """Why ``names`` cannot be used (a name the kubeconfig lacks, no kubeconfig), or None."""
+    from adapters.errors import AdapterError
     from adapters.kube_config import list_contexts  # the Kubernetes client: only when needed
 
     try:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -218,6 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_drill_server(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
     from drill.cluster import DrillCluster
 
     async def serve() -> None:
