@@ -123,6 +123,8 @@ class HeaderInfo:
     read_only: bool = False
     credentials: str | None = None  # "credentials expire in 4 min", when known
     identity: str | None = None  # impersonation: "as alice (groups: sre)"
+    severity: str | None = None  # the incident's: critical | high | medium | low
+    status: str | None = None  # investigating | identified | mitigated | resolved | closed
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,9 @@ def credentials_text(expiry: datetime | None, now: datetime) -> str | None:
 def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                 selector: str | None, incident_clock: str, production: bool,
                 drill_time: str | None, read_only: bool,
-                credentials: str | None = None, identity: str | None = None) -> HeaderInfo:
+                credentials: str | None = None, identity: str | None = None,
+                severity: str | None = None,
+                incident_status: str | None = None) -> HeaderInfo:
     """The status header: where the console is, whether its data is live, the clocks."""
     since = None
     if status is None:
@@ -153,4 +155,5 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                       connection=connection,  # type: ignore[arg-type]
                       stale_since=since, incident_clock=incident_clock, production=production,
                       drill_time=drill_time, read_only=read_only, credentials=credentials,
-                      identity=identity)
+                      identity=identity, severity=severity,
+                      status=incident_status)
