@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import Input, OptionList
+from textual.widgets import OptionList
 
 from console.domain.actor import Actor
 from console.ui.app import WarroomApp
