@@ -38,10 +38,10 @@ class IncidentCommand:
 COMMANDS: tuple[IncidentCommand, ...] = (
     IncidentCommand("note", "N", "Note", "Add a note to the timeline",
                     "N: a note in the incident's timeline (what you saw, decided, told)",
-                    show=True, order=10),
+                    order=10),
     IncidentCommand("status", "I", "Status", "Incident status",
                     "I: move the incident on: identified, mitigated, resolved (with a "
-                    "summary), closed", show=True, order=20),
+                    "summary), closed", order=20),
     IncidentCommand("severity", "exclamation_mark", "Severity", "Change severity",
                     "!: the incident's severity: critical, high, medium, low", order=30),
     IncidentCommand("role", "R", "Roles", "Assign roles",
