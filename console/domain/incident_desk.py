@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from console.domain.actor import Actor
-from console.domain.audit import NOTE, RUNBOOK_STEP, AuditLog
+from console.domain.audit import ADVISOR_VERDICT, NOTE, RUNBOOK_STEP, AuditLog
 from console.domain.incident import IncidentError, SharedIncident
 from console.domain.incident_status import (
     FOLLOW_UP_RUNBOOK,
@@ -33,6 +33,7 @@ from console.domain.incident_status import (
 from console.domain.statefiles import lock_file
 
 NOTE_LIMIT = 2000  # characters of one note
+VERDICT_BEFORE = "OK"  # a deployment's verdict before any is recorded
 # the handbook's "Rollback Checklist › Follow-Up" (runbooks/follow-up.yaml has the same ids)
 HANDBOOK_FOLLOW_UPS: tuple[tuple[str, str], ...] = (
     ("root-cause-identified", "Root cause identified"),
@@ -156,6 +157,24 @@ class IncidentDesk:
                               message=f"{'checked off' if status == 'done' else 'unchecked'}: "
                                       f"{titles[step]}", actor=self.actor)
         return f"{titles[step]}: {status}"
+
+    def record_verdict(self, deployment: str, level: str, rule: str,
+                       error_ratio: float | None = None) -> bool:
+        """Record that ``deployment``'s verdict changed to ``level`` (from the last one on
+        record; OK before any). False when the log already says so (another console was first,
+        or nothing changed)."""
+        with self._locked():
+            was = self.picture().verdicts.get(deployment, VERDICT_BEFORE)
+            if was == level:
+                return False
+            snapshot = self._snapshot()
+            self.audit.append(ADVISOR_VERDICT, target=deployment,
+                              params={"level": level, "was": was, "rule": rule,
+                                      "error_ratio": error_ratio,
+                                      "rates": {deployment: snapshot.get(deployment, [])}},
+                              message=f"{deployment}: {was} → {level} ({rule})",
+                              actor=self.actor)
+        return True
 
     # ---- helpers ---------------------------------------------------------------------------
     def _locked(self) -> Any:

@@ -12,6 +12,7 @@ the same status, notes and roles as soon as the record is on disk. The records:
 - ``note``                 the note's text in ``message``
 - ``runbook.step``         with ``params.runbook == "follow-up"``: the Follow-Up checklist
 - ``drill.mitigated`` / ``drill.resolved``   a drill's milestones (console/ui/drill_bridge.py)
+- ``advisor.verdict``      a deployment's verdict changed (``params.level``, ``params.was``)
 
 The status moves investigating → identified → mitigated → resolved → closed (steps may be
 skipped forward); ``transition_refusal`` says why a move is not allowed. Times to detect,
@@ -29,6 +30,7 @@ from typing import Any
 
 from console.domain.actor import Actor
 from console.domain.audit_records import (
+    ADVISOR_VERDICT,
     INCIDENT_CLOSED,
     INCIDENT_OPENED,
     NOTE,
@@ -84,6 +86,7 @@ class IncidentPicture:
     severities: list[Moment] = field(default_factory=list)
     follow_ups: dict[str, Moment] = field(default_factory=dict)  # step id -> who checked it
     people: list[str] = field(default_factory=list)  # everyone on record, first seen first
+    verdicts: dict[str, str] = field(default_factory=dict)  # deployment -> last level recorded
     actions: int = 0  # actions finished
     failed: int = 0  # actions failed or refused
     version: int = 0  # records applied
@@ -127,6 +130,9 @@ class IncidentPicture:
                 return False
             self._move(status, when, record, who)
             return True
+        if kind == ADVISOR_VERDICT and record.target:
+            self.verdicts[record.target] = str(params.get("level") or "")
+            return False
         if kind == DRILL_MITIGATED:
             self.mitigated_at = self.mitigated_at or when
             return False

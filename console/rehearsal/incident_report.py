@@ -137,15 +137,18 @@ def _action_items(picture: IncidentPicture,
 
 
 def _rates(records: Sequence[AuditRecord]) -> list[dict[str, Any]]:
-    """The error ratios stored with each status or severity change: the key moments."""
+    """The error ratios stored with each status, severity or verdict change: the key
+    moments."""
     out = []
     for r in records:
-        if r.kind not in (INCIDENT_STATUS, INCIDENT_SEVERITY):
+        if r.kind not in (INCIDENT_STATUS, INCIDENT_SEVERITY, "advisor.verdict"):
             continue
         rates = r.params.get("rates")
         if not isinstance(rates, Mapping):
             continue
-        moment = r.params.get("status") or f"severity {r.params.get('severity')}"
+        moment = r.params.get("status") or (f"verdict {r.params.get('level')}"
+                                            if r.kind == "advisor.verdict"
+                                            else f"severity {r.params.get('severity')}")
         for deployment, values in sorted(rates.items()):
             if not isinstance(values, list) or not values:
                 continue

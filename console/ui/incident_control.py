@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from console.domain.audit import AuditError, AuditRecord
 from console.domain.incident import IncidentError
-from console.domain.incident_desk import IncidentDesk
+from console.domain.incident_desk import VERDICT_BEFORE, IncidentDesk
 from console.domain.incident_status import (
     ROLES,
     SEVERITY_LEVELS,
@@ -42,6 +42,7 @@ class IncidentControl:
         self.screen = screen
         self.picture = IncidentPicture()
         self._desk: IncidentDesk | None = None
+        self._sent: dict[str, str] = {}  # deployment -> the verdict level last recorded here
 
     # ---- what the records say ----------------------------------------------------------------
     def take(self, records: Sequence[AuditRecord]) -> bool:
@@ -69,6 +70,25 @@ class IncidentControl:
                 values.append(sample.error_ratio)
             out[key] = values
         return out
+
+    def verdicts(self, levels: dict[str, tuple[str, str]],
+                 error_ratios: dict[str, float | None]) -> None:
+        """The rates panel's verdicts: a change from the last one on record (OK before any)
+        is recorded, off the UI thread; UNKNOWN (no signals) is no change."""
+        desk = self.desk
+        if desk is None:
+            return
+        for key, (level, rule) in levels.items():
+            if level == "UNKNOWN" or self._sent.get(key, VERDICT_BEFORE) == level:
+                continue
+            if self.picture.verdicts.get(key, VERDICT_BEFORE) == level:
+                self._sent[key] = level
+                continue
+            self._sent[key] = level
+            ratio = error_ratios.get(key)
+            self.screen.run_worker(lambda key=key, level=level, rule=rule, ratio=ratio:
+                                   desk.record_verdict(key, level, rule, ratio),
+                                   thread=True, group="verdicts", exit_on_error=False)
 
     # ---- the commands ------------------------------------------------------------------------
     def start(self, name: str) -> None:

@@ -14,7 +14,7 @@ from textual.widgets import OptionList
 
 from console.domain.actor import Actor
 from console.ui.app import WarroomApp
-from tests.console.app_harness import audit_records, drill_settings, settled, until
+from tests.console.app_harness import audit_records, busy, drill_settings, settled, until
 from widgets.audit_view import AuditView
 from widgets.incident_forms import ChoiceModal, FormModal
 from widgets.status_header import StatusHeader
@@ -168,12 +168,58 @@ async def test_lifecycle_shared_by_two_consoles(drill_factory, state_dir) -> Non
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert f"`{incident_id}` (drill)" in text
-    for heading in ("## What happened", "## Impact", "## Timeline", "## Why wasn't it caught?",
-                    "## What went well", "## How to prevent future?", "## Action items"):
-        assert heading in text
+    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+        "## What happened", "## Impact", "## Timeline", "## Why wasn't it caught?",
+        "## What went well", "## How to prevent future?", "## Action items"]
     assert "severity **critical** (was high) by alice@10.0.0.5" in text
     assert "alice@10.0.0.5: login 500s since 10:02" in text and "hunter2" not in text
     assert "**Resolution summary:** scaled api up and rolled back" in text
     assert "| [x] | Root cause identified | alice@10.0.0.5 |" in text
     assert "| [ ] | Team notified of resolution | bob@10.0.0.9 |" in text  # communications
     assert "incident commander: alice@10.0.0.5" in text
+
+
+async def test_verdict_changes_are_recorded_once_and_exported(drill_factory,
+                                                              state_dir) -> None:
+    """The rates panel's verdict for api turns when the bad deploy serves errors: the change
+    is recorded once (two consoles watch it), with the error ratios of that moment, and the
+    post-mortem lists it among the verdict changes with its sparkline."""
+    from console.domain.audit import AuditLog
+    from console.rehearsal.incident_report import build_report
+
+    drill = drill_factory(scenario="bad-deploy-auth", speed=600.0)
+    alice, bob = _people()
+    common = {"namespace": "shop", "runbook_values": {"deployment": "api"},
+              "incident_title": "drill: bad deploy", "metrics_interval": 0.5,
+              "history_minutes": 5.0}
+    first = WarroomApp(drill_settings(drill, actor=alice, **common))
+    async with first.run_test(size=(160, 48)) as pa:
+        await until(pa, lambda: first.session.audit is not None, message="connected")
+        incident_id = first.session.checklist.incident.read().id
+        second = WarroomApp(drill_settings(drill, actor=bob, resume=incident_id, **common))
+        async with second.run_test(size=(160, 48)) as pb:
+            await until(pb, lambda: second.session.audit is not None, message="bob connected")
+
+            def turned() -> list[dict[str, Any]]:
+                return [r for r in _kinds(first, "advisor.verdict")
+                        if r["target"] == "shop/api" and r["params"]["level"] != "OK"]
+
+            await until(pa, turned, 60, "api's verdict to turn")
+            await until(pb, lambda: second.main_screen.incident.picture.verdicts.get(
+                "shop/api") not in (None, "OK"), message="bob's console folds the verdict")
+            # bob's console saw the turn too and had it checked against the log
+            level = turned()[0]["params"]["level"]
+            await until(pb, lambda: second.main_screen.incident._sent.get("shop/api") == level
+                        and not busy(second, "verdicts") and not busy(first, "verdicts"),
+                        message="bob's console decided about the same turn")
+    changes = [r for r in _kinds(first, "advisor.verdict") if r["target"] == "shop/api"]
+    levels = [(r["params"]["was"], r["params"]["level"]) for r in changes]
+    assert all(was != level for was, level in levels), levels  # each a change, none twice
+    turn = next(r for r in changes if r["params"]["level"] != "OK")
+    assert turn["params"]["rates"]["shop/api"], turn
+    records = AuditLog(first.session.audit.path, extra_secrets=()).records()
+    report = build_report(records)
+    assert any(v["kind"] == "advisor.verdict" and v["target"] == "shop/api"
+               for v in report["sections"]["went_well"]["verdict_changes"])
+    assert any(r["moment"] == f"verdict {turn['params']['level']}"
+               for r in report["sections"]["impact"]["rates"])
