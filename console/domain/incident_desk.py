@@ -17,6 +17,7 @@ from typing import Any
 
 from console.domain.actor import Actor
 from console.domain.audit import ADVISOR_VERDICT, NOTE, RUNBOOK_STEP, AuditLog
+from console.domain.durations import format_elapsed
 from console.domain.incident import IncidentError, SharedIncident
 from console.domain.incident_status import (
     FOLLOW_UP_RUNBOOK,
@@ -136,10 +137,13 @@ class IncidentDesk:
             message = f"status {picture.status} → {status}"
             if summary.strip() or reason.strip():
                 message += f": {summary.strip() or reason.strip()}"
-            self.audit.append(INCIDENT_STATUS, target=self.incident.id, params=params,
-                              message=message, actor=self.actor)
+            record = self.audit.append(INCIDENT_STATUS, target=self.incident.id,
+                                       params=params, message=message, actor=self.actor)
             if status == "closed":
                 self.incident.close(self.actor)
+        since = picture.since_opened(record.when)
+        if status in ("mitigated", "resolved") and since is not None:
+            return f"incident {status}: {format_elapsed(since)} after it was opened"
         return f"incident {status}"
 
     def toggle_follow_up(self, step: str) -> str:

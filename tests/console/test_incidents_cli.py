@@ -100,7 +100,8 @@ def test_transitions_and_refusals(tmp_path: Path) -> None:
     desk.move("mitigated")  # a step may be skipped forward
     with pytest.raises(IncidentRefused, match="moves forward"):
         desk.move("identified")
-    desk.move("resolved", summary="fixed")
+    clock.tick(120)
+    assert desk.move("resolved", summary="fixed") == "incident resolved: 2m00s after it was opened"
     with pytest.raises(IncidentRefused, match="5 follow-up"):
         desk.move("closed")
     with pytest.raises(IncidentRefused, match="needs a reason"):
