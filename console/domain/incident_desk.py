@@ -166,10 +166,11 @@ class IncidentDesk:
                        error_ratio: float | None = None) -> bool:
         """Record that ``deployment``'s verdict changed to ``level`` (from the last one on
         record; OK before any). False when the log already says so (another console was first,
-        or nothing changed)."""
+        or nothing changed) or the incident is closed."""
         with self._locked():
-            was = self.picture().verdicts.get(deployment, VERDICT_BEFORE)
-            if was == level:
+            picture = self.picture()
+            was = picture.verdicts.get(deployment, VERDICT_BEFORE)
+            if was == level or picture.status == "closed":
                 return False
             snapshot = self._snapshot()
             self.audit.append(ADVISOR_VERDICT, target=deployment,
