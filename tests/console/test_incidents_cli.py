@@ -232,3 +232,18 @@ def test_the_start_question() -> None:
 def test_sparkline() -> None:
     assert sparkline([0, 0.5, 1.0, None, 0.25]) == "▁▃▇ ▂"
     assert sparkline([0, 0]) == "▁▁"
+
+
+def test_a_verdict_change_is_recorded_once(tmp_path: Path) -> None:
+    clock = Clock()
+    checklist, alice = _open(tmp_path / "state", "t", "high", ALICE, clock)
+    bob = IncidentDesk(checklist.incident, checklist.audit, BOB)
+    assert not alice.record_verdict("shop/api", "OK", "healthy")  # OK before any
+    assert alice.record_verdict("shop/api", "MONITOR", "Error rate 1-5%", 0.02)
+    assert not bob.record_verdict("shop/api", "MONITOR", "Error rate 1-5%", 0.02)
+    assert bob.record_verdict("shop/api", "ROLL BACK NOW", "Error rate > 5%", 0.2)
+    records = [r for r in checklist.audit.records() if r.kind == "advisor.verdict"]
+    assert [(r.params["was"], r.params["level"]) for r in records] == [
+        ("OK", "MONITOR"), ("MONITOR", "ROLL BACK NOW")]
+    assert records[0].params["rates"]["shop/api"] == [0.0, 0.01, 0.2, 0.35, 0.3, None, 0.02]
+    assert fold(checklist.audit.records()).verdicts == {"shop/api": "ROLL BACK NOW"}
