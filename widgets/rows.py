@@ -129,6 +129,8 @@ class HeaderInfo:
     identity: str | None = None  # impersonation: "as alice (groups: sre)"
     showing: str | None = None  # a `/` filter in force: "showing 12 of 10,000 pods"
     contexts: tuple[ContextState, ...] = ()  # a console on several contexts: each one's state
+    severity: str | None = None  # the incident's: critical | high | medium | low
+    status: str | None = None  # investigating | identified | mitigated | resolved | closed
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from textual.widgets import Label, Static
 from widgets.plain_text import plain_text
 from widgets.rows import HeaderInfo
 
+SEVERITY_CLASSES = ("critical", "high", "medium", "low")
 CONNECTION_SYMBOLS = {"live": "●", "reconnecting": "◌", "stale": "✖"}
 CONTEXT_SYMBOLS = {"connected": "●", "connecting": "◌", "reconnecting": "◌", "stale": "✖",
                    "denied": "⊘", "failed": "✖"}
@@ -47,7 +48,9 @@ class StatusHeader(Widget):
     Child ids: ``#production-banner``, ``#status-line``, ``#context``, ``#namespace``,
     ``#identity`` (impersonation, when any), ``#connection`` (classes ``-live`` /
     ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``, ``#read-only``,
-    ``#credentials``, ``#contexts`` (every context's state, on several contexts).
+    ``#credentials``, ``#contexts`` (every context's state, on several contexts),
+    ``#severity`` (classes ``-critical`` / ``-high`` / ``-medium`` /
+    ``-low``), ``#incident-status`` and ``#resolved-banner`` (resolved but not closed).
     """
 
     DEFAULT_CSS = """
@@ -61,6 +64,15 @@ class StatusHeader(Widget):
         display: none;
     }
     StatusHeader.-production #production-banner {
+        display: block;
+    }
+    StatusHeader #resolved-banner {
+        width: 1fr;
+        height: 1;
+        content-align: center middle;
+        display: none;
+    }
+    StatusHeader.-resolved #resolved-banner {
         display: block;
     }
     StatusHeader #status-line {
@@ -87,7 +99,11 @@ class StatusHeader(Widget):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="production-banner")
+        yield Static("✔ RESOLVED — not closed yet: check off the follow-ups (F), then close "
+                     "the incident (I)", id="resolved-banner")
         with Horizontal(id="status-line"):
+            yield Label("", id="severity", classes="-hidden")
+            yield Label("", id="incident-status", classes="-hidden")
             yield Label("", id="context")
             yield Label("", id="namespace")
             yield Label("", id="identity")
@@ -112,12 +128,21 @@ class StatusHeader(Widget):
     def _show(self, info: HeaderInfo | None) -> None:
         if info is None:
             self.remove_class("-production")
+            self.remove_class("-resolved")
             self._update("#context", "not connected")
-            for name in ("namespace", "identity", "connection", "incident-clock", "drill-time",
-                         "read-only", "credentials", "contexts"):
+            for name in ("severity", "incident-status", "namespace", "identity", "connection",
+                         "incident-clock", "drill-time", "read-only", "credentials", "contexts"):
                 self.query_one(f"#{name}", Label).add_class("-hidden")
             return
         self.set_class(info.production, "-production")
+        self.set_class(info.status == "resolved", "-resolved")
+        severity = self._update("#severity", f"▲ {info.severity.upper()}"
+                                if info.severity else "")
+        for level in SEVERITY_CLASSES:
+            severity.set_class(info.severity == level, f"-{level}")
+        severity.set_class(not info.severity, "-hidden")
+        status = self._update("#incident-status", info.status or "")
+        status.set_class(not info.status, "-hidden")
         self._update("#production-banner",
                      f"▲ PRODUCTION ▲  {info.context} — actions change the live service")
         self._update("#context", f"ctx {info.context}")

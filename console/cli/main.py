@@ -15,6 +15,8 @@ from console.cli.audit import add_audit_commands, run_audit_command
 from console.cli.contexts import context_list, unknown_contexts
 from console.cli.doctor import add_doctor_command, run_doctor
 from console.cli.drill import add_inject_parser, fault_spec, run_inject
+from console.cli.incident_start import add_incident_options, ask, check_resume
+from console.cli.incidents import add_incidents_commands, run_incidents_command
 from console.cli.replay import add_replay_command, run_replay_command
 from console.cli.runbooks import add_runbook_commands, run_runbooks_command
 from console.domain.state_checks import check_state_dir
@@ -135,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_inject_parser(sub, "drill-inject", default_kubeconfig,
                       "same as `warroom drill inject`")
     add_audit_commands(sub)
+    add_incidents_commands(sub)  # warroom incidents list | show | export
     add_runbook_commands(sub)
     add_replay_command(sub)  # warroom replay AUDIT.jsonl
     add_doctor_command(sub)
@@ -151,6 +154,7 @@ def _console_options(parser: argparse.ArgumentParser) -> None:
                         help="runbook to follow (see `warroom runbooks list`)")
     parser.add_argument("--resume", nargs="?", const="latest", metavar="INCIDENT",
                         help="come back to an open incident (default: the latest)")
+    add_incident_options(parser)
     parser.add_argument("--max-replicas", type=_replicas, default=50, metavar="N",
                         help="upper bound accepted by the scale dialog (default 50)")
     parser.add_argument("--two-person", action="store_true",
@@ -189,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "scenario", None) and args.scenario not in _scenario_names():
         parser.error(f"unknown scenario {args.scenario!r}; choose one of: "
                      + ", ".join(_scenario_names()))
+    if (why := check_resume(args)) is not None:
+        parser.error(why)
+    if args.command == "incidents":
+        return run_incidents_command(args)
     if args.command == "runbooks":
         return run_runbooks_command(args)
     if args.command == "audit":
@@ -253,6 +261,8 @@ def _settings(args: argparse.Namespace, **overrides: object) -> ConsoleSettings:
         "read_only": args.read_only, "theme": args.theme, "runbook": args.runbook,
         "resume": args.resume, "max_replicas": args.max_replicas,
         "production": args.production, "two_person": args.two_person,
+        "incident_title": getattr(args, "title", None),
+        "severity": getattr(args, "severity", None) or "high",
     }
     values.update(overrides)
     return ConsoleSettings(**values)  # type: ignore[arg-type]
@@ -288,8 +298,8 @@ def run_drill_console(args: argparse.Namespace) -> int:
             runbook_values={"deployment": target},
             checks=_drill_checks(cluster, target_ns, target, rehearsal.check_paths),
             probe_ca=str(cluster.ca_path),
-            incident_title=f"drill: {scenario.title}" if scenario.name != "none"
-            else "drill: free play",
+            incident_title=args.title or (f"drill: {scenario.title}" if scenario.name != "none"
+                                          else "drill: free play"),
             title=f"drill: {scenario.name} · speed {cluster.clock.speed:g}x")
         from console.ui.app import run_app
 
@@ -319,6 +329,7 @@ def run_console(args: argparse.Namespace) -> int:
     from console.ui.app import run_app
 
     metrics = MetricsConfig(base_url=args.prometheus) if args.prometheus else None
+    title, severity = ask(args)  # two questions on a terminal when neither option is given
     contexts = context_list(args.context)
     if contexts:  # --context a,b: one console on several
         problem = unknown_contexts(args.kubeconfig, contexts)
@@ -326,8 +337,10 @@ def run_console(args: argparse.Namespace) -> int:
             print(f"warroom: {problem}", file=sys.stderr)
             return 2
         return run_app(_settings(args, metrics=metrics, context=contexts[0],
-                                 contexts=contexts))
-    return run_app(_settings(args, metrics=metrics))
+                                 contexts=contexts, incident_title=title,
+                                 severity=severity or "high"))
+    return run_app(_settings(args, metrics=metrics, incident_title=title,
+                             severity=severity or "high"))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ from console.domain.statefiles import (
 SCHEMA = 1
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
 STEP_STATUSES: tuple[str, ...] = get_args(StepStatus)
-Severity = Literal["critical", "high", "medium"]  # the handbook's "Severity assessed" levels
+# the handbook's "Severity assessed" levels, and low for what can wait
+Severity = Literal["critical", "high", "medium", "low"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 ProposalStatus = Literal["pending", "approved", "rejected", "withdrawn"]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

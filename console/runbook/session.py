@@ -68,7 +68,8 @@ class ChecklistState:
             snapshot = incident.read()
             audit = AuditLog.for_incident(snapshot.id, state_dir, actor=actor,
                                           context=context, namespace=namespace, clock=clock)
-            audit.append(INCIDENT_OPENED, target=snapshot.id, params={"runbook": wanted},
+            audit.append(INCIDENT_OPENED, target=snapshot.id,
+                         params={"runbook": wanted, "title": title, "severity": severity},
                          message=f"{title} (severity {severity})")
         chosen = by_id.get(wanted)
         if chosen is None:

@@ -267,3 +267,5 @@ class LiveData:
             rows.append(vm.rate_row(key, sample, self.histories.get(key)))
             verdicts[key] = vm.advise_row(sample, self.pods.counts(key), self.deployments[key])
         self.screen.query_one(RatesPanel).update_rates(rows, verdicts)
+        self.screen.incident.verdicts({key: (v.level, v.rule) for key, v in verdicts.items()},
+                                      {key: s.error_ratio for key, s in self.rates.items()})

@@ -21,10 +21,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from console.domain import action_kinds
+from console.domain import action_kinds, incident_commands
 from console.domain.audit import ACTION_FINISHED, AuditError
 from console.ui import view_model as vm
 from console.ui.approvals import Approvals
+from console.ui.incident_control import IncidentControl
 from console.ui.inspect import Inspect
 from console.ui.live_data import LiveData
 from console.ui.messages import (
@@ -97,7 +98,9 @@ def key_bindings() -> list[Binding]:
         group.append(Binding(kind.key, kind.action, kind.label, show=kind.show))
         group.extend(Binding(n.key, f"nudge({kind.name!r}, {n.step})", n.label, show=False)
                      for n in kind.nudges)
-    return [*shown, *LOOK_KEYS, *hidden, *OTHER_KEYS]
+    incident = [Binding(c.key, c.action, c.label, show=c.show)
+                for c in incident_commands.commands()]
+    return [*shown, *LOOK_KEYS, *hidden, *incident, *OTHER_KEYS]
 
 
 class MainScreen(Screen[None]):
@@ -115,6 +118,7 @@ class MainScreen(Screen[None]):
         self.approvals = Approvals(self)
         self.runbook = RunbookPane(self)
         self.inspect = Inspect(self)
+        self.incident = IncidentControl(self)
         self._audit_offset = 0
         self._opened = time.monotonic()
         self.acted = False  # an action finished on this incident (by anyone: the audit says)
@@ -303,7 +307,10 @@ class MainScreen(Screen[None]):
                               credentials=vm.credentials_text(session.credentials_expiry,
                                                               datetime.now(UTC)),
                               identity=session.identity, showing=self.filters.showing(),
-                              contexts=self.workloads.context_states())
+                              contexts=self.workloads.context_states(),
+                              severity=self.incident.picture.severity if session.audit else None,
+                              incident_status=self.incident.picture.status
+                              if session.audit else None)
 
     def refresh_header(self) -> None:
         if self.is_attached:
@@ -320,10 +327,16 @@ class MainScreen(Screen[None]):
         if records:
             self.acted = self.acted or any(r.kind == ACTION_FINISHED for r in records)
             self.query_one(AuditView).extend([vm.audit_row(r) for r in records])
+            if self.incident.take(records):
+                self.refresh_header()
         checklist = self.session.checklist
         if checklist and checklist.changed():
             self.runbook.refresh()
             self.approvals.announce()
+
+    def tail_now(self) -> None:
+        """Show what was just recorded here without waiting for the next tick."""
+        self._tail_audit()
 
     # ---- operating ---------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -363,6 +376,9 @@ class MainScreen(Screen[None]):
         self.ops.finished(message)
         if message.step is not None:
             self.runbook.refresh()
+
+    def action_incident(self, name: str) -> None:
+        self.incident.start(name)
 
     def action_approve(self) -> None:
         self.approvals.approve()
@@ -444,7 +460,7 @@ class MainScreen(Screen[None]):
         self.query_one(PaneDeck).show(pane)
 
     def action_help(self) -> None:
-        bindings = [(b.key.replace("question_mark", "?"), b.description)
-                    for b in key_bindings()
+        keys = {"question_mark": "?", "exclamation_mark": "!", "slash": "/"}
+        bindings = [(keys.get(b.key, b.key), b.description) for b in key_bindings()
                     if b.action != "next_context" or self.session.several]
         self.app.push_screen(HelpScreen(bindings))

@@ -140,7 +140,9 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                 drill_time: str | None, read_only: bool,
                 credentials: str | None = None, identity: str | None = None,
                 showing: str | None = None,
-                contexts: tuple[ContextState, ...] = ()) -> HeaderInfo:
+                contexts: tuple[ContextState, ...] = (),
+                severity: str | None = None,
+                incident_status: str | None = None) -> HeaderInfo:
     """The status header: where the console is, whether its data is live, the clocks."""
     since = None
     if status is None:
@@ -156,4 +158,5 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                       connection=connection,  # type: ignore[arg-type]
                       stale_since=since, incident_clock=incident_clock, production=production,
                       drill_time=drill_time, read_only=read_only, credentials=credentials,
-                      identity=identity, showing=showing, contexts=contexts)
+                      identity=identity, showing=showing, contexts=contexts,
+                      severity=severity, status=incident_status)
