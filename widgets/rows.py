@@ -28,6 +28,7 @@ class PodRow:
     age: str
     revision: str
     node: str = ""
+    last_exit: str = ""  # the last termination, abbreviated: "OOM 12m" (OOMKilled 12m ago)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class RateRow:
     latency_ratio: float | None
     error_history: tuple[float, ...] = ()
     p99_history: tuple[float, ...] = ()
+    memory_bytes: float | None = None  # working set of the largest container
+    memory_limit: float | None = None  # the pods' memory limit, when they declare one
+    memory_history: tuple[float, ...] = ()
+    memory_full_in: str | None = None  # "12m": when the climbing working set hits the limit
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,12 @@ class PodIndex:
         pods = self._pods
         return [pods[k] for k in self._by_deployment.get(key, ())]
 
+    def memory_limit(self, key: str) -> int | None:
+        """The memory limit one of ``namespace/deployment``'s pods declares (None: none)."""
+        for pod_key in self._by_deployment.get(key, ()):
+            return self._pods[pod_key].memory_limit
+        return None
+
     def counts(self, key: str) -> PodCounts:
         """A copy of the counts of ``namespace/deployment`` (zeros when it has no pods)."""
         counts = self._counts.get(key)

@@ -50,6 +50,7 @@ class LiveData:
         self._drain_booked = False
         self._last_drain = 0.0
         self._ages_at: datetime | None = None  # the clock reading the ages on screen are for
+        self._replicas_at_restarts: dict[str, int] = {}  # desired when restarts began
 
     # ---- watch deltas ----------------------------------------------------------------------
     def arrived(self, batch: list[Delta]) -> None:
@@ -82,6 +83,7 @@ class LiveData:
         while self._deltas:
             batch.append(self._deltas.popleft())
         deploy_changed: set[str] = set()
+        now = self.now() or datetime.now(UTC)
         pod_upserts: dict[str, PodView] = {}
         pod_deletes: set[str] = set()
         for delta in batch:
@@ -97,7 +99,7 @@ class LiveData:
                     pod_upserts.pop(delta.key, None)
                     pod_deletes.add(delta.key)
                 else:
-                    self.pods.upsert(delta.view)  # type: ignore[arg-type]
+                    self.pods.upsert(delta.view, now)  # type: ignore[arg-type]
                     pod_upserts[delta.key] = delta.view  # type: ignore[assignment]
                     pod_deletes.discard(delta.key)
         if deploy_changed:
@@ -199,8 +201,23 @@ class LiveData:
 
     def refresh_rates(self) -> None:
         rows, verdicts = [], {}
+        now = self.now() or datetime.now(UTC)
         for key in sorted(self.deployments):
             sample = self.rates.get(key)
-            rows.append(vm.rate_row(key, sample, self.histories.get(key)))
-            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), self.deployments[key])
+            deployment = self.deployments[key]
+            row = vm.rate_row(key, sample, self.histories.get(key), self.pods.memory_limit(key))
+            rows.append(row)
+            restarts = self.pods.restarts_within(key, now)
+            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), deployment, restarts,
+                                          self._scaled_from(key, restarts.total,
+                                                            deployment.desired),
+                                          vm.memory_note(row, deployment))
         self.screen.query_one(RatesPanel).update_rates(rows, verdicts)
+
+    def _scaled_from(self, key: str, restarts: int, desired: int) -> int | None:
+        """The replicas the deployment had when its restarts began, if it has more now."""
+        if not restarts:
+            self._replicas_at_restarts.pop(key, None)
+            return None
+        before = self._replicas_at_restarts.setdefault(key, desired)
+        return before if desired > before else None

@@ -4,6 +4,8 @@ each boundary (2 vs 3 restarts, exactly one hour, scaled up or not, after the ro
 from __future__ import annotations
 
 from dataclasses import replace
+
+import pytest
 from datetime import UTC, datetime, timedelta
 
 from adapters.kube_views import PodView
@@ -98,3 +100,27 @@ def test_restart_log_counts_increments_within_the_hour_inclusive() -> None:
     for name in ("api-a", "api-b", "api-c"):
         index.delete(f"shop/{name}")
     assert index.restarts_within("shop/api", NOW).total == 0
+
+
+def test_time_to_limit_fits_the_climb_since_the_last_kill() -> None:
+    from console.domain.memory_trend import HORIZON_S, time_to_limit
+
+    mib = 2**20
+    limit = 512 * mib
+    times = [float(t) for t in range(0, 600, 60)]
+    climbing = [200 * mib + t * 0.1 * mib for t in times]  # 0.1 MiB/s, 254 MiB at 540 s
+    assert time_to_limit(times, climbing, limit) == pytest.approx((512 - 254) / 0.1)
+    assert time_to_limit(times, climbing, None) is None  # no limit declared
+    flat = [200 * mib + (mib if i % 2 else 0) for i in range(len(times))]
+    assert time_to_limit(times, flat, limit) is None  # wobble is no leak
+    # a kill at 300 s: only the climb after it counts
+    sawtooth = [500 * mib, 505 * mib, 510 * mib, 511 * mib, 512 * mib,
+                150 * mib, 156 * mib, 162 * mib, 168 * mib, 174 * mib]
+    left = time_to_limit(times, sawtooth, limit)
+    assert left == pytest.approx((512 - 174) / 0.1)
+    assert time_to_limit(times, [*climbing[:-1], None], limit) is not None  # gaps skipped
+    slow = [200 * mib + t * 0.001 * mib for t in times]
+    assert time_to_limit(times, slow, limit) is None  # rises < 2 % of the limit
+    far = [100 * mib + t * 0.02 * mib for t in times]  # a real climb, but 5.6 hours away
+    assert (512 - 110.8) / 0.02 > HORIZON_S and time_to_limit(times, far, limit) is None
+    assert time_to_limit(times, [*climbing[:-1], limit], limit) == 0.0
