@@ -128,6 +128,8 @@ class HeaderInfo:
     read_only: bool = False
     credentials: str | None = None  # "credentials expire in 4 min", when known
     identity: str | None = None  # impersonation: "as alice (groups: sre)"
+    host: str | None = None  # the bastion: "load 0.42 mem 61% disk 12.0 GiB free"
+    host_warning: str | None = None  # "audit disk low: 812.0 KiB free (1% free)"
 
 
 @dataclass(frozen=True)

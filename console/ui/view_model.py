@@ -12,6 +12,7 @@ from adapters.kube_views import DeploymentView, PodView, RevisionView
 from adapters.metrics import History, RateSample
 from console.domain.advisor import Signals, Verdict, advise
 from console.domain.audit import AuditRecord
+from console.domain.audit_disk import BastionHealth, human_bytes
 from console.domain.memory_trend import time_to_limit
 from console.domain.pod_index import PodCounts
 from console.domain.restart_log import RecentRestarts
@@ -180,7 +181,8 @@ def credentials_text(expiry: datetime | None, now: datetime) -> str | None:
 def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                 selector: str | None, incident_clock: str, production: bool,
                 drill_time: str | None, read_only: bool,
-                credentials: str | None = None, identity: str | None = None) -> HeaderInfo:
+                credentials: str | None = None, identity: str | None = None,
+                bastion: BastionHealth | None = None) -> HeaderInfo:
     """The status header: where the console is, whether its data is live, the clocks."""
     since = None
     if status is None:
@@ -196,4 +198,24 @@ def header_info(status: WatchStatus | None, *, context: str, namespace: str,
                       connection=connection,  # type: ignore[arg-type]
                       stale_since=since, incident_clock=incident_clock, production=production,
                       drill_time=drill_time, read_only=read_only, credentials=credentials,
-                      identity=identity)
+                      identity=identity, host=host_text(bastion),
+                      host_warning=host_warning(bastion))
+
+
+def host_text(bastion: BastionHealth | None) -> str | None:
+    """"load 0.42 mem 61% disk 12.0 GiB free": the bastion's own health, from psutil."""
+    if bastion is None or bastion.host is None:
+        return None
+    host = bastion.host
+    disk = (f" disk {human_bytes(host.disk_free_bytes)} free"
+            if host.disk_free_bytes is not None else "")
+    return f"load {host.load_avg[0]:.2f} mem {host.mem_percent:.0f}%{disk}"
+
+
+def host_warning(bastion: BastionHealth | None) -> str | None:
+    """The refusal when the audit log cannot be written, else the low-disk warning."""
+    if bastion is None:
+        return None
+    if bastion.refusal:
+        return "audit log cannot be written: actions refused"
+    return bastion.warning
