@@ -46,21 +46,26 @@ def _memory(c: CrashSignals) -> tuple[str, ...]:
     return (c.memory_note,) if c.memory_note else ()
 
 
+def _scaled(c: CrashSignals) -> str:
+    return (f"{_what(c)}; scaled up {c.scaled_from} → {c.total}, which buys time: now roll "
+            f"back to the previous version ({EXAMPLE})")
+
+
 def repeated(c: CrashSignals) -> tuple[str, ...] | None:
     if c.restarts < REPEATED_RESTARTS:
         return None
     if c.scaled_from is not None:
-        advice = (f"{_what(c)}; scaled up {c.scaled_from} → {c.total}, which buys time: "
-                  f"now roll back to the previous version ({EXAMPLE})")
-    else:
-        advice = (f"{_what(c)}: scale up to buy time, then roll back to the previous version "
-                  f"({EXAMPLE})")
+        return (_scaled(c), *_memory(c))
+    advice = (f"{_what(c)}: scale up to buy time, then roll back to the previous version "
+              f"({EXAMPLE})")
     return (advice, *_memory(c))
 
 
 def occasional(c: CrashSignals) -> tuple[str, ...] | None:
     if not 0 < c.restarts < REPEATED_RESTARTS:
         return None
+    if c.scaled_from is not None:  # scaled up already: the next step is the rollback
+        return (_scaled(c), *_memory(c))
     return (f"{_what(c)}: watch memory; if it repeats, scale up to buy time, then roll back "
             f"({EXAMPLE})", *_memory(c))
 

@@ -50,7 +50,8 @@ class LiveData:
         self._drain_booked = False
         self._last_drain = 0.0
         self._ages_at: datetime | None = None  # the clock reading the ages on screen are for
-        self._replicas_at_restarts: dict[str, int] = {}  # desired when restarts began
+        # revision and desired replicas when that revision's pods began to restart
+        self._replicas_at_restarts: dict[str, tuple[int | None, int]] = {}
 
     # ---- watch deltas ----------------------------------------------------------------------
     def arrived(self, batch: list[Delta]) -> None:
@@ -209,15 +210,19 @@ class LiveData:
             rows.append(row)
             restarts = self.pods.restarts_within(key, now)
             verdicts[key] = vm.advise_row(sample, self.pods.counts(key), deployment, restarts,
-                                          self._scaled_from(key, restarts.total,
-                                                            deployment.desired),
+                                          self._scaled_from(deployment, restarts.total),
                                           vm.memory_note(row, deployment))
         self.screen.query_one(RatesPanel).update_rates(rows, verdicts)
 
-    def _scaled_from(self, key: str, restarts: int, desired: int) -> int | None:
-        """The replicas the deployment had when its restarts began, if it has more now."""
+    def _scaled_from(self, deployment: DeploymentView, restarts: int) -> int | None:
+        """The replicas the deployment had when its current revision's pods began to
+        restart, if it has more now (a new revision starts over)."""
+        key, desired = deployment.key, deployment.desired
+        seen = self._replicas_at_restarts.get(key)
+        if seen is None or seen[0] != deployment.revision:
+            if not restarts:
+                return None
+            seen = self._replicas_at_restarts[key] = (deployment.revision, desired)
         if not restarts:
-            self._replicas_at_restarts.pop(key, None)
             return None
-        before = self._replicas_at_restarts.setdefault(key, desired)
-        return before if desired > before else None
+        return seen[1] if desired > seen[1] else None
