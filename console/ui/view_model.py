@@ -28,7 +28,6 @@ from widgets.rows import (
     VerdictRow,
 )
 
-
 EXIT_ABBREVIATIONS = {"OOMKilled": "OOM", "Error": "Err", "Completed": "Done",
                       "ContainerCannotRun": "NoRun", "DeadlineExceeded": "Deadline",
                       "Evicted": "Evict"}

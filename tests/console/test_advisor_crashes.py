@@ -4,9 +4,9 @@ each boundary (2 vs 3 restarts, exactly one hour, scaled up or not, after the ro
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from datetime import UTC, datetime, timedelta
 
 from adapters.kube_views import PodView
 from console.domain.advisor import MONITOR, OK, ROLL_BACK_NOW, Signals, advise
