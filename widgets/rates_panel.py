@@ -166,8 +166,10 @@ class RateCard(Vertical):
             trend.scale_floor = floors[name]
             trend.data = finite(history)
             trend.display = bool(trend.data)
-        self._put(".ratio",
-                  f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}")
+        restarts = (f" · {row.restarts_last_hour} restarts in 1h"
+                    if row.restarts_last_hour else "")
+        self._put(".ratio", f"latency {times_baseline(row.latency_ratio)} · "
+                            f"{per_second(row.request_rate)}{restarts}")
 
     def _put(self, selector: str, text: str) -> Static:
         """Set a text only when it changed, and lay the screen out again only when its shape

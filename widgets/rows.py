@@ -68,6 +68,7 @@ class RateRow:
     memory_limit: float | None = None  # the pods' memory limit, when they declare one
     memory_history: tuple[float, ...] = ()
     memory_full_in: str | None = None  # "12m": when the climbing working set hits the limit
+    restarts_last_hour: int = 0  # container restarts of the running pods in the last hour
 
 
 @dataclass(frozen=True)

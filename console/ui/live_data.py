@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -207,8 +208,9 @@ class LiveData:
             sample = self.rates.get(key)
             deployment = self.deployments[key]
             row = vm.rate_row(key, sample, self.histories.get(key), self.pods.memory_limit(key))
-            rows.append(row)
             restarts = self.pods.restarts_within(key, now)
+            row = replace(row, restarts_last_hour=restarts.total)
+            rows.append(row)
             verdicts[key] = vm.advise_row(sample, self.pods.counts(key), deployment, restarts,
                                           self._scaled_from(deployment, restarts.total),
                                           vm.memory_note(row, deployment))

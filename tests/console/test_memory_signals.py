@@ -46,6 +46,8 @@ async def test_memory_leak_shows_oom_kills_memory_and_the_crash_verdict(
         assert crash.reasons[0].startswith("OOM-killed ")
         assert "scale up to buy time, then roll back" in crash.reasons[0]
         assert "(handbook Example 3)" in crash.reasons[0]
+        card = app.query_one(RatesPanel).card(KEY)
+        assert card is not None and card.row.restarts_last_hour >= 1  # restarts per workload
         # memory from Prometheus, with the limit the pods declare (512Mi in the pod spec)
         row = await until(pilot, lambda: (c := app.query_one(RatesPanel).card(KEY))
                           and c.row.memory_bytes is not None and c.row.memory_history

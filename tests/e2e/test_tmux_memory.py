@@ -57,6 +57,7 @@ def test_the_crash_verdict_shows_at_the_default_speed(default_speed_session, tmp
     assert int(KILLS.search(words)[1]) >= 1  # type: ignore[index]
     assert "Pods OOM-killed" in words, text  # the crash rule leads api's card
     assert "roll back" in words
+    assert re.search(r"\d+ restarts in 1h", words), text  # restarts per workload
     assert OOM_CELL.search(text), text  # the pod table's LAST column: "OOM 12s"
     assert "mem " in text  # the memory figure beside errors and p99
     quit_console(session, tmp_path)
