@@ -59,7 +59,7 @@ class PodIndex:
 
     def restarts_within(self, key: str, now: datetime) -> RecentRestarts:
         """Restarts of ``namespace/deployment``'s pods in the hour before ``now``."""
-        return self.restarts.recent(list(self._by_deployment.get(key, ())), now)
+        return self.restarts.of_group(key, now)
 
     # ---- a read-only mapping of key -> PodView ------------------------------------------
     def __len__(self) -> int:
@@ -84,7 +84,7 @@ class PodIndex:
     def upsert(self, pod: PodView, now: datetime | None = None) -> None:
         key = pod.key
         old = self._pods.get(key)
-        self.restarts.observe(old, pod, now)
+        self.restarts.observe(old, pod, now, deployment_key(pod))
         if old is not None:
             self._forget(key, old)
         self._pods[key] = pod

@@ -39,8 +39,12 @@ class RestartLog:
     def __init__(self, keep: int = 64) -> None:
         self._keep = keep
         self._by_pod: dict[str, deque[Restart]] = {}
+        self._groups: dict[str, set[str]] = {}  # workload key -> its pods with restarts
+        self._group_of: dict[str, str] = {}
 
-    def observe(self, old: PodView | None, new: PodView, now: datetime | None) -> None:
+    def observe(self, old: PodView | None, new: PodView, now: datetime | None,
+                group: str = "") -> None:
+        """A new view of a pod of workload ``group`` (``namespace/deployment``)."""
         before = old.restarts if old is not None else 0
         added = new.restarts - before
         if added <= 0:
@@ -51,9 +55,22 @@ class RestartLog:
         count = added if old is not None else 1
         log = self._by_pod.setdefault(new.key, deque(maxlen=self._keep))
         log.extend(Restart(at, new.last_termination) for _ in range(count))
+        self._groups.setdefault(group, set()).add(new.key)
+        self._group_of[new.key] = group
 
     def forget(self, key: str) -> None:
         self._by_pod.pop(key, None)
+        group = self._group_of.pop(key, None)
+        if group is not None:
+            members = self._groups[group]
+            members.discard(key)
+            if not members:
+                del self._groups[group]
+
+    def of_group(self, group: str, now: datetime, window: timedelta = WINDOW) -> RecentRestarts:
+        """Restarts of workload ``group``'s pods (only those that ever restarted are looked
+        at: O(restarted pods), not O(pods))."""
+        return self.recent(list(self._groups.get(group, ())), now, window)
 
     def recent(self, keys: list[str], now: datetime, window: timedelta = WINDOW) -> RecentRestarts:
         """Restarts of the pods ``keys`` at most ``window`` before ``now`` (inclusive)."""
