@@ -51,6 +51,9 @@ class LiveData:
         self._drain_booked = False
         self._last_drain = 0.0
         self._ages_at: datetime | None = None  # the clock reading the ages on screen are for
+        # the deployment's revision when its history was read: a climb read before a rollout
+        # says nothing about the new revision
+        self._history_revision: dict[str, int | None] = {}
         # revision and desired replicas when that revision's pods began to restart
         self._replicas_at_restarts: dict[str, tuple[int | None, int]] = {}
 
@@ -189,8 +192,10 @@ class LiveData:
                     # the deployments Prometheus knows: the watch may not have listed any yet
                     for key in sorted(set(self.deployments) | set(self.rates)):
                         ns, _, name = key.partition("/")
+                        seen = self.deployments.get(key)
                         self.histories[key] = metrics.history(
                             ns, name, minutes=self.settings.history_minutes)
+                        self._history_revision[key] = seen.revision if seen else None
                 self.screen.post_message(RatesFetched())
             except AdapterError as error:
                 self.rates = {}
@@ -211,9 +216,10 @@ class LiveData:
             restarts = self.pods.restarts_within(key, now)
             row = replace(row, restarts_last_hour=restarts.total)
             rows.append(row)
+            current = self._history_revision.get(key) == deployment.revision
+            note = vm.memory_note(row, deployment) if current else None
             verdicts[key] = vm.advise_row(sample, self.pods.counts(key), deployment, restarts,
-                                          self._scaled_from(deployment, restarts.total),
-                                          vm.memory_note(row, deployment))
+                                          self._scaled_from(deployment, restarts.total), note)
         self.screen.query_one(RatesPanel).update_rates(rows, verdicts)
 
     def _scaled_from(self, deployment: DeploymentView, restarts: int) -> int | None:
