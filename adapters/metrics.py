@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
@@ -29,7 +29,7 @@ import httpx
 
 from .errors import Invalid
 from .metrics_config import MetricsConfig
-from .metrics_queries import render
+from .metrics_queries import POD_OF_DEPLOYMENT, render
 from .prometheus_api import PrometheusAPI, Sample, Series, unix_seconds
 
 DeploymentKey = tuple[str, str]
@@ -57,11 +57,12 @@ class RateSample:
     baseline_p99_s: float | None
     latency_ratio: float | None
     at: datetime
+    memory_bytes: float | None = None  # working set of the deployment's largest container
 
 
 @dataclass(frozen=True)
 class History:
-    """Error ratio and p99 of one deployment on a common time grid, for sparklines.
+    """Error ratio, p99 and memory of one deployment on a common time grid, for sparklines.
 
     ``times`` are unix seconds from ``start`` to ``end`` every ``step_s``; the value lists are
     aligned with them and hold ``None`` where nothing is known.
@@ -75,6 +76,7 @@ class History:
     times: list[float]
     error_ratio: list[float | None]
     p99_s: list[float | None]
+    memory_bytes: list[float | None] = field(default_factory=list)
 
 
 class MetricsSource(Protocol):
@@ -190,12 +192,19 @@ class MetricsClient:
             "p95": queries.p95,
             "p99": queries.p99,
             "baseline_p99": queries.baseline(),
+            "memory": queries.memory,
         }
         if kind not in templates:
             raise Invalid(f"Unknown query {kind!r}; known: {', '.join(templates)}.")
+        matchers = self.matchers(namespace, deployment)
+        if kind == "memory":  # narrowed by pod name: cAdvisor has no deployment label
+            matchers = self.matchers(namespace)
+            if deployment is not None:
+                pattern = POD_OF_DEPLOYMENT.format(deployment=deployment.replace(".", "\\\\."))
+                matchers.append(f'pod=~"{pattern}"')
         return render(
             templates[kind],
-            self.matchers(namespace, deployment),
+            matchers,
             self._config.window,
             self._config.baseline_offset,
         )
@@ -213,7 +222,7 @@ class MetricsClient:
         """
         when: float | None = None if at is None else unix_seconds(at)
         figures: dict[str, dict[DeploymentKey, float]] = {}
-        for kind in ("request_rate", "error_ratio", "p95", "p99"):
+        for kind in ("request_rate", "error_ratio", "p95", "p99", "memory"):
             samples = self.instant(self.expression(kind, namespace, deployment), when)
             if when is None:
                 when = next((s.at for s in samples if s.at is not None), None)
@@ -243,6 +252,7 @@ class MetricsClient:
                 baseline_p99_s=base,
                 latency_ratio=_latency_ratio(p99, base),
                 at=stamp,
+                memory_bytes=_known(figures["memory"].get(key)),
             )
         return rates
 
@@ -301,7 +311,7 @@ class MetricsClient:
         start = stop - span
         times = [start + i * step_s for i in range(int(span // step_s) + 1)]
         columns: dict[str, list[float | None]] = {}
-        for kind in ("error_ratio", "p99"):
+        for kind in ("error_ratio", "p99", "memory"):
             series = self.range(self.expression(kind, namespace, deployment), start, stop, step_s)
             key = (namespace, deployment)
             by_time: dict[float, float] = {}
@@ -319,6 +329,7 @@ class MetricsClient:
             times=times,
             error_ratio=columns["error_ratio"],
             p99_s=columns["p99"],
+            memory_bytes=columns["memory"],
         )
 
     # ---- plumbing ------------------------------------------------------------------------

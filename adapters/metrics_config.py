@@ -97,7 +97,7 @@ class MetricsConfig:
         Keys: ``base_url`` (required), ``bearer_token`` or ``bearer_token_file``,
         ``basic_auth: {username, password | password_file}``, ``verify_tls``, ``timeout_s``,
         ``window``, ``baseline_offset``, ``namespace_label``, ``deployment_label`` and
-        ``queries: {request_rate, error_ratio, p95, p99, baseline_p99}``. Raises ``Invalid``
+        ``queries: {request_rate, error_ratio, p95, p99, baseline_p99, memory}``. Raises ``Invalid``
         naming the offending key (and the nearest known key for a typo).
         """
         if not isinstance(data, Mapping):
@@ -162,7 +162,7 @@ _TOP_KEYS = (
     "deployment_label",
     "queries",
 )
-_QUERY_KEYS = ("request_rate", "error_ratio", "p95", "p99", "baseline_p99")
+_QUERY_KEYS = ("request_rate", "error_ratio", "p95", "p99", "baseline_p99", "memory")
 _BASIC_KEYS = ("username", "password", "password_file")
 
 

@@ -14,6 +14,13 @@ The PromQL lives in ``QueryTemplates`` so each cluster can use its own metric an
     the rate window, e.g. ``1m``.
 ``{offset}``
     only in ``baseline_p99``: the baseline offset, e.g. ``30m``.
+
+``memory`` (the working set of a deployment's pods, the largest container) is narrowed by pod,
+not by a deployment label: its ``{selector}``/``{matchers}`` hold the namespace matcher and
+``pod=~"<deployment>-[a-z0-9]+-[a-z0-9]+"`` (a Deployment's pods are named
+``<deployment>-<pod-template-hash>-<suffix>``); the template must still label its answer with
+the deployment. The default takes the deployment from the pod name with ``label_replace``, so
+it needs no kube-state-metrics join.
 """
 
 from __future__ import annotations
@@ -43,6 +50,13 @@ DEFAULT_P99 = (
     "histogram_quantile(0.99, sum by (namespace, deployment, le) "
     "(rate(http_request_duration_seconds_bucket{selector}[{window}])))"
 )
+
+DEFAULT_MEMORY = (
+    "max by (namespace, deployment) (label_replace("
+    'container_memory_working_set_bytes{container!="",container!="POD",{matchers}}, '
+    '"deployment", "$1", "pod", "(.+)-[a-z0-9]+-[a-z0-9]+"))'
+)
+POD_OF_DEPLOYMENT = "{deployment}-[a-z0-9]+-[a-z0-9]+"
 
 _PLACEHOLDER = re.compile(r"\{(selector|matchers|window|offset)\}")
 _BARE_WORD_IN_BRACES = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -74,9 +88,10 @@ class QueryTemplates:
     p95: str = DEFAULT_P95
     p99: str = DEFAULT_P99
     baseline_p99: str | None = None
+    memory: str = DEFAULT_MEMORY
 
     def __post_init__(self) -> None:
-        for name in ("request_rate", "error_ratio", "p95", "p99", "baseline_p99"):
+        for name in ("request_rate", "error_ratio", "p95", "p99", "baseline_p99", "memory"):
             template = getattr(self, name)
             if template is None and name == "baseline_p99":
                 continue
@@ -144,6 +159,7 @@ def render(
 
 __all__ = [
     "DEFAULT_ERROR_RATIO",
+    "DEFAULT_MEMORY",
     "DEFAULT_P95",
     "DEFAULT_P99",
     "DEFAULT_REQUEST_RATE",

@@ -23,6 +23,8 @@ Supported language
   but the metric name, or `on (...)` / `ignoring (...)`; set operators `and`, `or`, `unless`.
 - Unary minus, parentheses, `# comments`.
 
+`label_replace(v, dst, replacement, src, regex)` (e.g. a pod's deployment from its name).
+
 Not supported (clear errors): subqueries, `@`, `group_left`/`group_right`, other aggregations
 (`topk`, `quantile`, ...) and other functions.
 
@@ -47,6 +49,7 @@ with label filters such as `{namespace="shop",deployment="api"}` and the same wi
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -555,6 +558,10 @@ class _Evaluator:
             value = self.eval(node.args[0], t)
             assert isinstance(value, float)
             return [Sample({}, value)]
+        if name == "label_replace":
+            vector, *texts = (self.eval(arg, t) for arg in node.args)
+            assert isinstance(vector, list) and all(isinstance(x, str) for x in texts)
+            return label_replace(vector, *texts)  # type: ignore[arg-type]
         if name == "histogram_quantile":
             q = self.eval(node.args[0], t)
             vector = self.eval(node.args[1], t)
@@ -610,6 +617,45 @@ class _Evaluator:
             key = tuple(sorted(metric.items()))
             groups.setdefault(key, (metric, []))[1].append((upper, sample.value))
         return [Sample(metric, bucket_quantile(q, buckets)) for metric, buckets in groups.values()]
+
+
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_GO_GROUP = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def label_replace(vector: list[Sample], dst: str, replacement: str, src: str,
+                  regex: str) -> list[Sample]:
+    """Prometheus' `label_replace`: where `regex` matches the whole of label `src`, set `dst`
+    to `replacement` with `$1`/`${name}` expanded (an empty result removes `dst`)."""
+    if not _LABEL_NAME.match(dst):
+        raise PromQLError(f'invalid destination label name in label_replace(): {dst}')
+    try:
+        pattern = re.compile(f"^(?:{regex})$")
+    except re.error as exc:
+        raise PromQLError(f"invalid regular expression in label_replace(): {regex}") from exc
+    out: list[Sample] = []
+    for sample in vector:
+        match = pattern.match(sample.metric.get(src, ""))
+        if match is None:
+            out.append(sample)
+            continue
+
+        def group(m: re.Match[str], found: re.Match[str] = match) -> str:
+            ref = m.group(1) or m.group(2)
+            try:
+                return found.group(int(ref) if ref.isdigit() else ref) or ""
+            except IndexError:
+                return ""
+
+        value = _GO_GROUP.sub(group, replacement)
+        metric = dict(sample.metric)
+        if value:
+            metric[dst] = value
+        else:
+            metric.pop(dst, None)
+        out.append(Sample(metric, sample.value))
+    return out
+
 
 
 def _unwrap(node: Expr) -> Expr:

@@ -122,6 +122,7 @@ FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "clamp_min": ((VECTOR, SCALAR), VECTOR),
     "clamp_max": ((VECTOR, SCALAR), VECTOR),
     "abs": ((VECTOR,), VECTOR),
+    "label_replace": ((VECTOR, STRING, STRING, STRING, STRING), VECTOR),
     "absent": ((VECTOR,), VECTOR),
     "vector": ((SCALAR,), VECTOR),
     "scalar": ((VECTOR,), SCALAR),

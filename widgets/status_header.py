@@ -41,7 +41,8 @@ def contexts_text(info: HeaderInfo) -> str:
 
 
 class StatusHeader(Widget):
-    """Context, namespace, connection state, incident clock, drill time, READ-ONLY, PRODUCTION.
+    """Context, namespace, connection state, incident clock, drill time, READ-ONLY, PRODUCTION,
+    and the bastion's own health.
 
     Set ``info`` (a ``HeaderInfo``) to update it.
 
@@ -50,7 +51,9 @@ class StatusHeader(Widget):
     ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``, ``#read-only``,
     ``#credentials``, ``#contexts`` (every context's state, on several contexts),
     ``#severity`` (classes ``-critical`` / ``-high`` / ``-medium`` /
-    ``-low``), ``#incident-status`` and ``#resolved-banner`` (resolved but not closed).
+    ``-low``), ``#incident-status`` and ``#resolved-banner`` (resolved but not closed),
+    ``#host-warning`` (the audit disk filling, or full: actions refused),
+    ``#host`` (the bastion's load, memory and free disk).
     """
 
     DEFAULT_CSS = """
@@ -109,10 +112,12 @@ class StatusHeader(Widget):
             yield Label("", id="identity")
             yield Label("", id="connection")
             yield Label("", id="contexts", classes="-hidden")
+            yield Label("", id="host-warning", classes="-hidden")
             yield Label("", id="incident-clock")
             yield Label("", id="drill-time")
             yield Label("READ-ONLY", id="read-only")
             yield Label("", id="credentials", classes="-hidden")
+            yield Label("", id="host", classes="-hidden")
 
     def on_mount(self) -> None:
         self._composed = True
@@ -131,7 +136,8 @@ class StatusHeader(Widget):
             self.remove_class("-resolved")
             self._update("#context", "not connected")
             for name in ("severity", "incident-status", "namespace", "identity", "connection",
-                         "incident-clock", "drill-time", "read-only", "credentials", "contexts"):
+                         "incident-clock", "drill-time", "read-only", "credentials", "contexts",
+                         "host", "host-warning"):
                 self.query_one(f"#{name}", Label).add_class("-hidden")
             return
         self.set_class(info.production, "-production")
@@ -164,6 +170,11 @@ class StatusHeader(Widget):
         credentials = self._update("#credentials", f"⚿ {info.credentials}"
                                    if info.credentials else "")
         credentials.set_class(not info.credentials, "-hidden")
+        warning = self._update("#host-warning", f"⚠ {info.host_warning}"
+                               if info.host_warning else "")
+        warning.set_class(not info.host_warning, "-hidden")
+        host = self._update("#host", f"bastion {info.host}" if info.host else "")
+        host.set_class(not info.host, "-hidden")
         for name in ("namespace", "connection"):
             self.query_one(f"#{name}", Label).remove_class("-hidden")
 

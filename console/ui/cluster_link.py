@@ -113,13 +113,16 @@ class ClusterLink:
         self.denied = {}
         self.probe_permissions()
 
-    def arm(self, audit: AuditLog, prober: Any) -> ActionRunner | None:
-        """The action runner on this context, writing to the incident's audit log."""
+    def arm(self, audit: AuditLog, prober: Any,
+            audit_refusal: Callable[[], str | None] | None = None) -> ActionRunner | None:
+        """The action runner on this context, writing to the incident's audit log
+        (``audit_refusal``: why the audit log cannot take records now, refusing mutations)."""
         if self.kube is None:
             return None
         audit.add_secrets(self.kube.secret_values())
         self.runner = ActionRunner(self.kube, audit, read_only=self.settings.read_only,
-                                   prober=prober, checks=self.settings.checks)
+                                   prober=prober, checks=self.settings.checks,
+                                   audit_refusal=audit_refusal)
         return self.runner
 
     @property

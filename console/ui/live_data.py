@@ -64,6 +64,11 @@ class LiveData:
         self._last_drain = 0.0
         self._ages_at: datetime | None = None  # the clock reading the ages on screen are for
         self.generation = 0  # bumped when another namespace is watched: older deltas are void
+        # the deployment's revision when its history was read: a climb read before a rollout
+        # says nothing about the new revision
+        self._history_revision: dict[str, int | None] = {}
+        # revision and desired replicas when that revision's pods began to restart
+        self._replicas_at_restarts: dict[str, tuple[int | None, int]] = {}
 
     def reset(self) -> Callable[[list[Delta]], None]:
         """Forget everything shown (another namespace is about to be watched); returns the
@@ -75,6 +80,8 @@ class LiveData:
         self.deployments.clear()
         self.pods = PodIndex()
         self.rates, self.histories = {}, {}
+        self._history_revision.clear()
+        self._replicas_at_restarts.clear()
         self.selected = None
         if self.shown:
             self.screen.query_one(PodTable).sync([])
@@ -117,6 +124,7 @@ class LiveData:
         while self._deltas:
             batch.append(self._deltas.popleft())
         deploy_changed: set[str] = set()
+        now = self.now() or datetime.now(UTC)
         pod_upserts: dict[str, PodView] = {}
         pod_deletes: set[str] = set()
         for delta in batch:
@@ -132,7 +140,7 @@ class LiveData:
                     pod_upserts.pop(delta.key, None)
                     pod_deletes.add(delta.key)
                 else:
-                    self.pods.upsert(delta.view)  # type: ignore[arg-type]
+                    self.pods.upsert(delta.view, now)  # type: ignore[arg-type]
                     pod_upserts[delta.key] = delta.view  # type: ignore[assignment]
                     pod_deletes.discard(delta.key)
         filters = self.screen.filters
@@ -246,8 +254,10 @@ class LiveData:
                     # the deployments Prometheus knows: the watch may not have listed any yet
                     for key in sorted(set(self.deployments) | set(self.rates)):
                         ns, _, name = key.partition("/")
+                        seen = self.deployments.get(key)
                         self.histories[key] = metrics.history(
                             ns, name, minutes=self.settings.history_minutes)
+                        self._history_revision[key] = seen.revision if seen else None
                 self.screen.post_message(RatesFetched())
             except AdapterError as error:
                 self.rates = {}
@@ -262,10 +272,31 @@ class LiveData:
         if not self.shown:
             return  # another context's rates are on screen
         rows, verdicts = [], {}
+        now = self.now() or datetime.now(UTC)
         for key in sorted(self.deployments):
             sample = self.rates.get(key)
-            rows.append(vm.rate_row(key, sample, self.histories.get(key)))
-            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), self.deployments[key])
+            deployment = self.deployments[key]
+            row = vm.rate_row(key, sample, self.histories.get(key), self.pods.memory_limit(key))
+            restarts = self.pods.restarts_within(key, now)
+            row = replace(row, restarts_last_hour=restarts.total)
+            rows.append(row)
+            current = self._history_revision.get(key) == deployment.revision
+            note = vm.memory_note(row, deployment) if current else None
+            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), deployment, restarts,
+                                          self._scaled_from(deployment, restarts.total), note)
         self.screen.query_one(RatesPanel).update_rates(rows, verdicts)
         self.screen.incident.verdicts({key: (v.level, v.rule) for key, v in verdicts.items()},
                                       {key: s.error_ratio for key, s in self.rates.items()})
+
+    def _scaled_from(self, deployment: DeploymentView, restarts: int) -> int | None:
+        """The replicas the deployment had when its current revision's pods began to
+        restart, if it has more now (a new revision starts over)."""
+        key, desired = deployment.key, deployment.desired
+        seen = self._replicas_at_restarts.get(key)
+        if seen is None or seen[0] != deployment.revision:
+            if not restarts:
+                return None
+            seen = self._replicas_at_restarts[key] = (deployment.revision, desired)
+        if not restarts:
+            return None
+        return seen[1] if desired > seen[1] else None
