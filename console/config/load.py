@@ -190,6 +190,8 @@ def plain_message(error: Any, loc: tuple[str | int, ...]) -> str:
         words = {"greater_than_equal": "at least", "greater_than": "more than",
                  "less_than_equal": "at most", "less_than": "less than"}[kind]
         limit = next(iter(ctx.values()), "?")
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
         return f"must be {words} {limit}, not {shown}"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '?')}, not {shown}"
