@@ -86,6 +86,9 @@ def test_broken_toml_is_named_with_its_line_and_exit_2(home: Path) -> None:
     assert console.returncode == 2 and "Traceback" not in console.stderr
     assert f"{path}:3: not valid TOML" in console.stderr
     assert not (home / "state" / "audit").exists() or not any((home / "state" / "audit").iterdir())
+    drill = warroom(home, "drill", "--scenario", "none")  # checked before the drill starts
+    assert drill.returncode == 2 and f"{path}:3: not valid TOML" in drill.stderr
+    assert "Traceback" not in drill.stderr
 
 
 def test_wrong_types_are_named_with_their_lines(home: Path) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import Input, Label
 from console.cli.main import _settings, build_parser
 from console.ui.app import WarroomApp
 from tests.conftest import Drill
-from tests.console.app_harness import audit_records, drill_settings, settled, until
+from tests.console.app_harness import audit_records, drill_settings, finished, settled, until
 from widgets.checklist import Checklist
 from widgets.confirm_modal import ConfirmModal
 from widgets.scale_modal import ScaleModal
@@ -161,20 +161,35 @@ async def test_set_and_config_values_need_no_form(cluster: Drill, state_dir: Pat
 
 
 async def test_a_config_file_shapes_the_drill_console(cluster: Drill, tmp_path: Path) -> None:
-    """`[context."drill"]` applies to `warroom drill`: production and max_replicas here."""
+    """`[context."drill"]` applies to `warroom drill`: production, max_replicas and the
+    checks `v` runs (the selected workload's only) here."""
+    base = f"{cluster.cluster.url}/drill/v1/svc/shop"
+    auth = f'headers = {{ Authorization = "Bearer {cluster.cluster.token}" }}\n'
     config = tmp_path / "config.toml"
-    config.write_text('max_replicas = 40\n[context."drill"]\nproduction = true\n'
-                      "max_replicas = 6\n")
+    config.write_text(
+        'max_replicas = 40\n[context."drill"]\nproduction = true\nmax_replicas = 6\n'
+        f'checks_ca = "{cluster.cluster.ca_path}"\n'
+        f'[[context."drill".checks]]\nworkload = "api"\nname = "api health"\n'
+        f'url = "{base}/api/products"\nbody_contains = "ok"\nlatency_budget_ms = 5000\n{auth}'
+        f'[[context."drill".checks]]\nworkload = "web"\nname = "web nowhere"\n'
+        f'url = "{base}/nowhere/healthz"\n{auth}')
     args = build_parser().parse_args(["--config", str(config), "drill"])
     fixed = drill_settings(cluster)
     settings = _settings(args, kubeconfig=fixed.kubeconfig, context="drill",
                          namespace="shop", metrics=fixed.metrics, drill=fixed.drill,
                          cluster_clock=fixed.cluster_clock, runbook_values={"deployment": "api"})
     assert (settings.production, settings.max_replicas) == (True, 6)
+    assert [c.workload for c in settings.checks] == ["api", "web"]
     app = WarroomApp(settings)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, rates=False)
         assert app.session.production
+        await pilot.press("v")
+        await until(pilot, lambda: finished(app, "verify"), message="verify to finish")
+        (done,) = [r for r in audit_records(app) if r.get("action") == "verify"
+                   and r["kind"] == "action.finished"]
+        assert done["params"]["checks"] == ["api health"]
+        assert done["result"]["passed"] == 1, done
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, ScaleModal), message="scale modal")
         await pilot.press("ctrl+u", "9", "enter")
