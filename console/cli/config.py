@@ -53,6 +53,15 @@ def config_flags(args: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
+def theme_names() -> set[str]:
+    """Every theme the console can show: warroom's and Textual's own."""
+    from textual.theme import BUILTIN_THEMES
+
+    from themes import THEMES
+
+    return set(THEMES) | set(BUILTIN_THEMES)
+
+
 def add_config_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     config = sub.add_parser(
         "config", help="the config file: init, check, show",
@@ -108,6 +117,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from console.config.build import settings_fields
+    from console.config.console_settings import check_theme
     from console.config.load import find_config, read_config
     from console.config.sources import resolve
 
@@ -117,21 +127,25 @@ def _check(args: argparse.Namespace) -> int:
         return 0
     contexts = [None, *config.model.context]
     for name in contexts:  # every context's table, merged as the console would
-        settings_fields(resolve({}, env={}, config=config, context=name))
+        resolved = resolve({}, env={}, config=config, context=name)
+        check_theme(resolved, theme_names())
+        settings_fields(resolved)
     print(f"{config.path}: ok ({len(config.model.context)} context table(s))")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
     from console.config.build import settings_fields
-    from console.config.console_settings import resolve_all
+    from console.config.console_settings import check_theme, resolve_all
     from console.config.show import show_lines
 
     resolved = resolve_all(config_flags(args), config_flag=args.config, context=args.context,
                            kubeconfig=args.kubeconfig)
-    settings_fields(resolved)  # what the console would refuse, refused here too
+    check_theme(resolved, theme_names())  # what the console would refuse, refused here too
+    settings_fields(resolved)
     print("\n".join(show_lines(resolved)))
     return 0
 
 
-__all__ = ["add_config_command", "add_config_options", "config_flags", "run_config_command"]
+__all__ = ["add_config_command", "add_config_options", "config_flags", "run_config_command",
+           "theme_names"]

@@ -17,6 +17,7 @@ from console.cli.config import (
     add_config_options,
     config_flags,
     run_config_command,
+    theme_names,
 )
 from console.cli.doctor import add_doctor_command, run_doctor
 from console.cli.drill import add_inject_parser, fault_spec, run_inject
@@ -267,7 +268,7 @@ def _settings(args: argparse.Namespace, **overrides: object) -> ConsoleSettings:
     }
     fixed.update(overrides)
     return console_settings(config_flags(args), config_flag=getattr(args, "config", None),
-                            **fixed)
+                            themes=theme_names(), **fixed)
 
 
 def run_drill_console(args: argparse.Namespace) -> int:

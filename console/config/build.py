@@ -56,7 +56,7 @@ def metrics_config(resolved: Resolved) -> MetricsConfig | None:
         match = _KEY_IN_MESSAGE.search(error.message)
         key = (match.group(1) or match.group(2)).split(".")[0] if match else ""
         item = parts.get(key) or next(iter(parts.values()))
-        raise ConfigError([ConfigProblem(_where(item, resolved), f"metrics: {message}")]) from None
+        raise ConfigError([ConfigProblem(where(item, resolved), f"metrics: {message}")]) from None
 
 
 def _check(table: CheckTable) -> Check:
@@ -72,12 +72,12 @@ def _check(table: CheckTable) -> Check:
 def _existing_file(value: str, item: Sourced, resolved: Resolved) -> str:
     path = Path(value).expanduser()
     if not path.is_file():
-        raise ConfigError([ConfigProblem(_where(item, resolved),
+        raise ConfigError([ConfigProblem(where(item, resolved),
                                          f"checks_ca: no such file: {path}")])
     return str(path)
 
 
-def _where(item: Sourced, resolved: Resolved) -> str:
+def where(item: Sourced, resolved: Resolved) -> str:
     if item.source.startswith("file:") and resolved.config is not None:
         return resolved.config.where(item.path)
     if item.source.startswith("env:"):
@@ -85,4 +85,4 @@ def _where(item: Sourced, resolved: Resolved) -> str:
     return "command line" if item.source == "flag" else item.source
 
 
-__all__ = ["metrics_config", "settings_fields"]
+__all__ = ["metrics_config", "settings_fields", "where"]

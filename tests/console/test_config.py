@@ -218,6 +218,18 @@ def test_the_console_settings_follow_the_same_precedence(home: Path, monkeypatch
     assert _settings(build_parser().parse_args([])).read_only is False
 
 
+def test_an_unknown_theme_is_refused_with_the_nearest(home: Path) -> None:
+    path = config_file(home, 'theme = "warroom-drak"\n')
+    out = warroom(home, "config", "check")
+    assert out.returncode == 2
+    assert f"{path}:1: theme: no theme 'warroom-drak' (did you mean 'warroom-dark'?)" \
+        in out.stderr
+    # the flag wins over the file's value; Textual's own themes work too
+    flag = warroom(home, "--theme", "nord", "config", "show")
+    assert flag.returncode == 0, flag.stderr
+    assert "theme = nord" in flag.stdout and "# flag" in flag.stdout
+
+
 def test_set_needs_key_equals_value(home: Path) -> None:
     out = warroom(home, "--set", "no-equals", "config", "show")
     assert out.returncode == 2 and "expected KEY=VALUE" in out.stderr
