@@ -3,7 +3,8 @@
 One field per variable, with its description, and its example or default as the
 placeholder (a blank field takes the default). ``check`` (given by the screen) returns a
 message per field; Enter on the last field or "Use these values" submits, and a field with a
-problem shows why under it. Esc or "Skip" closes the form without values (None).
+problem shows why under it. Esc or "Skip" closes the form without values (None). ``note``
+says why the form is open again (a step was run without the values).
 """
 
 from __future__ import annotations
@@ -37,16 +38,18 @@ class VariablesForm(ModalScreen[dict[str, str] | None]):
     DEFAULT_CSS = """
     VariablesForm { align: center middle; }
     VariablesForm #dialog { width: 76; max-width: 100%; height: auto; max-height: 100%; }
-    VariablesForm #fields { height: auto; max-height: 16; }
-    VariablesForm .var-error, VariablesForm #form-error { height: auto; }
+    VariablesForm #fields { height: auto; max-height: 12; }
+    VariablesForm .var-label, VariablesForm .var-error, VariablesForm #form-error,
+    VariablesForm #form-note { width: 1fr; height: auto; }
     VariablesForm #buttons { height: auto; align-horizontal: right; }
     """
 
     BINDINGS = [Binding("escape", "skip", "Skip")]
 
     def __init__(self, title: str, fields: Sequence[FormField],
-                 check: Callable[[dict[str, str]], dict[str, str]]) -> None:
+                 check: Callable[[dict[str, str]], dict[str, str]], *, note: str = "") -> None:
         super().__init__()
+        self.note = note
         self.form_title = title
         self.fields = list(fields)
         self.check = check
@@ -54,6 +57,8 @@ class VariablesForm(ModalScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(Text(plain_text(self.form_title)), id="form-title")
+            if self.note:
+                yield Label(Text(plain_text(f"⚠ {self.note}")), id="form-note")
             yield Label("Its action steps run once these are set (kept in the incident).",
                         id="form-hint")
             with VerticalScroll(id="fields"):

@@ -65,9 +65,7 @@ class RunbookPane:
             return
         if state.engine is None:
             if state.unset():
-                self.screen.app.notify("set the runbook's variables to run its steps",
-                                       severity="warning")
-                self.ask_values()
+                self.ask_values(why="set the runbook's variables to run its steps")
             else:
                 self.screen.app.notify("this runbook's steps cannot run here",
                                        severity="warning")
@@ -80,7 +78,7 @@ class RunbookPane:
         self.screen.run_worker(lambda: self._run(key), thread=True, group="steps",
                                exit_on_error=False)
 
-    def ask_values(self) -> None:
+    def ask_values(self, why: str = "") -> None:
         """The variables form, when the runbook needs values nobody gave (--set, the config
         file, the incident); the values are kept in the incident and bind the runbook."""
         state = self.screen.session.checklist
@@ -94,22 +92,25 @@ class RunbookPane:
                             selected.name if q.name == "deployment" and selected else q.value)
                   for q in asked]
 
+        def say(message: str, severity: str = "information") -> None:
+            # once this screen is back on top: the toast is laid out (and kept in sight) here
+            self.screen.call_after_refresh(self.screen.app.notify, message, severity=severity)
+
         def done(values: dict[str, str] | None) -> None:
             if values is None:
-                self.screen.app.notify("variables not set: action steps will not run",
-                                       severity="warning")
+                say("variables not set: steps will not run", "warning")
                 return
             errors = state.set_values(values)
             if errors:  # changed since the form checked them (another console)
-                self.screen.app.notify("; ".join(errors.values()), severity="error")
+                say("; ".join(errors.values()), "error")
                 return
             self.refresh()
             if state.engine is not None:
-                self.screen.app.notify("variables set: the runbook's steps can run")
+                say("variables set: the runbook's steps can run")
 
         self.screen.app.push_screen(
             VariablesForm(f"Runbook {state.runbook.id}: {state.runbook.title}", fields,
-                          state.check_values), done)
+                          state.check_values, note=why), done)
 
     def approve(self, proposal_id: str, what: str) -> None:
         """Run another person's step or abort proposal here, once this operator approves it

@@ -18,6 +18,7 @@ from console.cli.main import _settings, build_parser
 from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from tests.console.app_harness import audit_records, drill_settings, finished, settled, until
+from tests.widgets.test_toasts import on_screen, toasts_on_screen
 from widgets.checklist import Checklist
 from widgets.confirm_modal import ConfirmModal
 from widgets.scale_modal import ScaleModal
@@ -94,7 +95,7 @@ async def test_the_form_checks_each_field_and_binds_the_runbook(cluster: Drill,
         await until(pilot, lambda: "STOP WRITES: scale api to 0" in titles(app),
                     message="the checklist with {writer} resolved")
         assert not any("‹" in t or "{" in t for t in titles(app))
-        assert notified(app, "variables set")
+        await until(pilot, lambda: notified(app, "variables set"), message="the values said")
         kept = incident_values(state_dir)["data-loss"]
         assert kept["database"] == "shop_production" and kept["writer_replicas"] == "3"
         notes = [r for r in audit_records(app) if r.get("action") == "runbook.values"]
@@ -116,20 +117,23 @@ async def test_the_form_checks_each_field_and_binds_the_runbook(cluster: Drill,
 
 async def test_skipping_the_form_refuses_steps_in_a_few_words(cluster: Drill) -> None:
     app = WarroomApp(outside_drill(cluster))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await form(pilot, app)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, VariablesForm),
                     message="the form to close")
-        assert notified(app, "variables not set: action steps will not run")
+        await until(pilot, lambda: notified(app, "variables not set: steps will not run"),
+                    message="the skip said")
         assert app.session.checklist.engine is None
+        # the skip is said in one toast, whole on an 80x24 screen
+        await until(pilot, lambda: on_screen("variables not set: steps will not run",
+                                             toasts_on_screen(app)), message="the whole toast")
         app.main_screen.runbook.start("stop-writes")
-        await until(pilot, lambda: notified(app, "set the runbook's variables"),
-                    message="the refusal")
-        (refusal,) = notified(app, "set the runbook's variables")
-        assert len(refusal) <= 50  # whole in a toast on an 80-column terminal
-        assert not notified(app, "cannot run: its variables")
-        await form(pilot, app)  # and the form comes back to fill them in
+        again = await form(pilot, app)  # the form comes back to fill them in, saying why
+        note = str(again.query_one("#form-note", Label).render())
+        assert note == "⚠ set the runbook's variables to run its steps"
+        assert again.query_one("#form-note", Label).region.width >= len(note)
+        assert app.session.checklist.engine is None
         assert [r for r in audit_records(app) if r["kind"].startswith("action.")] == []
 
 
