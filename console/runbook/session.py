@@ -141,6 +141,15 @@ class ChecklistState:
             self.attach_engine(**self._engine_args)  # type: ignore[arg-type]
         return {}
 
+    def _adopt(self, saved: dict[str, str]) -> None:
+        """Values another console kept in the incident since this one opened it."""
+        if self.runbook is None or all(self.given.get(k) == v for k, v in saved.items()):
+            return
+        self.given = {**self.given, **saved}
+        self.values = _with_defaults(self.runbook, self.given)
+        if self._engine_args and self.engine is None and not self.unset():
+            self.attach_engine(**self._engine_args)  # type: ignore[arg-type]
+
     def _keep(self, values: dict[str, str], *, note: bool = True) -> None:
         assert self.runbook is not None
         used = {name for name, _spec in self.runbook.inputs()}
@@ -171,6 +180,9 @@ class ChecklistState:
             self.engine.refresh()
             return self._text(self.runbook.title), self.engine.steps_view(), self.engine.current
         incident = self.incident.read()
+        self._adopt(saved_values(incident, self.runbook.id))
+        if self.engine is not None:  # another console set the variables: the steps can run
+            return self.steps()
         progress = incident.step_progress.get(self.runbook.id, {})
         rows = []
         for step in self.runbook.steps:

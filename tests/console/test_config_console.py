@@ -15,6 +15,7 @@ import pytest
 from textual.widgets import Input, Label
 
 from console.cli.main import _settings, build_parser
+from console.runbook.session import ChecklistState
 from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from tests.console.app_harness import audit_records, drill_settings, finished, settled, until
@@ -203,3 +204,42 @@ async def test_a_config_file_shapes_the_drill_console(cluster: Drill, tmp_path: 
         await pilot.press("ctrl+u", "5", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), message="confirm")
         assert app.screen.typed_name == "api"  # production: the name must be typed
+
+
+# ---- the variables without the screen ----------------------------------------------------------
+def open_checklist(state_dir: Path, resume: str | None = None,
+                   **values: str) -> ChecklistState:
+    return ChecklistState.open(state_dir, resume=resume, context="prod", namespace="shop",
+                               title="db", severity="high", runbook="data-loss",
+                               runbook_values=values)
+
+
+def test_each_binding_problem_lands_on_the_field_that_caused_it(state_dir: Path) -> None:
+    state = open_checklist(state_dir)
+    good = {"deployment": "api", "database": "shop", "writer_replicas": "3",
+            "last_good_backup": "b.dump"}
+    assert state.check_values(good) == {}
+    assert state.check_values({**good, "writer_replicas": "three"}) == {
+        "writer_replicas": "must be a whole number or a single {variable}, not 'three'"}
+    # writer's default is {deployment}: a bad deployment is the deployment field's problem
+    bad = state.check_values({**good, "deployment": "API"})
+    assert list(bad) == ["deployment"] and "not a valid deployment name" in bad["deployment"]
+    assert "one line" in state.check_values({**good, "database": "a\x1b[2Jb"})["database"]
+    assert state.check_values({**good, "database": ""}) == {
+        "database": "needs a value (e.g. myapp_production)"}
+    assert [q.name for q in state.questions()][:1] == ["writer"]
+    assert state.unset()
+
+
+def test_a_second_console_picks_up_values_set_in_the_first(state_dir: Path) -> None:
+    first = open_checklist(state_dir)
+    second = open_checklist(state_dir, resume="latest")
+    assert "STOP WRITES: scale ‹writer?› to 0" in [s.title for s in second.steps()[1]]
+    assert first.set_values({"deployment": "api", "database": "shop", "writer_replicas": "4",
+                             "last_good_backup": "b.dump"}) == {}
+    titles = [s.title for s in second.steps()[1]]
+    assert "Resume writes: scale api back to 4" in titles
+    assert second.unset() == [] and second.values["database"] == "shop"
+    # values that look like secrets are masked before the incident keeps them
+    first.set_values({"database": "postgresql://app:hunter2hunter2@db/app"})
+    assert "hunter2hunter2" not in first.incident.path.read_text()
