@@ -14,6 +14,7 @@ from pathlib import Path
 
 from adapters.metrics import MetricsClient
 from adapters.probes import Prober
+from adapters.redact import redact
 from console.domain.actions import ActionRunner
 from console.domain.actor import Actor
 from console.domain.audit import INCIDENT_OPENED, NOTE, RUNBOOK_STEP, AuditLog
@@ -143,9 +144,11 @@ class ChecklistState:
 
     def _adopt(self, saved: dict[str, str]) -> None:
         """Values another console kept in the incident since this one opened it."""
-        if self.runbook is None or all(self.given.get(k) == v for k, v in saved.items()):
+        # a value kept masked (it looked like a secret) is still the one this console has
+        fresh = {k: v for k, v in saved.items() if redact(self.given.get(k, "")) != v}
+        if self.runbook is None or not fresh:
             return
-        self.given = {**self.given, **saved}
+        self.given = {**self.given, **fresh}
         self.values = _with_defaults(self.runbook, self.given)
         if self._engine_args and self.engine is None and not self.unset():
             self.attach_engine(**self._engine_args)  # type: ignore[arg-type]

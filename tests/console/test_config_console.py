@@ -241,5 +241,8 @@ def test_a_second_console_picks_up_values_set_in_the_first(state_dir: Path) -> N
     assert "Resume writes: scale api back to 4" in titles
     assert second.unset() == [] and second.values["database"] == "shop"
     # values that look like secrets are masked before the incident keeps them
-    first.set_values({"database": "postgresql://app:hunter2hunter2@db/app"})
+    dsn = "postgresql://app:hunter2hunter2@db/app"
+    assert first.set_values({"database": dsn}) == {}
     assert "hunter2hunter2" not in first.incident.path.read_text()
+    first.steps()
+    assert first.values["database"] == dsn  # this console keeps what was typed
