@@ -333,3 +333,21 @@ def test_prometheus_gets_the_configured_headers_and_token_file(recorder: str,
                      ({"X-A": "a\r\nX-B: b"}, "one line"), ({"bad header": "x"}, "not an HTTP")):
         with pytest.raises(Exception, match=why):
             MetricsConfig.from_mapping({"base_url": recorder, "headers": bad})
+
+
+def test_prometheus_flag_and_env_change_the_url_and_keep_the_files_credentials(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = home / "token"
+    token.write_text("tok\n")
+    config_file(home, f'[metrics]\nbase_url = "http://file:9090"\nbearer_token_file = "{token}"\n'
+                      'headers = { "X-Scope-OrgID" = "t1" }\n')
+    for key, value in environment(home).items():
+        monkeypatch.setenv(key, value)
+    metrics = _settings(build_parser().parse_args([])).metrics
+    assert metrics is not None and metrics.base_url == "http://file:9090"
+    monkeypatch.setenv("WARROOM_PROMETHEUS", "http://env:9090")
+    metrics = _settings(build_parser().parse_args([])).metrics
+    assert metrics is not None and metrics.base_url == "http://env:9090"
+    metrics = _settings(build_parser().parse_args(["--prometheus", "http://flag:9090"])).metrics
+    assert metrics is not None and metrics.base_url == "http://flag:9090"
+    assert metrics.bearer_token == "tok" and dict(metrics.headers) == {"X-Scope-OrgID": "t1"}
