@@ -40,6 +40,8 @@ class MetricsConfig:
     namespace_label: str = "namespace"
     deployment_label: str = "deployment"
     queries: QueryTemplates = field(default_factory=QueryTemplates)
+    # extra request headers, e.g. a managed Prometheus's tenant header (X-Scope-OrgID)
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url) if isinstance(self.base_url, str) else None
@@ -84,6 +86,8 @@ class MetricsConfig:
                 )
         if not isinstance(self.queries, QueryTemplates):
             raise Invalid("metrics config: queries must be a QueryTemplates.")
+        for name, value in self.headers:
+            _check_header(name, value)
 
     @property
     def shown_url(self) -> str:
@@ -97,7 +101,8 @@ class MetricsConfig:
         Keys: ``base_url`` (required), ``bearer_token`` or ``bearer_token_file``,
         ``basic_auth: {username, password | password_file}``, ``verify_tls``, ``timeout_s``,
         ``window``, ``baseline_offset``, ``namespace_label``, ``deployment_label`` and
-        ``queries: {request_rate, error_ratio, p95, p99, baseline_p99, memory}``. Raises ``Invalid``
+        ``queries: {request_rate, error_ratio, p95, p99, baseline_p99, memory}`` and ``headers:
+        {name: value}`` (sent with every query, e.g. a tenant header). Raises ``Invalid``
         naming the offending key (and the nearest known key for a typo).
         """
         if not isinstance(data, Mapping):
@@ -146,6 +151,8 @@ class MetricsConfig:
             kwargs["queries"] = QueryTemplates(
                 **{key: _string(f"queries.{key}", value) for key, value in queries.items()}
             )
+        if "headers" in data:
+            kwargs["headers"] = _headers(data["headers"])
         return cls(**kwargs)
 
 
@@ -161,6 +168,7 @@ _TOP_KEYS = (
     "namespace_label",
     "deployment_label",
     "queries",
+    "headers",
 )
 _QUERY_KEYS = ("request_rate", "error_ratio", "p95", "p99", "baseline_p99", "memory")
 _BASIC_KEYS = ("username", "password", "password_file")
@@ -207,6 +215,29 @@ def _basic_auth(value: object) -> tuple[str, str]:
     else:
         password = _read_secret_file("basic_auth.password_file", value["password_file"])
     return username, password
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_OWN_HEADERS = ("authorization", "accept", "host", "content-length")
+
+
+def _check_header(name: object, value: object) -> None:
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise Invalid(f"metrics config: headers: {name!r} is not an HTTP header name.")
+    if name.lower() in _OWN_HEADERS:
+        raise Invalid(f"metrics config: headers: {name} is set by warroom itself; use "
+                      "bearer_token_file or basic_auth for credentials.")
+    if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+        raise Invalid(f"metrics config: headers: the value of {name} must be one line of text.")
+
+
+def _headers(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
+        raise Invalid("metrics config: headers must be a mapping of header name to value.")
+    pairs = tuple((str(k), v) for k, v in value.items())
+    for name, item in pairs:
+        _check_header(name, item)
+    return pairs  # type: ignore[return-value]
 
 
 def shown_url(url: str) -> str:
