@@ -10,7 +10,9 @@ drill seconds since the previous tick:
 - `http_request_duration_seconds{namespace,deployment,path}` histogram (buckets `BUCKETS`),
   from a log-normal baseline (p50 = the deployment's median, p99 = 4.5 x median) multiplied by
   the endpoint's `latency_factor` and by a load factor when few pods carry the traffic;
-- `warroom_drill_ready_pods{namespace,deployment}` gauge.
+- `warroom_drill_ready_pods{namespace,deployment}` gauge;
+- the same traffic as Istio, Linkerd and ingress-nginx report it, and kube-state-metrics and
+  cAdvisor series of the cluster's objects (`stack_series.StackSeries`).
 
 The request rate of a deployment (`Baseline.rps` with a small deterministic wobble) is split
 equally over its ready pods; each pod serves its share per its own profile, so during a rollout
@@ -34,6 +36,7 @@ from typing import Any
 
 from .clock import DrillClock
 from .profiles import TrafficProfile
+from .stack_series import StackSeries
 from .workloads import deployment_pods, is_ready
 
 Obj = dict[str, Any]
@@ -217,6 +220,7 @@ class Traffic:
         self._rows: deque[array] = deque(maxlen=max_samples)
         self._last = self.drill_time()
         self._ticked_at: tuple[float, int] | None = None  # (drill time, store rv) last ticked
+        self._stacks = StackSeries(self._series)
         # fault hooks, consulted by the server
         self.query_delay = 0.0
         self.down = False
@@ -278,7 +282,9 @@ class Traffic:
             for key in [k for k in self._deployments if k not in seen]:
                 self._retire(key)
             self._current = current
+            self._stacks.update_mirrors(self._values)
             if not self._times or now - self._times[-1] >= self.sample_interval:
+                self._stacks.update_state(self._store, self._values)
                 self._record(now)
 
     def _tick_deployment(
@@ -392,7 +398,10 @@ class Traffic:
 
     # ---- series bookkeeping --------------------------------------------------------------
     def _register(self, name: str, key: DeploymentKey, extra: LabelPairs) -> int:
-        labels = tuple(sorted((("namespace", key[0]), ("deployment", key[1])) + extra))
+        return self._series(name, (("namespace", key[0]), ("deployment", key[1])) + extra)
+
+    def _series(self, name: str, pairs: LabelPairs) -> int:
+        labels = tuple(sorted(pairs))
         series = (name, labels)
         index = self._index.get(series)
         if index is None:
@@ -424,6 +433,10 @@ class Traffic:
             carry=[0.0] * len(les),
         )
         state.paths[path] = found
+        for code, index in found.codes.items():
+            self._stacks.requests(key[0], key[1], path, code, index)
+        self._stacks.histogram(key[0], key[1], path, list(zip(les, found.buckets, strict=True)),
+                               found.sum_index, found.count_index)
         return found
 
     def _retire(self, key: DeploymentKey) -> None:
@@ -469,6 +482,8 @@ class Traffic:
                 f"# TYPE {READY_PODS} gauge",
             ]
             lines += [self._line(state.ready_index) for state in states]
+            self._stacks.update_state(self._store, self._values)
+            lines += self._stacks.exposition(self._line, self._values)
             return "\n".join(lines) + "\n"
 
     def _line(self, index: int) -> str:
