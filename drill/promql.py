@@ -58,6 +58,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from .promql_labels import label_replace
 from .promql_parser import (
     COMPARISONS,
     MATRIX,
@@ -80,7 +81,6 @@ from .promql_parser import (
     parse,
     parse_duration,
 )
-from .promql_labels import label_replace
 from .traffic import History
 
 __all__ = [
