@@ -1,6 +1,7 @@
 """The rates panel: error ratio, p99 latency and the rollback advisor's verdict per deployment.
 
-Unknown figures read "?" or "n/a", never 0. The verdict leads each card, with its symbol and
+Unknown figures read "?" or "n/a", never 0; a deployment the metrics have no series for says
+which series were looked for ("no data: istio_requests_total{...}"). The verdict leads each card, with its symbol and
 word as well as its colour: ⚠ ROLL BACK NOW, ▲ MONITOR, ✔ OK, ? UNKNOWN.
 """
 
@@ -134,8 +135,10 @@ class RateCard(Vertical):
             trend.scale_floor = floors[name]
             trend.data = finite(history)
             trend.display = bool(trend.data)
-        self._put(".ratio",
-                  f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}")
+        ratio = f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}"
+        if row.no_data:  # an empty answer is not "0 % errors": say what was looked for
+            ratio = f"no data: {row.no_data}"
+        self._put(".ratio", ratio)
 
     def _put(self, selector: str, text: str) -> Static:
         """Set a text only when it changed, and lay the screen out again only when its shape

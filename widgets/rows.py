@@ -63,6 +63,7 @@ class RateRow:
     latency_ratio: float | None
     error_history: tuple[float, ...] = ()
     p99_history: tuple[float, ...] = ()
+    no_data: str = ""  # the series looked for when the metrics had none: never "0 %"
 
 
 @dataclass(frozen=True)

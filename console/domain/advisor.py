@@ -91,6 +91,7 @@ class Signals:
     data_at_risk: bool = False
     security_issue: bool = False
     critical_path_broken: bool = False
+    no_data: str | None = None  # the series the metrics query looked for and did not find
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class _Clean:
     data_at_risk: bool
     security_issue: bool
     critical_path_broken: bool
+    no_data: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,13 +298,16 @@ def _clean(s: Signals) -> _Clean:
         data_at_risk=s.data_at_risk,
         security_issue=s.security_issue,
         critical_path_broken=s.critical_path_broken,
+        no_data=s.no_data,
     )
 
 
 def _missing(c: _Clean) -> tuple[str, ...]:
     missing = []
     if c.errors is None and c.users is None:
-        missing.append("error ratio and share of users unknown")
+        # an empty answer is not 0 % errors: say what was looked for
+        missing.append(f"no data: {c.no_data}" if c.no_data
+                       else "error ratio and share of users unknown")
     if c.latency is None:
         missing.append("latency ratio unknown")
     if c.total == 0:

@@ -55,19 +55,22 @@ def _finite(values: Iterable[float | None]) -> tuple[float, ...]:
     return tuple(v for v in values if v is not None and math.isfinite(v))
 
 
-def rate_row(key: str, sample: RateSample | None, history: History | None) -> RateRow:
+def rate_row(key: str, sample: RateSample | None, history: History | None,
+             no_data: str | None = None) -> RateRow:
+    """``no_data``: the series the metrics query looked for and found nothing of."""
     namespace, _, deployment = key.partition("/")
     errors = _finite(history.error_ratio) if history else ()
     p99 = tuple(v * 1000 for v in _finite(history.p99_s)) if history else ()
     if sample is None:
-        return RateRow(key, namespace, deployment, None, None, None, None, errors, p99)
+        return RateRow(key, namespace, deployment, None, None, None, None, errors, p99,
+                       no_data=no_data or "")
     return RateRow(key, namespace, deployment, sample.request_rate, sample.error_ratio,
                    None if sample.p99_s is None else sample.p99_s * 1000,
-                   sample.latency_ratio, errors, p99)
+                   sample.latency_ratio, errors, p99, no_data=no_data or "")
 
 
 def signals(sample: RateSample | None, pods: Iterable[PodView] | PodCounts,
-            deployment: DeploymentView | None) -> Signals:
+            deployment: DeploymentView | None, no_data: str | None = None) -> Signals:
     """The advisor's inputs for one deployment; ``pods`` are its pods, or their counts as the
     console keeps them (``PodIndex.counts``).
 
@@ -83,6 +86,7 @@ def signals(sample: RateSample | None, pods: Iterable[PodView] | PodCounts,
         pods_crashing=counts.crashing,
         pods_total=deployment.desired if deployment else counts.total,
         ready_pods=deployment.ready if deployment else counts.ready,
+        no_data=no_data,
     )
 
 
@@ -94,13 +98,16 @@ def count_pods(pods: Iterable[PodView]) -> PodCounts:
 
 
 def verdict_row(verdict: Verdict) -> VerdictRow:
-    reasons = verdict.reasons + tuple(f"unknown: {m}" for m in verdict.missing[:2])
+    reasons = verdict.reasons + tuple(
+        f"unknown: {m}" for m in verdict.missing[:2] if not m.startswith("no data: "))
+    if not any(r.startswith("no data: ") for r in reasons):
+        reasons += tuple(m for m in verdict.missing if m.startswith("no data: "))
     return VerdictRow(level=verdict.level, rule=verdict.rule, reasons=reasons)
 
 
 def advise_row(sample: RateSample | None, pods: Iterable[PodView] | PodCounts,
-               deployment: DeploymentView | None) -> VerdictRow:
-    return verdict_row(advise(signals(sample, pods, deployment)))
+               deployment: DeploymentView | None, no_data: str | None = None) -> VerdictRow:
+    return verdict_row(advise(signals(sample, pods, deployment, no_data)))
 
 
 def audit_row(record: AuditRecord) -> AuditRow:
