@@ -30,6 +30,7 @@ from .kube_json import (
     revision_of,
 )
 from .kube_time import age_since, later, parse_time
+from .pod_resources import last_termination, memory_limit
 
 
 # ---- pods ------------------------------------------------------------------------------
@@ -57,6 +58,9 @@ class PodView:
     deleting: bool = False
     resource_version: str = ""
     images: tuple[str, ...] = ()
+    last_termination: str = ""  # lastState.terminated.reason: OOMKilled, Error ...
+    terminated_at: datetime | None = None  # ... and its finishedAt
+    memory_limit: int | None = None  # bytes, the largest container limit (None: no limit)
 
     @property
     def key(self) -> str:
@@ -200,6 +204,7 @@ def pod_view(pod: Any, *, replicaset: RevisionView | None = None,
     if not deployment and rs_name:
         deployment = deployment_of_replicaset(rs_name, template_hash)
     created = parse_time(meta.get("creationTimestamp"))
+    terminated = last_termination(status)
     return PodView(
         name=as_str(meta.get("name")),
         namespace=intern(as_str(meta.get("namespace"))),
@@ -218,6 +223,9 @@ def pod_view(pod: Any, *, replicaset: RevisionView | None = None,
         deleting=bool(meta.get("deletionTimestamp")),
         resource_version=as_str(meta.get("resourceVersion")),
         images=tuple(intern(image) for image in container_images(spec)),
+        last_termination=intern(terminated[0]),
+        terminated_at=terminated[1],
+        memory_limit=memory_limit(spec),
     )
 
 

@@ -2,7 +2,8 @@
 
 A cluster rarely has ``http_requests_total{namespace,deployment}``. A preset maps what its stack
 exports to what the console asks for — request rate, error ratio, p95/p99 latency (the
-baseline is p99 ``offset`` ago) and memory working set per Deployment — as ``QueryTemplates``.
+baseline is p99 ``offset`` ago) and memory working set per Deployment (its largest
+container's) — as ``QueryTemplates``.
 Every preset's queries label their results ``namespace`` and ``deployment`` (with
 ``label_replace`` where the stack names them otherwise), so the client reads them all alike.
 
@@ -58,9 +59,10 @@ _WORKLOAD = 'label_replace(label_replace({expr}, "namespace", "$1", "{ns}", "(.+
             '"deployment", "$1", "{dep}", "(.+)")'
 
 # cAdvisor's working set per container, joined to the Deployment through the pod's
-# ReplicaSet (kube_pod_owner) and the ReplicaSet's Deployment (kube_replicaset_owner).
+# ReplicaSet (kube_pod_owner) and the ReplicaSet's Deployment (kube_replicaset_owner); the
+# largest container's, as the generic query (what meets its limit first).
 KUBE_MEMORY = (
-    "sum by (namespace, deployment) ("
+    "max by (namespace, deployment) ("
     'container_memory_working_set_bytes{container!="",image!="",namespace=~"{namespace}"}'
     " * on (namespace, pod) group_left (deployment) max by (namespace, pod, deployment) ("
     "label_replace("

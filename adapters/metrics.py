@@ -21,7 +21,7 @@ import math
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
@@ -61,12 +61,12 @@ class RateSample:
     baseline_p99_s: float | None
     latency_ratio: float | None
     at: datetime
-    memory_bytes: float | None = None
+    memory_bytes: float | None = None  # working set of the deployment's largest container
 
 
 @dataclass(frozen=True)
 class History:
-    """Error ratio and p99 of one deployment on a common time grid, for sparklines.
+    """Error ratio, p99 and memory of one deployment on a common time grid, for sparklines.
 
     ``times`` are unix seconds from ``start`` to ``end`` every ``step_s``; the value lists are
     aligned with them and hold ``None`` where nothing is known.
@@ -80,6 +80,7 @@ class History:
     times: list[float]
     error_ratio: list[float | None]
     p99_s: list[float | None]
+    memory_bytes: list[float | None] = field(default_factory=list)
 
 
 class MetricsSource(Protocol):
@@ -346,7 +347,10 @@ class MetricsClient:
         start = stop - span
         times = [start + i * step_s for i in range(int(span // step_s) + 1)]
         columns: dict[str, list[float | None]] = {}
-        for kind in ("error_ratio", "p99"):
+        columns["memory"] = []
+        for kind in ("error_ratio", "p99", "memory"):
+            if kind == "memory" and self._config.queries.memory is None:
+                continue
             series = self.range(self.expression(kind, namespace, deployment), start, stop, step_s)
             key = (namespace, deployment)
             by_time: dict[float, float] = {}
@@ -364,6 +368,7 @@ class MetricsClient:
             times=times,
             error_ratio=columns["error_ratio"],
             p99_s=columns["p99"],
+            memory_bytes=columns["memory"],
         )
 
     # ---- plumbing ------------------------------------------------------------------------

@@ -19,6 +19,10 @@ The PromQL lives in ``QueryTemplates`` so each cluster can use its own metric an
     (``destination_workload=~"{deployment}"``): the escaped name when the query is narrowed,
     ``.+`` when not; ``{service}`` is the Services behind the deployment (ingress-nginx).
     The metric presets (``metric_presets.py``) use these.
+
+``memory`` is the working set of a deployment's largest container; cAdvisor has no deployment
+label, so the default narrows by pod name (``pod=~"{deployment}-[a-z0-9]+-[a-z0-9]+"``) and
+labels its answer with the deployment read from the pod name with ``label_replace``.
 """
 
 from __future__ import annotations
@@ -48,13 +52,15 @@ DEFAULT_P99 = (
     "histogram_quantile(0.99, sum by (namespace, deployment, le) "
     "(rate(http_request_duration_seconds_bucket{selector}[{window}])))"
 )
-# Working set per deployment from cAdvisor alone: the Deployment read from the pod name
-# (deployment-<replicaset hash>-<suffix>). `container!=""` drops the pod cgroup's own series.
+# The working set of the deployment's largest container (what meets its limit first), from
+# cAdvisor alone: the Deployment read from the pod name (<deployment>-<pod-template-hash>-
+# <suffix>), so no kube-state-metrics join is needed. `container!=""` drops the pod cgroup's
+# own series, `container!="POD"` the pause container of older kubelets.
 DEFAULT_MEMORY = (
-    "sum by (namespace, deployment) (label_replace("
-    'container_memory_working_set_bytes{container!="",image!="",namespace=~"{namespace}",'
-    'pod=~"{deployment}-[a-z0-9]{5,10}-[a-z0-9]{5}"},'
-    ' "deployment", "$1", "pod", "(.+)-[a-z0-9]{5,10}-[a-z0-9]{5}"))'
+    "max by (namespace, deployment) (label_replace("
+    'container_memory_working_set_bytes{container!="",container!="POD",namespace=~"{namespace}",'
+    'pod=~"{deployment}-[a-z0-9]+-[a-z0-9]+"},'
+    ' "deployment", "$1", "pod", "(.+)-[a-z0-9]+-[a-z0-9]+"))'
 )
 
 _PLACEHOLDER = re.compile(r"\{(selector|matchers|window|offset|namespace|deployment|service)\}")

@@ -73,7 +73,8 @@ class DrillCluster:
         self.store = Store(self.clock, seed=seed)
         self.events = EventRecorder(self.store, self.clock)
         self.control = ControlPlane(self.store, self.clock, self.events, self.scenario.pod_profile)
-        self.traffic = Traffic(self.store, self.clock, self.scenario.traffic_profile)
+        self.traffic = Traffic(self.store, self.clock, self.scenario.traffic_profile,
+                               memory_for=self.scenario.pod_memory)
         self.access = Access(token, anonymous_auth=anonymous_auth)
         self.exec_plugin: ExecPlugin | None = None  # set by write_kubeconfig(exec_plugin=True)
         self.host = host

@@ -124,11 +124,11 @@ FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "clamp_min": ((VECTOR, SCALAR), VECTOR),
     "clamp_max": ((VECTOR, SCALAR), VECTOR),
     "abs": ((VECTOR,), VECTOR),
+    "label_replace": ((VECTOR, STRING, STRING, STRING, STRING), VECTOR),
     "absent": ((VECTOR,), VECTOR),
     "vector": ((SCALAR,), VECTOR),
     "scalar": ((VECTOR,), SCALAR),
     "time": ((), SCALAR),
-    "label_replace": ((VECTOR, STRING, STRING, STRING, STRING), VECTOR),
 }
 AGGREGATORS = frozenset({"sum", "avg", "max", "min", "count"})
 UNSUPPORTED_AGGREGATORS = frozenset(

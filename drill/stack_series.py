@@ -14,10 +14,9 @@ the console (adapters/metric_presets.py) reads the same incident:
   method, path, host, controller_*}` and `nginx_ingress_controller_request_duration_seconds`
   (the backend Service is named like the deployment);
 - kube-state-metrics: `kube_deployment_spec_replicas`, `kube_replicaset_owner`,
-  `kube_pod_owner`, `kube_pod_container_resource_limits{resource="memory"}`;
-- cAdvisor (kubelet): `container_memory_working_set_bytes{namespace, pod, container, image,
-  id}` per running container, plus the pod cgroup (`container=""`, `image=""`) that real
-  queries filter out; values from `pod_memory.working_set_bytes`.
+  `kube_pod_owner`, `kube_pod_container_resource_limits{resource="memory"}`, which the
+  kube-prometheus memory join uses with the cAdvisor series `Traffic` writes
+  (`container_memory_working_set_bytes`, see `memory.py`).
 
 Mesh and ingress series are sums of the drill's per-path series (the mesh has no `path`), so
 their rates, error ratios and latency quantiles equal the drill's own. The histograms are not
@@ -32,7 +31,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .pod_memory import memory_limit_bytes, working_set_bytes
+from .memory import limit_bytes
 
 LabelPairs = tuple[tuple[str, str], ...]
 Register = Callable[[str, LabelPairs], int]
@@ -55,7 +54,6 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "kube_replicaset_owner": ("gauge", "kube-state-metrics: the ReplicaSet's owner."),
     "kube_pod_owner": ("gauge", "kube-state-metrics: the pod's owner."),
     "kube_pod_container_resource_limits": ("gauge", "kube-state-metrics: container limits."),
-    "container_memory_working_set_bytes": ("gauge", "cAdvisor: current working set in bytes."),
 }
 
 
@@ -205,29 +203,13 @@ class StackSeries:
                                "owner_is_controller": str(bool(ref.get("controller"))).lower()},
                       1.0, values, live)
         node = pod.get("spec", {}).get("nodeName", "")
-        cgroup = f"/kubepods/burstable/pod{meta.get('uid', '')}"
-        total = 0.0
-        running = False
         for container in pod.get("spec", {}).get("containers") or []:
-            name = container.get("name", "")
-            limit = memory_limit_bytes(container)
+            limit = limit_bytes(container)
             if limit is not None:
                 self._set("kube_pod_container_resource_limits",
-                          ident | {"container": name, "node": node, "resource": "memory",
-                                   "unit": "byte"}, limit, values, live)
-            used = working_set_bytes(pod, container)
-            if used is None:
-                continue
-            running = True
-            total += used
-            self._set("container_memory_working_set_bytes",
-                      {"namespace": ident["namespace"], "pod": ident["pod"], "container": name,
-                       "image": container.get("image", ""), "id": f"{cgroup}/{name}"},
-                      used, values, live)
-        if running:  # the pod's own cgroup: what `container!=""` filters out
-            self._set("container_memory_working_set_bytes",
-                      {"namespace": ident["namespace"], "pod": ident["pod"], "container": "",
-                       "image": "", "id": cgroup}, total, values, live)
+                          ident | {"container": container.get("name", ""), "node": node,
+                                   "resource": "memory", "unit": "byte"},
+                          limit, values, live)
 
     # ---- exposition ------------------------------------------------------------------------
     def exposition(self, line: Callable[[int], str], values: list[float]) -> list[str]:

@@ -11,8 +11,11 @@ drill seconds since the previous tick:
   from a log-normal baseline (p50 = the deployment's median, p99 = 4.5 x median) multiplied by
   the endpoint's `latency_factor` and by a load factor when few pods carry the traffic;
 - `warroom_drill_ready_pods{namespace,deployment}` gauge;
-- the same traffic as Istio, Linkerd and ingress-nginx report it, and kube-state-metrics and
-  cAdvisor series of the cluster's objects (`stack_series.StackSeries`).
+- the same traffic as Istio, Linkerd and ingress-nginx report it, and kube-state-metrics
+  series of the cluster's objects (`stack_series.StackSeries`);
+- per running container of a deployment's pods, as cAdvisor reports them through the kubelet:
+  `container_memory_working_set_bytes{namespace,pod,container,image,node}` (the scenario's
+  `pod_memory`, see `memory.py`) and `container_spec_memory_limit_bytes` (0 without a limit).
 
 The request rate of a deployment (`Baseline.rps` with a small deterministic wobble) is split
 equally over its ready pods; each pod serves its share per its own profile, so during a rollout
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import DrillClock
+from .memory import healthy_working_set, limit_bytes, running_containers
 from .profiles import TrafficProfile
 from .stack_series import StackSeries
 from .workloads import deployment_pods, is_ready
@@ -50,6 +54,9 @@ CODES: tuple[str, ...] = ("200", "500", "503")
 REQUESTS = "http_requests_total"
 DURATION = "http_request_duration_seconds"
 READY_PODS = "warroom_drill_ready_pods"
+WORKING_SET = "container_memory_working_set_bytes"
+MEMORY_LIMIT = "container_spec_memory_limit_bytes"
+MemoryFor = Callable[[Obj, float], float]  # (pod, unix time) -> working-set bytes
 
 SIGMA = math.log(4.5) / 2.3263478740408408  # p99 / p50 = 4.5 (40 ms -> 180 ms)
 OUTAGE_MEDIAN = 0.002  # a 503 from the load balancer with no upstream is fast
@@ -171,6 +178,8 @@ class _Deployment:
     paths: dict[str, _Path] = field(default_factory=dict)
     shares: dict[str, float] = field(default_factory=dict)  # last known mix, for outages
     live: bool = False
+    # (pod, container) -> series indices of its working set and limit
+    containers: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -200,6 +209,7 @@ class Traffic:
         clock: DrillClock,
         traffic_for: TrafficFor,
         *,
+        memory_for: MemoryFor = healthy_working_set,
         sample_interval: float = 5.0,
         retention: float = 7200.0,
         max_samples: int = 2000,
@@ -207,6 +217,7 @@ class Traffic:
         self._store = store
         self._clock = clock
         self._traffic_for = traffic_for
+        self._memory_for = memory_for
         self.sample_interval = sample_interval
         self.retention = retention
         self._lock = threading.RLock()
@@ -294,8 +305,10 @@ class Traffic:
         if state is None:
             state = _Deployment(key, self._register(READY_PODS, key, ()))
             self._deployments[key] = state
-        ready = [pod for pod in deployment_pods(self._store, deployment) if is_ready(pod)]
+        pods = deployment_pods(self._store, deployment)
+        ready = [pod for pod in pods if is_ready(pod)]
         self._values[state.ready_index] = float(len(ready))
+        self._memory(state, pods, t_mid + dt / 2)
         if ready:
             state.live = True
         if not state.live:
@@ -371,6 +384,37 @@ class Traffic:
         state.shares = mix
         return flows
 
+    def _memory(self, state: _Deployment, pods: list[Obj], now: float) -> None:
+        """Working set and limit of every running container; stopped ones have no sample."""
+        seen: set[tuple[str, str]] = set()
+        for pod in pods:
+            running = running_containers(pod)
+            if not running:
+                continue
+            meta = pod["metadata"]
+            node = pod.get("spec", {}).get("nodeName", "")
+            working_set = self._memory_for(pod, now)
+            for container in pod.get("spec", {}).get("containers") or ():
+                name = container.get("name", "")
+                if name not in running:
+                    continue
+                key = (meta["name"], name)
+                seen.add(key)
+                indices = state.containers.get(key)
+                if indices is None:
+                    labels = (("namespace", state.key[0]), ("pod", meta["name"]),
+                              ("container", name), ("image", container.get("image", "")),
+                              ("node", node))
+                    indices = (self._series(WORKING_SET, labels),
+                               self._series(MEMORY_LIMIT, labels))
+                    state.containers[key] = indices
+                limit = limit_bytes(container)
+                self._values[indices[0]] = float(round(working_set))
+                self._values[indices[1]] = float(limit or 0.0)
+        for key in [k for k in state.containers if k not in seen]:
+            for index in state.containers.pop(key):
+                self._values[index] = math.nan
+
     def _apply(self, path: _Path, flow: _Flow, dt: float) -> None:
         """Add one tick's worth of a flow (per second) to the counters, in whole requests."""
         if dt <= 0:
@@ -443,6 +487,8 @@ class Traffic:
         """A deleted deployment's series stop (NaN marks "no sample")."""
         state = self._deployments.pop(key)
         indices = [state.ready_index]
+        for pair in state.containers.values():
+            indices += pair
         for path in state.paths.values():
             indices += [*path.codes.values(), *path.buckets, path.sum_index, path.count_index]
         for index in indices:
@@ -484,11 +530,19 @@ class Traffic:
             lines += [self._line(state.ready_index) for state in states]
             self._stacks.update_state(self._store, self._values)
             lines += self._stacks.exposition(self._line, self._values)
+            for name, what in ((WORKING_SET, "Current working set of the container in bytes."),
+                               (MEMORY_LIMIT, "Memory limit for the container in bytes.")):
+                lines += [f"# HELP {name} {what}", f"# TYPE {name} gauge"]
+                which = 0 if name == WORKING_SET else 1
+                for state in states:
+                    lines += [self._line(state.containers[k][which])
+                              for k in sorted(state.containers)]
             return "\n".join(lines) + "\n"
 
     def _line(self, index: int) -> str:
         name, labels = self._keys[index]
-        order = {"namespace": 0, "deployment": 1, "path": 2, "code": 3, "le": 4}
+        order = {"namespace": 0, "deployment": 1, "pod": 1, "container": 2, "path": 2,
+                 "code": 3, "le": 4}
         pairs = sorted(labels, key=lambda kv: (order.get(kv[0], 9), kv[0]))
         text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
         return f"{name}{{{text}}} {format_sample(self._values[index])}"

@@ -28,6 +28,7 @@ class PodRow:
     age: str
     revision: str
     node: str = ""
+    last_exit: str = ""  # the last termination, abbreviated: "OOM 12m" (OOMKilled 12m ago)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class RateRow:
     error_history: tuple[float, ...] = ()
     p99_history: tuple[float, ...] = ()
     no_data: str = ""  # the series looked for when the metrics had none: never "0 %"
+    memory_bytes: float | None = None  # working set of the largest container
+    memory_limit: float | None = None  # the pods' memory limit, when they declare one
+    memory_history: tuple[float, ...] = ()
+    memory_full_in: str | None = None  # "12m": when the climbing working set hits the limit
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,8 @@ class HeaderInfo:
     read_only: bool = False
     credentials: str | None = None  # "credentials expire in 4 min", when known
     identity: str | None = None  # impersonation: "as alice (groups: sre)"
+    host: str | None = None  # the bastion: "load 0.42 mem 61% disk 12.0 GiB free"
+    host_warning: str | None = None  # "audit disk low: 812.0 KiB free (1% free)"
 
 
 @dataclass(frozen=True)

@@ -30,14 +30,16 @@ def connection_text(info: HeaderInfo) -> str:
 
 
 class StatusHeader(Widget):
-    """Context, namespace, connection state, incident clock, drill time, READ-ONLY, PRODUCTION.
+    """Context, namespace, connection state, incident clock, drill time, READ-ONLY, PRODUCTION,
+    and the bastion's own health.
 
     Set ``info`` (a ``HeaderInfo``) to update it.
 
     Child ids: ``#production-banner``, ``#status-line``, ``#context``, ``#namespace``,
     ``#identity`` (impersonation, when any), ``#connection`` (classes ``-live`` /
     ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``, ``#read-only``,
-    ``#credentials``.
+    ``#credentials``, ``#host-warning`` (the audit disk filling, or full: actions refused),
+    ``#host`` (the bastion's load, memory and free disk).
     """
 
     DEFAULT_CSS = """
@@ -82,10 +84,12 @@ class StatusHeader(Widget):
             yield Label("", id="namespace")
             yield Label("", id="identity")
             yield Label("", id="connection")
+            yield Label("", id="host-warning", classes="-hidden")
             yield Label("", id="incident-clock")
             yield Label("", id="drill-time")
             yield Label("READ-ONLY", id="read-only")
             yield Label("", id="credentials", classes="-hidden")
+            yield Label("", id="host", classes="-hidden")
 
     def on_mount(self) -> None:
         self._composed = True
@@ -103,7 +107,7 @@ class StatusHeader(Widget):
             self.remove_class("-production")
             self._update("#context", "not connected")
             for name in ("namespace", "identity", "connection", "incident-clock", "drill-time",
-                         "read-only", "credentials"):
+                         "read-only", "credentials", "host", "host-warning"):
                 self.query_one(f"#{name}", Label).add_class("-hidden")
             return
         self.set_class(info.production, "-production")
@@ -125,6 +129,11 @@ class StatusHeader(Widget):
         credentials = self._update("#credentials", f"⚿ {info.credentials}"
                                    if info.credentials else "")
         credentials.set_class(not info.credentials, "-hidden")
+        warning = self._update("#host-warning", f"⚠ {info.host_warning}"
+                               if info.host_warning else "")
+        warning.set_class(not info.host_warning, "-hidden")
+        host = self._update("#host", f"bastion {info.host}" if info.host else "")
+        host.set_class(not info.host, "-hidden")
         for name in ("namespace", "connection"):
             self.query_one(f"#{name}", Label).remove_class("-hidden")
 

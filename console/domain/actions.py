@@ -107,8 +107,11 @@ def prober_for(ca_file: str | None) -> Prober:
 class ActionRunner:
     def __init__(self, kube: KubeClient, audit: AuditLog, *, read_only: bool = False,
                  rollout_timeout: float = 600.0, prober: Prober | None = None,
-                 checks: Sequence[Check] = ()) -> None:
+                 checks: Sequence[Check] = (),
+                 audit_refusal: Callable[[], str | None] | None = None) -> None:
         self.kube = kube
+        # why the audit log cannot be written now (a full disk), checked before every mutation
+        self.audit_refusal = audit_refusal
         self.audit = audit
         self.read_only = read_only
         self.rollout_timeout = rollout_timeout
@@ -128,6 +131,10 @@ class ActionRunner:
             return f"unknown action {request.kind!r}"
         if kind.mutating and self.read_only:
             return READ_ONLY
+        if kind.mutating and self.audit_refusal is not None:
+            unwritable = self.audit_refusal()
+            if unwritable:
+                return unwritable
         if request.context != self.kube.context:
             if at_call:
                 return (f"refused: the client is connected to {self.kube.context!r}, "

@@ -51,6 +51,8 @@ class LiveData:
         self._drain_booked = False
         self._last_drain = 0.0
         self._ages_at: datetime | None = None  # the clock reading the ages on screen are for
+        # revision and desired replicas when that revision's pods began to restart
+        self._replicas_at_restarts: dict[str, tuple[int | None, int]] = {}
 
     # ---- watch deltas ----------------------------------------------------------------------
     def arrived(self, batch: list[Delta]) -> None:
@@ -83,6 +85,7 @@ class LiveData:
         while self._deltas:
             batch.append(self._deltas.popleft())
         deploy_changed: set[str] = set()
+        now = self.now() or datetime.now(UTC)
         pod_upserts: dict[str, PodView] = {}
         pod_deletes: set[str] = set()
         for delta in batch:
@@ -98,7 +101,7 @@ class LiveData:
                     pod_upserts.pop(delta.key, None)
                     pod_deletes.add(delta.key)
                 else:
-                    self.pods.upsert(delta.view)  # type: ignore[arg-type]
+                    self.pods.upsert(delta.view, now)  # type: ignore[arg-type]
                     pod_upserts[delta.key] = delta.view  # type: ignore[assignment]
                     pod_deletes.discard(delta.key)
         if deploy_changed:
@@ -213,10 +216,29 @@ class LiveData:
 
     def refresh_rates(self) -> None:
         rows, verdicts = [], {}
+        now = self.now() or datetime.now(UTC)
         for key in sorted(self.deployments):
             sample = self.rates.get(key)
+            deployment = self.deployments[key]
             no_data = self.looked_for(key, sample)
-            rows.append(vm.rate_row(key, sample, self.histories.get(key), no_data))
-            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), self.deployments[key],
-                                          no_data)
+            row = vm.rate_row(key, sample, self.histories.get(key), self.pods.memory_limit(key),
+                              no_data)
+            rows.append(row)
+            restarts = self.pods.restarts_within(key, now)
+            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), deployment, restarts,
+                                          self._scaled_from(deployment, restarts.total),
+                                          vm.memory_note(row, deployment), no_data)
         self.screen.query_one(RatesPanel).update_rates(rows, verdicts)
+
+    def _scaled_from(self, deployment: DeploymentView, restarts: int) -> int | None:
+        """The replicas the deployment had when its current revision's pods began to
+        restart, if it has more now (a new revision starts over)."""
+        key, desired = deployment.key, deployment.desired
+        seen = self._replicas_at_restarts.get(key)
+        if seen is None or seen[0] != deployment.revision:
+            if not restarts:
+                return None
+            seen = self._replicas_at_restarts[key] = (deployment.revision, desired)
+        if not restarts:
+            return None
+        return seen[1] if desired > seen[1] else None

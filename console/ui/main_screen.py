@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 MAX_AUDIT_LINES = 5000
 CLOCKS_EVERY = 1.0  # the header's clocks and the AGE of the pods on screen move on
+HOST_EVERY = 5.0  # the bastion's health and free space on the audit disk
 
 LOOK_KEYS = [Binding("l", "logs", "Logs"), Binding("e", "events", "Events")]
 OTHER_KEYS = [
@@ -133,6 +134,8 @@ class MainScreen(Screen[None]):
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:
             self.set_interval(CLOCKS_EVERY, self._tick_clocks)  # one timer: one wake-up
+            self.run_worker(self._watch_host, thread=True, exclusive=True, group="host",
+                            exit_on_error=False)
         self.run_worker(self._connect, thread=True, exclusive=True, group="connect",
                         exit_on_error=False)
 
@@ -153,6 +156,12 @@ class MainScreen(Screen[None]):
         self.run_worker(self._check_permissions, thread=True, group="rbac",
                         exit_on_error=False)
         self.post_message(Connected())
+
+    def _watch_host(self) -> None:
+        """In a worker: the bastion's load, memory and audit disk every ``HOST_EVERY`` s."""
+        while not self.stopping.is_set():
+            self.session.bastion.sample()
+            self.stopping.wait(HOST_EVERY)
 
     def _watch_status(self, status: Any) -> None:
         """On the informer's threads: the watch's state changed."""
@@ -278,7 +287,8 @@ class MainScreen(Screen[None]):
                               drill_time=drill_time, read_only=settings.read_only,
                               credentials=vm.credentials_text(session.credentials_expiry,
                                                               datetime.now(UTC)),
-                              identity=session.identity)
+                              identity=session.identity,
+                              bastion=None if settings.frozen else session.bastion.latest)
 
     def refresh_header(self) -> None:
         if self.is_attached:

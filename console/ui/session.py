@@ -23,8 +23,10 @@ from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
 from console.domain.actions import ActionRunner, prober_for
 from console.domain.audit import AuditError, AuditLog
+from console.domain.audit_disk import AuditDiskGuard
 from console.domain.incident import IncidentError
 from console.domain.settings import ConsoleSettings
+from console.domain.statefiles import default_state_dir
 from console.runbook.session import ChecklistState
 
 INFORMER_FLUSH = 0.015  # the informer gathers a batch for this long before handing it over
@@ -56,6 +58,8 @@ class Session:
         self.cannot_act = ""  # why no action can run for the whole session (said on each key)
         self.denied: dict[str, str] = {}  # action kind -> why the user may not run it
         self.identity: str | None = None  # impersonation, for the header: "as alice (...)"
+        # the bastion's health and the audit disk (sampled by the screen's host worker)
+        self.bastion = AuditDiskGuard(settings.state_dir or default_state_dir())
 
     def connect(self, *, on_deltas: Callable[[list[Delta]], None],
                 on_status: Callable[[WatchStatus], None],
@@ -96,7 +100,7 @@ class Session:
         self.audit.add_secrets(kube.secret_values())
         prober = prober_for(s.probe_ca)
         self.runner = ActionRunner(kube, self.audit, read_only=s.read_only, prober=prober,
-                                   checks=s.checks)
+                                   checks=s.checks, audit_refusal=self.bastion.refusal)
         if s.metrics is not None:
             self.metrics = MetricsClient(s.metrics)
         unbound = self.checklist.attach_engine(

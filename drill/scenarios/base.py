@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..clock import DrillClock
+from ..memory import healthy_working_set
 from ..profiles import HEALTHY_POD, PodProfile, TrafficProfile
 from ..seed import next_revision, seeded_app
 from ..store import Store
@@ -301,6 +302,10 @@ class Scenario:
 
     def bad_traffic(self, deployment: Obj, pod: Obj, healthy: TrafficProfile) -> TrafficProfile:
         return healthy
+
+    def pod_memory(self, pod: Obj, now: float) -> float:
+        """Working-set bytes of the pod's running container at unix time `now`."""
+        return healthy_working_set(pod, now)
 
     # ---- what shows ----------------------------------------------------------------------
     def symptom(self, store: Store, traffic_now: Any = None) -> str | None:

@@ -80,6 +80,9 @@ class RandomIncident(Scenario):
     def traffic_profile(self, deployment: dict[str, Any], pod: dict[str, Any]) -> TrafficProfile:
         return self.inner.traffic_profile(deployment, pod)
 
+    def pod_memory(self, pod: dict[str, Any], now: float) -> float:
+        return self.inner.pod_memory(pod, now)
+
     def symptom(self, store: Store, traffic_now: Any = None) -> str | None:
         return self.inner.symptom(store, traffic_now)
 

@@ -95,7 +95,7 @@ def test_no_data_names_the_series_looked_for(preset: str, series: str) -> None:
     client = MetricsClient(MetricsConfig(base_url=URL, preset=preset))
     assert client.looked_for("shop", "api") == series
     memory = client.looked_for("shop", "api", "memory")
-    assert memory.startswith('container_memory_working_set_bytes{container!="",image!=""')
+    assert memory.startswith('container_memory_working_set_bytes{container!="",')
 
 
 def test_ingress_nginx_maps_services_to_deployments_on_the_drill(drill: Drill) -> None:

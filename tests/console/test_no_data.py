@@ -42,7 +42,7 @@ def test_a_known_error_ratio_is_not_no_data() -> None:
 
 
 def test_rate_row_carries_the_series_and_no_zero() -> None:
-    row = vm.rate_row("shop/idle", None, None, LOOKED_FOR)
+    row = vm.rate_row("shop/idle", None, None, no_data=LOOKED_FOR)
     assert row.no_data == LOOKED_FOR and row.error_ratio is None and row.request_rate is None
     sample = RateSample("shop", "api", 10.0, 0.0, 0.1, 0.2, 0.2, 1.0, at=None)  # type: ignore[arg-type]
     assert vm.rate_row("shop/api", sample, None).no_data == ""
