@@ -159,7 +159,7 @@ def check_preset(name: object) -> str:
     """``name`` if it is a preset, else ``Invalid`` with a "did you mean"."""
     if not isinstance(name, str) or name not in PRESETS:
         hint = did_you_mean(str(name), PRESETS)
-        raise Invalid(f"metrics config: unknown preset {name!r}{hint}; "
+        raise Invalid(f"metrics config: preset {name!r} is not a known preset{hint}; "
                       f"known presets: {', '.join(PRESETS)}.")
     return name
 

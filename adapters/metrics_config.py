@@ -46,6 +46,8 @@ class MetricsConfig:
     queries: QueryTemplates = None  # type: ignore[assignment]  # None: the preset's
     preset: str = GENERIC
     service_map: Mapping[str, str] = field(default_factory=dict)
+    # extra request headers, e.g. a managed Prometheus's tenant header (X-Scope-OrgID)
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         check_preset(self.preset)
@@ -107,6 +109,8 @@ class MetricsConfig:
                 )
         if not isinstance(self.queries, QueryTemplates):
             raise Invalid("metrics config: queries must be a QueryTemplates.")
+        for name, value in self.headers:
+            _check_header(name, value)
 
     @property
     def shown_url(self) -> str:
@@ -121,10 +125,11 @@ class MetricsConfig:
         ``basic_auth: {username, password | password_file}``, ``verify_tls``, ``timeout_s``,
         ``window``, ``baseline_offset``, ``namespace_label``, ``deployment_label``,
         ``preset`` (``generic``, ``kube-prometheus``, ``istio``, ``linkerd``,
-        ``ingress-nginx``), ``service_map: {service: deployment}`` and
+        ``ingress-nginx``), ``service_map: {service: deployment}``,
         ``queries: {request_rate, error_ratio, p95, p99, baseline_p99, memory}`` (each one
-        given replaces the preset's). Raises ``Invalid`` naming the offending key (and the
-        nearest known key for a typo).
+        given replaces the preset's) and ``headers: {name: value}`` (sent with every query,
+        e.g. a tenant header). Raises ``Invalid`` naming the offending key (and the nearest
+        known key for a typo).
         """
         if not isinstance(data, Mapping):
             raise Invalid(f"metrics config must be a mapping of keys, not {type(data).__name__}.")
@@ -182,6 +187,8 @@ class MetricsConfig:
             kwargs["queries"] = replace(
                 base, **{key: _string(f"queries.{key}", value) for key, value in queries.items()}
             )
+        if "headers" in data:
+            kwargs["headers"] = _headers(data["headers"])
         return cls(**kwargs)
 
 
@@ -199,6 +206,7 @@ _TOP_KEYS = (
     "preset",
     "service_map",
     "queries",
+    "headers",
 )
 _QUERY_KEYS = ("request_rate", "error_ratio", "p95", "p99", "baseline_p99", "memory")
 _BASIC_KEYS = ("username", "password", "password_file")
@@ -245,6 +253,29 @@ def _basic_auth(value: object) -> tuple[str, str]:
     else:
         password = _read_secret_file("basic_auth.password_file", value["password_file"])
     return username, password
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_OWN_HEADERS = ("authorization", "accept", "host", "content-length")
+
+
+def _check_header(name: object, value: object) -> None:
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise Invalid(f"metrics config: headers: {name!r} is not an HTTP header name.")
+    if name.lower() in _OWN_HEADERS:
+        raise Invalid(f"metrics config: headers: {name} is set by warroom itself; use "
+                      "bearer_token_file or basic_auth for credentials.")
+    if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+        raise Invalid(f"metrics config: headers: the value of {name} must be one line of text.")
+
+
+def _headers(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
+        raise Invalid("metrics config: headers must be a mapping of header name to value.")
+    pairs = tuple((str(k), v) for k, v in value.items())
+    for name, item in pairs:
+        _check_header(name, item)
+    return pairs  # type: ignore[return-value]
 
 
 def shown_url(url: str) -> str:

@@ -1,4 +1,5 @@
-"""What one console session is pointed at and how it behaves (from the command line)."""
+"""What one console session is pointed at and how it behaves (command line, environment and
+config file: console/config)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from adapters.probes import Check
 class ConsoleSettings:
     kubeconfig: str | None = None
     context: str | None = None
+    contexts: tuple[str, ...] = ()  # several kubeconfig contexts in one console (config/--context)
     namespace: str | None = None
     selector: str | None = None  # label selector: watch only what matches (kubectl -l)
     read_only: bool = False
@@ -48,3 +50,6 @@ class ConsoleSettings:
     wall_clock: Callable[[], datetime] | None = None
     two_person: bool = False  # mutations need a second person's approval from another console
     actor: Any = None  # who is at this console (default: from the process and $SSH_CLIENT)
+    webhooks: tuple[str, ...] = ()  # notification URLs from the config file (not sent yet)
+    database_dsn: str | None = None  # the context's database, from the config file (not used yet)
+    config_file: Path | None = None  # the config file these settings were read from

@@ -193,6 +193,8 @@ class MainScreen(Screen[None]):
         self.app.gc.settle()  # start-up objects out of the collector's way (gc_pacing.py)
         self.refresh_header()
         self.runbook.refresh()
+        if self.settings.drill is None:  # a drill asks when a step runs: its clock is running
+            self.runbook.ask_values()  # the runbook's variables, when some were not given
         problems = self.session.checklist.problems if self.session.checklist else []
         for problem in problems[:3]:
             self.app.notify(str(problem), title="runbook problem", severity="warning",

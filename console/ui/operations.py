@@ -74,11 +74,14 @@ class Operations:
             return dep
         if kind.target == "pod":
             return live.selected_pod()
-        if not self.settings.checks:
-            self.notify("no verification checks for v here: drills bring their own; on a real "
-                        "cluster use the runbook's verify steps", severity="warning")
+        checks = self.settings.checks
+        if not checks:
+            self.notify("no verification checks: add [[checks]] to the config file "
+                        "(warroom config init)", severity="warning")
             return None
-        return self.settings.checks
+        dep = live.selected_deployment()
+        mine = [c for c in checks if dep is not None and c.workload == dep.name]
+        return tuple(mine or [c for c in checks if c.workload is None] or checks)
 
     def _request(self, kind: ActionKind, view: Any, **params: Any) -> ActionRequest:
         generation = view.generation if isinstance(view, DeploymentView) else None

@@ -24,7 +24,7 @@ def test_generic_is_the_default_and_keeps_todays_queries() -> None:
 
 
 @pytest.mark.parametrize(("value", "words"), [
-    ("istoi", "unknown preset 'istoi' (did you mean 'istio'?)"),
+    ("istoi", "preset 'istoi' is not a known preset (did you mean 'istio'?)"),
     ("kube_prometheus", "did you mean 'kube-prometheus'?"),
     ("nginx", "known presets: generic, kube-prometheus, istio, linkerd, ingress-nginx"),
 ])
@@ -32,7 +32,7 @@ def test_unknown_preset_is_named_with_a_suggestion(value: str, words: str) -> No
     with pytest.raises(Invalid) as caught:
         MetricsConfig.from_mapping({"base_url": URL, "preset": value})
     assert words in caught.value.message
-    with pytest.raises(Invalid, match="unknown preset"):
+    with pytest.raises(Invalid, match="is not a known preset"):
         MetricsConfig(base_url=URL, preset=value)
 
 

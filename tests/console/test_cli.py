@@ -149,5 +149,5 @@ def test_drill_preset_shows_the_same_incident_through_that_stack(
 def test_drill_preset_typo_is_a_usage_error() -> None:
     out = run("drill", "--preset", "istoi")
     assert out.returncode == 2
-    assert "unknown preset 'istoi' (did you mean 'istio'?)" in out.stderr
+    assert "preset 'istoi' is not a known preset (did you mean 'istio'?)" in out.stderr
     assert "Traceback" not in out.stderr
