@@ -232,6 +232,7 @@ class Traffic:
         self._last = self.drill_time()
         self._ticked_at: tuple[float, int] | None = None  # (drill time, store rv) last ticked
         self._stacks = StackSeries(self._series)
+        self._prefixes: dict[int, str] = {}  # series index -> `name{labels} ` for exposition
         # fault hooks, consulted by the server
         self.query_delay = 0.0
         self.down = False
@@ -293,8 +294,9 @@ class Traffic:
             for key in [k for k in self._deployments if k not in seen]:
                 self._retire(key)
             self._current = current
-            self._stacks.update_mirrors(self._values)
             if not self._times or now - self._times[-1] >= self.sample_interval:
+                # the other stacks' series are read from samples and the exposition only
+                self._stacks.update_mirrors(self._values)
                 self._stacks.update_state(self._store, self._values)
                 self._record(now)
 
@@ -528,6 +530,7 @@ class Traffic:
                 f"# TYPE {READY_PODS} gauge",
             ]
             lines += [self._line(state.ready_index) for state in states]
+            self._stacks.update_mirrors(self._values)
             self._stacks.update_state(self._store, self._values)
             lines += self._stacks.exposition(self._line, self._values)
             for name, what in ((WORKING_SET, "Current working set of the container in bytes."),
@@ -540,12 +543,15 @@ class Traffic:
             return "\n".join(lines) + "\n"
 
     def _line(self, index: int) -> str:
-        name, labels = self._keys[index]
-        order = {"namespace": 0, "deployment": 1, "pod": 1, "container": 2, "path": 2,
-                 "code": 3, "le": 4}
-        pairs = sorted(labels, key=lambda kv: (order.get(kv[0], 9), kv[0]))
-        text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
-        return f"{name}{{{text}}} {format_sample(self._values[index])}"
+        prefix = self._prefixes.get(index)
+        if prefix is None:  # a series' labels never change: written once
+            name, labels = self._keys[index]
+            order = {"namespace": 0, "deployment": 1, "pod": 1, "container": 2, "path": 2,
+                     "code": 3, "le": 4}
+            pairs = sorted(labels, key=lambda kv: (order.get(kv[0], 9), kv[0]))
+            text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
+            prefix = self._prefixes[index] = f"{name}{{{text}}} "
+        return prefix + format_sample(self._values[index])
 
 
 def escape_label_value(value: str) -> str:
