@@ -11,6 +11,8 @@ drill seconds since the previous tick:
   from a log-normal baseline (p50 = the deployment's median, p99 = 4.5 x median) multiplied by
   the endpoint's `latency_factor` and by a load factor when few pods carry the traffic;
 - `warroom_drill_ready_pods{namespace,deployment}` gauge;
+- the same traffic as Istio, Linkerd and ingress-nginx report it, and kube-state-metrics
+  series of the cluster's objects (`stack_series.StackSeries`);
 - per running container of a deployment's pods, as cAdvisor reports them through the kubelet:
   `container_memory_working_set_bytes{namespace,pod,container,image,node}` (the scenario's
   `pod_memory`, see `memory.py`) and `container_spec_memory_limit_bytes` (0 without a limit).
@@ -38,6 +40,7 @@ from typing import Any
 from .clock import DrillClock
 from .memory import healthy_working_set, limit_bytes, running_containers
 from .profiles import TrafficProfile
+from .stack_series import StackSeries
 from .workloads import deployment_pods, is_ready
 
 Obj = dict[str, Any]
@@ -228,6 +231,8 @@ class Traffic:
         self._rows: deque[array] = deque(maxlen=max_samples)
         self._last = self.drill_time()
         self._ticked_at: tuple[float, int] | None = None  # (drill time, store rv) last ticked
+        self._stacks = StackSeries(self._series)
+        self._prefixes: dict[int, str] = {}  # series index -> `name{labels} ` for exposition
         # fault hooks, consulted by the server
         self.query_delay = 0.0
         self.down = False
@@ -290,6 +295,9 @@ class Traffic:
                 self._retire(key)
             self._current = current
             if not self._times or now - self._times[-1] >= self.sample_interval:
+                # the other stacks' series are read from samples and the exposition only
+                self._stacks.update_mirrors(self._values)
+                self._stacks.update_state(self._store, self._values)
                 self._record(now)
 
     def _tick_deployment(
@@ -471,6 +479,10 @@ class Traffic:
             carry=[0.0] * len(les),
         )
         state.paths[path] = found
+        for code, index in found.codes.items():
+            self._stacks.requests(key[0], key[1], path, code, index)
+        self._stacks.histogram(key[0], key[1], path, list(zip(les, found.buckets, strict=True)),
+                               found.sum_index, found.count_index)
         return found
 
     def _retire(self, key: DeploymentKey) -> None:
@@ -518,6 +530,9 @@ class Traffic:
                 f"# TYPE {READY_PODS} gauge",
             ]
             lines += [self._line(state.ready_index) for state in states]
+            self._stacks.update_mirrors(self._values)
+            self._stacks.update_state(self._store, self._values)
+            lines += self._stacks.exposition(self._line, self._values)
             for name, what in ((WORKING_SET, "Current working set of the container in bytes."),
                                (MEMORY_LIMIT, "Memory limit for the container in bytes.")):
                 lines += [f"# HELP {name} {what}", f"# TYPE {name} gauge"]
@@ -528,12 +543,15 @@ class Traffic:
             return "\n".join(lines) + "\n"
 
     def _line(self, index: int) -> str:
-        name, labels = self._keys[index]
-        order = {"namespace": 0, "deployment": 1, "pod": 1, "container": 2, "path": 2,
-                 "code": 3, "le": 4}
-        pairs = sorted(labels, key=lambda kv: (order.get(kv[0], 9), kv[0]))
-        text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
-        return f"{name}{{{text}}} {format_sample(self._values[index])}"
+        prefix = self._prefixes.get(index)
+        if prefix is None:  # a series' labels never change: written once
+            name, labels = self._keys[index]
+            order = {"namespace": 0, "deployment": 1, "pod": 1, "container": 2, "path": 2,
+                     "code": 3, "le": 4}
+            pairs = sorted(labels, key=lambda kv: (order.get(kv[0], 9), kv[0]))
+            text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
+            prefix = self._prefixes[index] = f"{name}{{{text}}} "
+        return prefix + format_sample(self._values[index])
 
 
 def escape_label_value(value: str) -> str:

@@ -3,8 +3,10 @@
 Memory is the working set of the deployment's largest container, with the pods' limit when
 they declare one and, while it climbs, when it will reach it ("full in 12m").
 
-Unknown figures read "?" or "n/a", never 0. The verdict leads each card, with its symbol and
-word as well as its colour: ⚠ ROLL BACK NOW, ▲ MONITOR, ✔ OK, ? UNKNOWN.
+Unknown figures read "?" or "n/a", never 0; a deployment the metrics have no series for says
+which series were looked for ("no data: istio_requests_total{...}"). The verdict leads each
+card, with its symbol and word as well as its colour: ⚠ ROLL BACK NOW, ▲ MONITOR, ✔ OK,
+? UNKNOWN.
 """
 
 from __future__ import annotations
@@ -168,8 +170,10 @@ class RateCard(Vertical):
             trend.display = bool(trend.data)
         restarts = (f" · {row.restarts_last_hour} restarts in 1h"
                     if row.restarts_last_hour else "")
-        self._put(".ratio", f"latency {times_baseline(row.latency_ratio)} · "
-                            f"{per_second(row.request_rate)}{restarts}")
+        ratio = f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}"
+        if row.no_data:  # an empty answer is not "0 % errors": say what was looked for
+            ratio = f"no data: {row.no_data}"
+        self._put(".ratio", ratio + restarts)
 
     def _put(self, selector: str, text: str) -> Static:
         """Set a text only when it changed, and lay the screen out again only when its shape

@@ -68,6 +68,7 @@ class RateRow:
     latency_ratio: float | None
     error_history: tuple[float, ...] = ()
     p99_history: tuple[float, ...] = ()
+    no_data: str = ""  # the series looked for when the metrics had none: never "0 %"
     memory_bytes: float | None = None  # working set of the largest container
     memory_limit: float | None = None  # the pods' memory limit, when they declare one
     memory_history: tuple[float, ...] = ()

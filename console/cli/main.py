@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adapters.errors import Invalid
+from adapters.metric_presets import PRESETS, check_preset
 from console.cli.audit import add_audit_commands, run_audit_command
 from console.cli.config import (
     add_config_command,
@@ -115,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "see `warroom drill inject --help`.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _drill_options(drill)
+    drill.add_argument("--preset", type=_preset, default="generic", metavar="NAME",
+                       help="read the drill's metrics as this monitoring stack exports them: "
+                            + ", ".join(PRESETS) + " (default: generic); the drill emits every "
+                            "stack's series, so each shows the same incident")
     default_kubeconfig = str(default_state_dir() / DRILL_KUBECONFIG)
     drill_sub = drill.add_subparsers(dest="drill_command", metavar="[inject]")
     add_inject_parser(drill_sub, "inject", default_kubeconfig,
@@ -174,6 +180,14 @@ def _console_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--production", action=argparse.BooleanOptionalAction, default=None,
                         help="treat the context as production (typed confirmations); default: "
                              "by its name (prod, production, prd)")
+
+
+def _preset(text: str) -> str:
+    """argparse type for `--preset`: a metric preset, or a "did you mean"."""
+    try:
+        return check_preset(text)
+    except Invalid as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("metrics config: ")) from None
 
 
 def _replicas(text: str) -> int:
@@ -310,7 +324,8 @@ def run_drill_console(args: argparse.Namespace) -> int:
         settings = _settings(
             args, kubeconfig=str(kubeconfig), context="drill", namespace=target_ns,
             metrics=MetricsConfig(base_url=cluster.url + "/prometheus",
-                                  bearer_token=cluster.token, verify_tls=str(cluster.ca_path)),
+                                  bearer_token=cluster.token, verify_tls=str(cluster.ca_path),
+                                  preset=args.preset),
             cluster_clock=cluster.clock.now, drill=cluster,
             runbook=args.runbook or getattr(scenario, "runbook", None) or None,
             runbook_values={"deployment": target},

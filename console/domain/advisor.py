@@ -97,6 +97,7 @@ class Signals:
     data_at_risk: bool = False
     security_issue: bool = False
     critical_path_broken: bool = False
+    no_data: str | None = None  # the series the metrics query looked for and did not find
     restarts_last_hour: int = 0  # container restarts of the pods running now (RestartLog)
     oom_kills_last_hour: int = 0  # ... of which OOM kills
     scaled_from: int | None = None  # replicas when the restarts began, if scaled up since
@@ -137,6 +138,7 @@ class _Clean:
     data_at_risk: bool
     security_issue: bool
     critical_path_broken: bool
+    no_data: str | None = None
     restarts: int = 0
     oom_kills: int = 0
     scaled_from: int | None = None
@@ -313,6 +315,7 @@ def _clean(s: Signals) -> _Clean:
         data_at_risk=s.data_at_risk,
         security_issue=s.security_issue,
         critical_path_broken=s.critical_path_broken,
+        no_data=s.no_data,
         restarts=max(0, s.restarts_last_hour),
         oom_kills=max(0, min(s.oom_kills_last_hour, s.restarts_last_hour)),
         scaled_from=s.scaled_from if s.scaled_from is not None and s.scaled_from < total
@@ -324,7 +327,9 @@ def _clean(s: Signals) -> _Clean:
 def _missing(c: _Clean) -> tuple[str, ...]:
     missing = []
     if c.errors is None and c.users is None:
-        missing.append("error ratio and share of users unknown")
+        # an empty answer is not 0 % errors: say what was looked for
+        missing.append(f"no data: {c.no_data}" if c.no_data
+                       else "error ratio and share of users unknown")
     if c.latency is None:
         missing.append("latency ratio unknown")
     if c.total == 0:

@@ -55,6 +55,7 @@ class LiveData:
         self.deployments: dict[str, DeploymentView] = {}
         self.pods = PodIndex()  # by key and by deployment, with the advisor's counts
         self.rates: dict[str, RateSample] = {}
+        self.metrics_answered = False  # "no data" only once Prometheus has answered
         self.histories: dict[str, History] = {}
         self.selected: str | None = None  # namespace/deployment whose pods are shown
         self.on_first_picture: Callable[[], None] | None = None  # after the next drain
@@ -249,6 +250,7 @@ class LiveData:
             try:
                 rates = metrics.deployment_rates(link.namespace)
                 self.rates = {f"{ns}/{name}": sample for (ns, name), sample in rates.items()}
+                self.metrics_answered = True
                 if time.monotonic() - last_history > 10:
                     last_history = time.monotonic()
                     # the deployments Prometheus knows: the watch may not have listed any yet
@@ -261,12 +263,24 @@ class LiveData:
                 self.screen.post_message(RatesFetched())
             except AdapterError as error:
                 self.rates = {}
+                self.metrics_answered = False
                 self.screen.post_message(RatesFetched())
                 self.screen.post_message(Notice(error.message, "metrics unavailable",
                                                 "warning", 5))
             if self.settings.frozen:
                 return  # a frozen clock: one fetch is the picture
             stop.wait(self.settings.metrics_interval)
+
+    def looked_for(self, key: str, sample: RateSample | None) -> str | None:
+        """The request series the metrics had none of for deployment ``key`` (None when they
+        had some, or have not answered yet)."""
+        metrics = self.screen.session.metrics
+        if metrics is None or not self.metrics_answered:
+            return None
+        if sample is not None and sample.request_rate is not None:
+            return None
+        namespace, _, name = key.partition("/")
+        return metrics.looked_for(namespace, name)
 
     def refresh_rates(self) -> None:
         if not self.shown:
@@ -276,14 +290,17 @@ class LiveData:
         for key in sorted(self.deployments):
             sample = self.rates.get(key)
             deployment = self.deployments[key]
-            row = vm.rate_row(key, sample, self.histories.get(key), self.pods.memory_limit(key))
+            no_data = self.looked_for(key, sample)
+            row = vm.rate_row(key, sample, self.histories.get(key), self.pods.memory_limit(key),
+                              no_data)
             restarts = self.pods.restarts_within(key, now)
             row = replace(row, restarts_last_hour=restarts.total)
             rows.append(row)
             current = self._history_revision.get(key) == deployment.revision
             note = vm.memory_note(row, deployment) if current else None
             verdicts[key] = vm.advise_row(sample, self.pods.counts(key), deployment, restarts,
-                                          self._scaled_from(deployment, restarts.total), note)
+                                          self._scaled_from(deployment, restarts.total), note,
+                                          no_data)
         self.screen.query_one(RatesPanel).update_rates(rows, verdicts)
         self.screen.incident.verdicts({key: (v.level, v.rule) for key, v in verdicts.items()},
                                       {key: s.error_ratio for key, s in self.rates.items()})

@@ -73,8 +73,9 @@ def _finite(values: Iterable[float | None]) -> tuple[float, ...]:
 
 
 def rate_row(key: str, sample: RateSample | None, history: History | None,
-             memory_limit: float | None = None) -> RateRow:
-    """``memory_limit``: the pods' declared limit (bytes), for "full in" and the scale."""
+             memory_limit: float | None = None, no_data: str | None = None) -> RateRow:
+    """``memory_limit``: the pods' declared limit (bytes), for "full in" and the scale;
+    ``no_data``: the series the metrics query looked for and found nothing of."""
     namespace, _, deployment = key.partition("/")
     errors = _finite(history.error_ratio) if history else ()
     p99 = tuple(v * 1000 for v in _finite(history.p99_s)) if history else ()
@@ -83,7 +84,8 @@ def rate_row(key: str, sample: RateSample | None, history: History | None,
     if history is not None and history.memory_bytes:
         seconds = time_to_limit(history.times, history.memory_bytes, memory_limit)
         full_in = None if seconds is None else ("now" if seconds < 1 else human_duration(seconds))
-    figures = dict(memory_limit=memory_limit, memory_history=memory, memory_full_in=full_in)
+    figures = dict(memory_limit=memory_limit, memory_history=memory, memory_full_in=full_in,
+                   no_data=no_data or "")
     if sample is None:
         return RateRow(key, namespace, deployment, None, None, None, None, errors, p99,
                        **figures)  # type: ignore[arg-type]
@@ -106,7 +108,8 @@ def memory_note(row: RateRow, deployment: DeploymentView | None) -> str | None:
 
 def signals(sample: RateSample | None, pods: Iterable[PodView] | PodCounts,
             deployment: DeploymentView | None, restarts: RecentRestarts | None = None,
-            scaled_from: int | None = None, memory: str | None = None) -> Signals:
+            scaled_from: int | None = None, memory: str | None = None,
+            no_data: str | None = None) -> Signals:
     """The advisor's inputs for one deployment; ``pods`` are its pods, or their counts as the
     console keeps them (``PodIndex.counts``).
 
@@ -126,6 +129,7 @@ def signals(sample: RateSample | None, pods: Iterable[PodView] | PodCounts,
         oom_kills_last_hour=restarts.oom if restarts else 0,
         scaled_from=scaled_from,
         memory_note=memory,
+        no_data=no_data,
     )
 
 
@@ -137,14 +141,19 @@ def count_pods(pods: Iterable[PodView]) -> PodCounts:
 
 
 def verdict_row(verdict: Verdict) -> VerdictRow:
-    reasons = verdict.reasons + tuple(f"unknown: {m}" for m in verdict.missing[:2])
+    reasons = verdict.reasons + tuple(
+        f"unknown: {m}" for m in verdict.missing[:2] if not m.startswith("no data: "))
+    if not any(r.startswith("no data: ") for r in reasons):
+        reasons += tuple(m for m in verdict.missing if m.startswith("no data: "))
     return VerdictRow(level=verdict.level, rule=verdict.rule, reasons=reasons)
 
 
 def advise_row(sample: RateSample | None, pods: Iterable[PodView] | PodCounts,
                deployment: DeploymentView | None, restarts: RecentRestarts | None = None,
-               scaled_from: int | None = None, memory: str | None = None) -> VerdictRow:
-    return verdict_row(advise(signals(sample, pods, deployment, restarts, scaled_from, memory)))
+               scaled_from: int | None = None, memory: str | None = None,
+               no_data: str | None = None) -> VerdictRow:
+    return verdict_row(advise(signals(sample, pods, deployment, restarts, scaled_from, memory,
+                                      no_data)))
 
 
 def audit_row(record: AuditRecord) -> AuditRow:
