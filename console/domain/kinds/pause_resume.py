@@ -39,7 +39,7 @@ def _resume_change(_request: ActionRequest, deployment: Any) -> str:
 
 PAUSE = register(ActionKind(
     order=32,
-    name="pause", key="z", label="Pause", title="Rollout pause",
+    name="pause", key="z", label="Pause rollout", title="Rollout pause",
     help="z: pause the selected deployment's rollout (no new pods until resumed)",
     target="deployment", describe=lambda r: f"rollout pause deployment/{r.target}", run=_pause,
     permission=("patch", "deployments"), show=False, step_type="pause", scoring="pause",
@@ -51,7 +51,7 @@ PAUSE = register(ActionKind(
 
 RESUME = register(ActionKind(
     order=34,
-    name="resume", key="Z", label="Resume", title="Rollout resume",
+    name="resume", key="Z", label="Resume rollout", title="Rollout resume",
     help="Z: resume the selected deployment's paused rollout",
     target="deployment", describe=lambda r: f"rollout resume deployment/{r.target}",
     run=_resume, permission=("patch", "deployments"), follows_rollout=True, show=False,
