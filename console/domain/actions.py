@@ -41,6 +41,8 @@ Progress = Callable[[str, float | None], None]
 
 # precheck's reason when the permission check itself failed (outage): not a denial
 PERMISSION_UNKNOWN = "cannot check permissions"
+# params of a sequence's request its first step carries too (the two-person rule's names)
+SEQUENCE_SHARED = ("proposed_by", "approved_by")
 READ_ONLY = "read-only mode: warroom was started with --read-only"
 
 
@@ -90,8 +92,9 @@ class ActionRequest:
     def lead(self) -> ActionRequest:
         """The first step of a sequence (``first``), on the same target."""
         assert self.first is not None
+        who = {k: v for k, v in self.params.items() if k in SEQUENCE_SHARED}
         return ActionRequest(self.first, self.context, self.namespace, self.target,
-                             {"sequence": "", "then": self.kind}, self.seen_generation)
+                             {**who, "sequence": "", "then": self.kind}, self.seen_generation)
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,8 @@ class MainScreen(Screen[None]):
             self.app.notify(str(problem), title="runbook problem", severity="warning",
                             timeout=10)
         if self.settings.read_only:
-            self.app.notify("read-only: scale, restart, undo and delete are disabled",
+            self.app.notify("read-only: scale, restart, undo, pause, resume and delete are "
+                            "disabled",
                             severity="information")
 
     @on(Banner)

@@ -200,3 +200,48 @@ async def test_the_migration_runbooks_first_step_pauses_the_deployment(
         await until(pilot, lambda: rollout_cell(app) == "⏸ paused at 3/3 new pods",
                     message="the pause in the deployment list")
     assert deployment(cluster).spec.paused is True
+
+
+async def test_two_person_rule_holds_resume_and_roll_back_as_one_proposal(
+        drill_factory: Any, state_dir: Path) -> None:
+    """alice proposes resume-and-roll-back on the paused api; nothing changes until bob
+    approves it at his console, where both steps run, each record naming them both."""
+    from tests.console.test_pair_driving import _people
+
+    drill = drill_factory(speed=20)
+    pause_with_client(drill)
+    alice, bob = _people()
+    first = WarroomApp(drill_settings(drill, actor=alice, metrics=None, two_person=True))
+    async with first.run_test(size=SIZE) as pilot_a:
+        await settled(pilot_a, rates=False)
+        await until(pilot_a, lambda: (dep := first.main_screen.live.selected_deployment())
+                    is not None and dep.paused, message="the pause seen by alice's console")
+        incident_id = first.session.checklist.incident.read().id
+        await pilot_a.press("u")
+        await until(pilot_a, lambda: on_screen(first, UndoModal), message="the picker")
+        await pilot_a.press("enter")
+        await confirm_when_asked(pilot_a, first)
+        await pilot_a.press("y")
+        await until(pilot_a, lambda: first.session.checklist.incident.pending_proposals(),
+                    message="a pending proposal")
+        assert deployment(drill).spec.paused is True  # proposed, not run
+        second = WarroomApp(drill_settings(drill, actor=bob, metrics=None, two_person=True,
+                                           resume=incident_id))
+        async with second.run_test(size=SIZE) as pilot_b:
+            await settled(pilot_b, rates=False)
+            await pilot_b.press("A")
+            modal = await confirm_when_asked(pilot_b, second)
+            assert "rollout resume, then rollout undo deployment/api" in modal.title_text
+            await pilot_b.press("y")
+            await until(pilot_b, lambda: "action.finished" in action_kinds(second, "undo"),
+                        timeout=30, message="the approved sequence finished")
+    steps = [r for r in audit_records(first) if r["kind"] == "action.finished"]
+    assert [r["action"] for r in steps] == ["resume", "undo"]
+    for record in steps:
+        assert record["actor"]["user"] == "bob"
+        assert record["params"]["proposed_by"].startswith("alice")
+        assert record["params"]["approved_by"].startswith("bob")
+    assert steps[0]["params"]["sequence"] == steps[1]["params"]["sequence"]
+    dep = deployment(drill)
+    assert dep.spec.paused is None
+    assert dep.spec.template.spec.containers[0].image == "registry.local/shop/api:1.5.0"
