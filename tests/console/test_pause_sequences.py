@@ -71,6 +71,8 @@ def test_migration_failed_pauses_first_then_resumes_and_rolls_back_in_one_step(
     assert paused.ok and paused.status == "done", paused.message
     assert "rollout pause deployment/api" in prompts[0]
     assert kube.get_deployment("shop", "api").paused
+    status = migration_drill.call(migration_drill.cluster.status)
+    assert status["mitigated"] and not status["resolved"]  # the scenario's stop-gap
     assert statuses(audit, "stop-deployment") == ["running", "done"]
     assert [(k, a) for k, a, _ in action_records(audit)] == [
         ("action.requested", "pause"), ("action.started", "pause"), ("action.finished", "pause")]
@@ -83,6 +85,8 @@ def test_migration_failed_pauses_first_then_resumes_and_rolls_back_in_one_step(
     assert "rollout resume, then rollout undo deployment/api" in prompts[-1]
     after = kube.get_deployment("shop", "api")
     assert not after.paused and after.images == (GOOD_IMAGE,)
+    wait_for(lambda: migration_drill.call(migration_drill.cluster.status)["resolved"],
+             timeout=30, message="the drill resolved by the code rollback")
     records = action_records(audit)[3:]  # after the pause (the second one left no action record)
     assert [(k, a) for k, a, _ in records] == [
         ("action.requested", "resume"), ("action.started", "resume"),
@@ -130,3 +134,30 @@ def test_a_sequence_whose_first_step_is_refused_runs_nothing(
                      ("action.failed", "resume"), ("action.refused", "restart")]
     template = kube.get_deployment("shop", "api")
     assert not template.paused
+
+
+def test_a_bad_migration_drill_paused_then_resumed_and_rolled_back_scores_100() -> None:
+    """Scoring reads the pause and resume by their kinds' categories: neither is a rollback or
+    a restart, and the undo of a resume-then-undo sequence counts as the rollback."""
+    from console.rehearsal.scoring import DrillFacts, score
+    from tests.console.test_scoring import action, at, step
+
+    linked = {"sequence": "abc123"}
+    records = [
+        step(5, "communicate"),
+        *action(20, "pause"),
+        step(21, "stop-deployment", "migration-failed"),
+        *action(60, "resume", params={**linked, "then": "undo"}),
+        *action(61, "undo", params={"to_revision": None, "after": "resume", **linked},
+                result={"to_revision": 3, "from_revision": 4, "changed": True}),
+        *action(90, "verify"),
+        *action(120, "drill-action", params={"action": "migrate-down"}),
+    ]
+    result = score(records, DrillFacts("bad-migration", at(0), mitigated=at(20),
+                                       resolved=at(95)))
+    assert result.total == 100, result.deductions
+    assert all(check.ok for check in result.checks)
+    assert result.time_to_mitigate_s == 20  # the pause stopped it (the scenario's stop-gap)
+    without_undo = [r for r in records if r["action"] != "undo"]
+    missed = score(without_undo, DrillFacts("bad-migration", at(0), mitigated=at(20)))
+    assert missed.total < 100  # a pause alone resolves nothing
