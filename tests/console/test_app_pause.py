@@ -50,9 +50,14 @@ async def test_z_pauses_and_shift_z_resumes(cluster: Drill) -> None:
     app = WarroomApp(drill_settings(cluster))
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, rates=False)
+        palette = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert palette["Rollout pause"].startswith("z: pause")
+        assert palette["Rollout resume"].startswith("Z: resume")
         await pilot.press("z")
         modal = await confirm_when_asked(pilot, app)
         assert modal.title_text == "rollout pause deployment/api"
+        change = dict(modal.facts)["change"]
+        assert "spec.paused → true" in change and "now 3/3 new pods" in change
         await pilot.press("y")
         await wait_finished(pilot, app, "pause")
         assert action_kinds(app, "pause") == ACTION_RECORDS
@@ -115,6 +120,20 @@ async def test_pause_and_resume_are_disabled_without_patch_on_deployments(
     assert not deployment(cluster).spec.paused
 
 
+async def test_read_only_cannot_pause_or_resume(cluster: Drill) -> None:
+    before = fingerprint(cluster)
+    app = WarroomApp(drill_settings(cluster, read_only=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, rates=False)
+        for key, kind in (("z", "pause"), ("Z", "resume")):
+            assert app.main_screen.check_action("act", (kind,)) is None
+            await pilot.press(key)
+            await pilot.pause()
+            assert len(app.screen_stack) == 1, f"{key} opened {app.screen!r}"
+    assert fingerprint(cluster) == before
+    assert not deployment(cluster).spec.paused
+
+
 def sequence_records(app: WarroomApp) -> list[tuple[str, str, dict[str, Any]]]:
     return [(r["kind"], r["action"], r["params"]) for r in audit_records(app)
             if r["kind"].startswith("action.")]
@@ -168,6 +187,8 @@ async def test_restart_on_a_paused_deployment_offers_resume_and_restart(cluster:
         await pilot.press("r")
         modal = await confirm_when_asked(pilot, app)
         assert modal.title_text == "rollout resume, then rollout restart deployment/api"
+        assert dict(modal.facts)["change"].startswith("1. resume: spec.paused → unset\n2. ")
+        assert "one audited sequence" in modal.warnings[0]
         await pilot.press("y")
         await wait_finished(pilot, app, "restart")
         assert action_kinds(app, "resume") == ACTION_RECORDS
