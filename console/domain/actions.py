@@ -82,11 +82,8 @@ class ActionRequest:
     def describe(self) -> str:
         kind = self.action_kind
         text = kind.describe(self) if kind else f"{self.kind} {self.target}"
-        first = self.first
-        if first:
-            lead = action_kinds.get(first)
-            lead_text = lead.describe(self).split(" deployment/")[0] if lead else first
-            text = f"{lead_text}, then {text}"
+        if self.first:  # "rollout resume, then rollout undo deployment/api ..."
+            text = f"{self.lead().describe().removesuffix(' ' + self.target_ref)}, then {text}"
         return text
 
     def lead(self) -> ActionRequest:

@@ -201,7 +201,7 @@ class Operations:
             change = kind.change(request, view) if kind.change else request.describe()
         warnings = kind.warnings(request, view)
         if request.first is not None:
-            change = f"1. {request.first}: spec.paused → unset\n2. {change}"
+            change = f"1. {request.lead().describe()}\n2. {change}"
             warnings = [sequence_warning(request, view), *warnings]
         modal = ConfirmModal(
             request.describe(), context=self.session.context, namespace=request.namespace,

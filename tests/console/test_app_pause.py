@@ -187,7 +187,8 @@ async def test_restart_on_a_paused_deployment_offers_resume_and_restart(cluster:
         await pilot.press("r")
         modal = await confirm_when_asked(pilot, app)
         assert modal.title_text == "rollout resume, then rollout restart deployment/api"
-        assert dict(modal.facts)["change"].startswith("1. resume: spec.paused → unset\n2. ")
+        assert dict(modal.facts)["change"].startswith(
+            "1. rollout resume deployment/api\n2. rollout restart: replace every pod")
         assert "one audited sequence" in modal.warnings[0]
         await pilot.press("y")
         await wait_finished(pilot, app, "restart")
