@@ -225,7 +225,8 @@ class MainScreen(Screen[None]):
         for problem in self.session.problems:  # a context of several that cannot connect
             self.app.notify(problem, title="cannot connect", severity="error", timeout=30)
         if self.settings.read_only:
-            self.app.notify("read-only: scale, restart, undo and delete are disabled",
+            self.app.notify("read-only: scale, restart, undo, pause, resume and delete are "
+                            "disabled",
                             severity="information")
 
     @on(Banner)

@@ -29,6 +29,18 @@ if TYPE_CHECKING:
     from console.ui.main_screen import MainScreen
 
 
+def paused_at(dep: Any) -> str:
+    """Where a paused rollout stopped: "paused at 2/5 new pods"."""
+    return f"paused at {dep.updated}/{dep.desired} new pods"
+
+
+def sequence_warning(request: ActionRequest, view: Any) -> str:
+    where = f" ({paused_at(view)})" if isinstance(view, DeploymentView) else ""
+    return (f"deployment/{request.target} is paused{where}: kubectl refuses to {request.kind} "
+            f"a paused deployment. This runs {request.first} first, then {request.kind}, as one "
+            f"audited sequence; if {request.kind} then fails, the deployment stays resumed")
+
+
 class Operations:
     """The screen's one running action at a time, from key to outcome."""
 
@@ -63,6 +75,9 @@ class Operations:
             context = session.context  # the focus may move while the history loads
             self.screen.run_worker(lambda: self._load_history(kind, view, context), thread=True,
                                    group="history", exit_on_error=False)
+        elif kind.resume_when_paused and getattr(view, "paused", False):
+            # kubectl refuses it on a paused deployment: offer resume-then-it as one sequence
+            self.propose(kind, self._request(kind, view, first="resume"), view)
         else:
             self.propose(kind, self._request(kind, view), view)
 
@@ -143,9 +158,11 @@ class Operations:
                         severity="warning")
             return
         warnings = []
-        if dep.paused:
-            warnings.append("the deployment is paused: kubectl refuses to roll back a paused "
-                            "deployment — resume it first")
+        resume_first = dep.paused and kind.resume_when_paused
+        if resume_first:
+            warnings.append(f"the deployment is paused ({paused_at(dep)}): kubectl refuses to "
+                            "roll back a paused deployment; this resumes it and rolls back, "
+                            "as one audited sequence")
         oldest_kept = min((r.revision or 0) for r in history)
         if oldest_kept > 1:
             warnings.append(f"revisions before {oldest_kept} were pruned "
@@ -153,14 +170,16 @@ class Operations:
 
         def chosen(revision: int | None) -> None:
             if revision is not None:
+                first = {"first": "resume"} if resume_first else {}
                 request = self._request(kind, dep, message.context or None,
-                                        to_revision=revision)
+                                        to_revision=revision, **first)
                 self.propose(kind, request, dep,
                              change=f"pod template → revision {revision}\n"
                                     f"{diffs.get(revision, '')}")
 
         self.screen.app.push_screen(
-            UndoModal(dep.key, [vm.revision_row(r) for r in history], diffs, warnings), chosen)
+            UndoModal(dep.key, [vm.revision_row(r) for r in history], diffs, warnings,
+                      resume_first=resume_first), chosen)
 
     # ---- pre-check, confirmation -------------------------------------------------------------
     def propose(self, kind: ActionKind, request: ActionRequest, view: Any, *,
@@ -188,9 +207,13 @@ class Operations:
             return
         if change is None:
             change = kind.change(request, view) if kind.change else request.describe()
+        warnings = kind.warnings(request, view)
+        if request.first is not None:
+            change = f"1. {request.lead().describe()}\n2. {change}"
+            warnings = [sequence_warning(request, view), *warnings]
         modal = ConfirmModal(
             request.describe(), context=request.context, namespace=request.namespace,
-            target=request.target_ref, change=change, warnings=kind.warnings(request, view),
+            target=request.target_ref, change=change, warnings=warnings,
             typed_name=request.target if self.session.production_of(request.context) else None)
 
         def answered(ok: bool | None) -> None:

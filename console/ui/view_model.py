@@ -57,6 +57,8 @@ def step_row(step: StepView) -> StepRow:
 def deployment_row(view: DeploymentView) -> DeploymentRow:
     rollout = view.rollout if view.rollout in ("progressing", "complete", "stalled",
                                                "paused") else "progressing"
+    if view.paused and rollout != "stalled":  # paused, even with every pod new: says so
+        rollout = "paused"
     return DeploymentRow(key=view.key, namespace=view.namespace, name=view.name,
                          ready=view.ready, desired=view.desired, updated=view.updated,
                          available=view.available, revision=view.revision,

@@ -467,8 +467,8 @@ def test_wrong_step_type_lists_the_types_with_a_suggestion() -> None:
     text = VALID.replace("    type: restart\n", "    type: restrat\n")
     line = text.splitlines().index("    type: restrat") + 1
     assert messages_of(text) == (
-        f"x.yaml:{line}: steps[2].type: must be one of manual, scale, restart, undo, verify, "
-        "gate, shell, wait, not 'restrat' (did you mean 'restart'?)")
+        f"x.yaml:{line}: steps[2].type: must be one of manual, scale, restart, undo, pause, "
+        "resume, verify, gate, shell, wait, not 'restrat' (did you mean 'restart'?)")
 
 
 def test_missing_type_and_missing_fields() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adapters.kube_views import PodView
-from console.ui.view_model import pod_row
+from adapters.kube_views import DeploymentView, PodView
+from console.ui.view_model import deployment_row, pod_row
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -52,3 +52,16 @@ def test_memory_note_names_the_revision_and_when_full() -> None:
                                             "in 12m")
     flat = RateRow("shop/api", "shop", "api", 1.0, 0.0, 30.0, 1.0)
     assert memory_note(flat, deployment) is None
+
+
+def test_a_paused_deployment_row_says_paused_even_when_every_pod_is_new() -> None:
+    def view(rollout: str, paused: bool) -> DeploymentView:
+        return DeploymentView("shop", "api", desired=5, updated=2 if rollout != "complete"
+                              else 5, ready=5, available=5, rollout=rollout, paused=paused)
+
+    assert deployment_row(view("paused", True)).rollout == "paused"
+    assert deployment_row(view("complete", True)).rollout == "paused"  # kubectl: complete
+    assert deployment_row(view("stalled", True)).rollout == "stalled"  # the deadline says more
+    assert deployment_row(view("complete", False)).rollout == "complete"
+    row = deployment_row(view("paused", True))
+    assert (row.updated, row.desired) == (2, 5)  # "paused at 2/5 new pods"
