@@ -167,8 +167,9 @@ async def api_versions(request: web.Request) -> web.Response:
 
 
 async def api_groups(request: web.Request) -> web.Response:
+    served = [gv.split("/") for gv in GROUP_VERSIONS if "/" in gv]
     return dump({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-        _group("apps", "v1"), _group("authorization.k8s.io", "v1"),
+        *(_group(name, ver) for name, ver in served), _group("authorization.k8s.io", "v1"),
     ]})
 
 
@@ -178,8 +179,8 @@ async def core_resources(request: web.Request) -> web.Response:
 
 async def group_resources(request: web.Request) -> web.Response:
     group, ver = request.match_info["group"], request.match_info["version"]
-    if group == "apps" and ver == "v1":
-        return dump(_resource_list("apps/v1"))
+    if f"{group}/{ver}" in GROUP_VERSIONS:
+        return dump(_resource_list(f"{group}/{ver}"))
     if group == "authorization.k8s.io" and ver == "v1":
         return dump({"kind": "APIResourceList", "apiVersion": "v1",
                      "groupVersion": "authorization.k8s.io/v1", "resources": [{
@@ -190,8 +191,10 @@ async def group_resources(request: web.Request) -> web.Response:
 
 async def group_info(request: web.Request) -> web.Response:
     group = request.match_info["group"]
-    if group == "apps":
-        return dump({"kind": "APIGroup", "apiVersion": "v1", **_group("apps", "v1")})
+    served = next((gv for gv in GROUP_VERSIONS if gv.startswith(f"{group}/")), None)
+    if served is not None:
+        return dump({"kind": "APIGroup", "apiVersion": "v1",
+                     **_group(group, served.split("/")[1])})
     if group == "authorization.k8s.io":
         return dump({"kind": "APIGroup", "apiVersion": "v1", **_group(group, "v1")})
     raise ApiError(404, "the server could not find the requested resource")
