@@ -13,8 +13,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from adapters.argo_views import AnalysisRunView, RolloutView
 from adapters.errors import AdapterError
 from adapters.informer_deltas import Delta
 from adapters.kube_views import DeploymentView, PodView
@@ -22,9 +23,11 @@ from adapters.metrics import History, RateSample
 from console.domain.pod_index import PodIndex, deployment_key
 from console.ui import view_model as vm
 from console.ui.messages import DeltasArrived, Notice, RatesFetched
+from console.ui.rollout_rows import rollout_detail, rollout_row
 from widgets.deployment_list import DeploymentList
 from widgets.pod_table import PodTable
 from widgets.rates_panel import RatesPanel
+from widgets.rollout_panel import RolloutPanel
 from widgets.rows import PodRow
 
 if TYPE_CHECKING:
@@ -41,6 +44,8 @@ class LiveData:
         self.settings = screen.settings
         self.deployments: dict[str, DeploymentView] = {}
         self.pods = PodIndex()  # by key and by deployment, with the advisor's counts
+        self.rollouts: dict[str, RolloutView] = {}  # Argo Rollouts, when the cluster has them
+        self.analysis_runs: dict[str, AnalysisRunView] = {}
         self.rates: dict[str, RateSample] = {}
         self.histories: dict[str, History] = {}
         self.selected: str | None = None  # namespace/deployment whose pods are shown
@@ -84,6 +89,8 @@ class LiveData:
         deploy_changed: set[str] = set()
         pod_upserts: dict[str, PodView] = {}
         pod_deletes: set[str] = set()
+        argo_changed: set[str] = set()  # rollouts
+        runs_changed = False
         for delta in batch:
             if delta.kind == "deployments":
                 deploy_changed.add(delta.key)
@@ -91,6 +98,16 @@ class LiveData:
                     self.deployments.pop(delta.key, None)
                 else:
                     self.deployments[delta.key] = delta.view  # type: ignore[assignment]
+            elif delta.kind in ("rollouts", "analysisruns"):
+                if delta.kind == "rollouts":
+                    argo_changed.add(delta.key)
+                store: dict[str, Any] = (self.rollouts if delta.kind == "rollouts"
+                                         else self.analysis_runs)
+                if delta.type == "DELETED":
+                    store.pop(delta.key, None)
+                else:
+                    store[delta.key] = delta.view
+                runs_changed = runs_changed or delta.kind == "analysisruns"
             elif delta.kind == "pods":
                 if delta.type == "DELETED":
                     self.pods.delete(delta.key)
@@ -107,6 +124,8 @@ class LiveData:
                                [k for k in deploy_changed if k not in self.deployments])
             if self.selected is None and self.deployments:
                 self.select(table.cursor_key or sorted(self.deployments)[0])
+        if argo_changed or runs_changed:
+            self._apply_rollouts(argo_changed)
         if pod_upserts or pod_deletes:
             now = self.now()
             rows: list[PodRow] = []
@@ -156,6 +175,30 @@ class LiveData:
         self.screen.query_one(PodTable).sync(
             [vm.pod_row(p, now) for p in self.pods.of_deployment(key)])
         self.screen.query_one(RatesPanel).select(key)
+        self.show_rollout()
+
+    def selected_rollout(self) -> RolloutView | None:
+        """The Argo Rollout under the cursor; when none, says how to select one."""
+        rollout = self.rollouts.get(self.selected) if self.selected else None
+        if rollout is None:
+            self.screen.app.notify("select an Argo Rollout first (the workloads list marks "
+                                   "them; this cluster may serve none)", severity="warning")
+        return rollout
+
+    def _apply_rollouts(self, changed: set[str]) -> None:
+        table = self.screen.query_one(DeploymentList)
+        table.apply_deltas([rollout_row(self.rollouts[k]) for k in changed if k in self.rollouts],
+                           [k for k in changed if k not in self.rollouts
+                            and k not in self.deployments])
+        if self.selected is None and self.rollouts:
+            self.select(table.cursor_key or sorted(self.rollouts)[0])
+        self.show_rollout()
+
+    def show_rollout(self) -> None:
+        """The rollout panel for the selected workload (hidden unless it is a Rollout)."""
+        view = self.rollouts.get(self.selected) if self.selected else None
+        detail = rollout_detail(view, self.analysis_runs.values()) if view else None
+        self.screen.query_one(RolloutPanel).show(detail)
 
     def selected_deployment(self) -> DeploymentView | None:
         return self.deployments.get(self.selected) if self.selected else None
@@ -199,8 +242,9 @@ class LiveData:
 
     def refresh_rates(self) -> None:
         rows, verdicts = [], {}
-        for key in sorted(self.deployments):
+        for key in sorted(set(self.deployments) | set(self.rollouts)):
             sample = self.rates.get(key)
             rows.append(vm.rate_row(key, sample, self.histories.get(key)))
-            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), self.deployments[key])
+            verdicts[key] = vm.advise_row(sample, self.pods.counts(key),
+                                          self.deployments.get(key))
         self.screen.query_one(RatesPanel).update_rates(rows, verdicts)

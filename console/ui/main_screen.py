@@ -51,6 +51,7 @@ from widgets.help_screen import HelpScreen
 from widgets.pane_deck import Pane, PaneDeck
 from widgets.pod_table import PodTable
 from widgets.rates_panel import RatesPanel
+from widgets.rollout_panel import RolloutPanel
 from widgets.rows import HeaderInfo
 from widgets.status_header import StatusHeader
 from widgets.text_modal import TextModal
@@ -115,6 +116,7 @@ class MainScreen(Screen[None]):
         with PaneDeck(id="main"):
             with Pane("Deployments · Pods", id="left"):
                 yield DeploymentList(id="deployments")
+                yield RolloutPanel(id="rollout-panel")
                 yield PodTable(id="pods")
             with Pane("Rates · Verdict", id="middle"):
                 yield RatesPanel(id="rates")
@@ -184,6 +186,8 @@ class MainScreen(Screen[None]):
         self.app.gc.settle()  # start-up objects out of the collector's way (gc_pacing.py)
         self.refresh_header()
         self.runbook.refresh()
+        if self.session.argo_served:
+            self.refresh_bindings()  # the Rollout keys are offered now
         problems = self.session.checklist.problems if self.session.checklist else []
         for problem in problems[:3]:
             self.app.notify(str(problem), title="runbook problem", severity="warning",
@@ -306,6 +310,8 @@ class MainScreen(Screen[None]):
             return False  # drill mode only: hidden on a real cluster
         if action in ("act", "nudge") and parameters:
             kind = action_kinds.get(str(parameters[0]))
+            if kind is not None and kind.target == "rollout" and not self.session.argo_served:
+                return False  # no Argo Rollouts on this cluster: the keys are not offered
             if kind is not None and kind.mutating and (
                     self.settings.read_only or kind.name in self.session.denied):
                 return None  # shown greyed out in the footer; the reason was notified

@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from adapters.errors import AdapterError
-from adapters.informer import Informer
+from adapters.informer import ARGO_KINDS, Informer
 from adapters.informer_deltas import Delta
 from adapters.informer_status import WatchStatus
 from adapters.kube_config import is_production
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
+from console.domain import action_kinds
 from console.domain.actions import ActionRunner, prober_for
 from console.domain.audit import AuditError, AuditLog
 from console.domain.incident import IncidentError
@@ -56,6 +57,7 @@ class Session:
         self.cannot_act = ""  # why no action can run for the whole session (said on each key)
         self.denied: dict[str, str] = {}  # action kind -> why the user may not run it
         self.identity: str | None = None  # impersonation, for the header: "as alice (...)"
+        self.argo: Informer | None = None  # Argo Rollouts' watch, when the cluster serves them
 
     def connect(self, *, on_deltas: Callable[[list[Delta]], None],
                 on_status: Callable[[WatchStatus], None],
@@ -99,11 +101,32 @@ class Session:
                                    checks=s.checks)
         if s.metrics is not None:
             self.metrics = MetricsClient(s.metrics)
+        self._watch_rollouts(on_deltas)
         unbound = self.checklist.attach_engine(
             actions=self.runner, metrics=self.metrics, prober=prober,
             context=self.context, namespace=self.namespace, two_person=s.two_person)
         if unbound:
             self.checklist.problems.append(unbound)  # type: ignore[arg-type]
+
+    def _watch_rollouts(self, on_deltas: Callable[[list[Delta]], None]) -> None:
+        """Watch Rollouts and AnalysisRuns too when discovery shows argoproj.io/v1alpha1
+        rollouts (a second, lazy informer: a cluster without Argo costs one GET)."""
+        kube, s = self.kube, self.settings
+        assert kube is not None
+        try:
+            served = kube.argo.served()
+        except AdapterError:
+            served = False  # discovery failed: no Rollouts shown, the rest works
+        if not served:
+            return
+        self.argo = kube.informer(self.namespace, kinds=ARGO_KINDS, on_deltas=on_deltas,
+                                  flush_interval=INFORMER_FLUSH, clock=s.cluster_clock,
+                                  backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
+        self.argo.start()
+
+    @property
+    def argo_served(self) -> bool:
+        return self.argo is not None
 
     def _open_incident(self) -> None:
         s = self.settings
@@ -130,7 +153,9 @@ class Session:
         """Ask which actions the user may not run (network requests); True if that changed."""
         if self.runner is None or self.settings.read_only:
             return False
-        denied = self.runner.denied_kinds(self.context, self.namespace)
+        denied = {name: reason for name, reason in
+                  self.runner.denied_kinds(self.context, self.namespace).items()
+                  if self.argo_served or not _acts_on_rollouts(name)}
         if denied == self.denied:
             return False
         self.denied = denied
@@ -139,6 +164,13 @@ class Session:
     def close(self) -> None:
         if self.informer is not None:
             self.informer.stop(timeout=1.0)
+        if self.argo is not None:
+            self.argo.stop(timeout=1.0)
         if self.metrics is not None:
             with contextlib.suppress(Exception):
                 self.metrics.close()
+
+
+def _acts_on_rollouts(name: str) -> bool:
+    kind = action_kinds.get(name)
+    return kind is not None and kind.target == "rollout"
