@@ -106,7 +106,8 @@ class RolloutController:
             "stable": {"weight": 100 - weight, "podTemplateHash": stable_hash},
         }
         self._counts(status, rss, pod_hash, rollout)
-        self._write(namespace, name, status)
+        self._write(namespace, name, status, rss[pod_hash]["metadata"]["annotations"].get(
+            a.REVISION, "1"))
 
     def _progress(self, rollout: Obj, status: Obj, rss: dict[str, Obj], pod_hash: str,
                   stable_hash: str, steps: list[Obj], replicas: int) -> int:
@@ -297,8 +298,9 @@ class RolloutController:
         labels = (rollout["spec"].get("selector") or {}).get("matchLabels") or {}
         status["selector"] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
-    def _write(self, namespace: str, name: str, status: Obj) -> None:
-        self.store.mutate("rollouts", namespace, name, _status_setter(status))
+    def _write(self, namespace: str, name: str, status: Obj, revision: str) -> None:
+        """Status, and the current revision on the Rollout (as Argo annotates it)."""
+        self.store.mutate("rollouts", namespace, name, _status_setter(status, revision))
 
 
 def _setter(replicas: int) -> Callable[[Obj], None]:
@@ -307,9 +309,10 @@ def _setter(replicas: int) -> Callable[[Obj], None]:
     return change
 
 
-def _status_setter(status: Obj) -> Callable[[Obj], None]:
+def _status_setter(status: Obj, revision: str) -> Callable[[Obj], None]:
     def change(obj: Obj) -> None:
         obj["status"] = status
+        obj["metadata"].setdefault("annotations", {})[a.REVISION] = revision
     return change
 
 

@@ -80,7 +80,7 @@ class BadCanary(Scenario):
     difficulty = "medium"
     order = 60
     in_random_pool = False  # needs Argo Rollouts: played by name
-    runbook = None
+    runbook = "canary-failing"
     handbook = "Prevention: gradual rollouts (canary) with a quick rollback ready"
     target = (NAMESPACE, NAME)
     bad_image = BAD
