@@ -43,9 +43,9 @@ RESOURCES: dict[str, ResourceType] = {
                      categories=("all",), subresources=("scale", "status")),
         # Argo Rollouts' CRDs, served as the API server serves custom resources
         ResourceType("rollouts", "Rollout", ARGO_GROUP, "v1alpha1", short_names=("ro",),
-                     categories=("all",), subresources=("status",)),
+                     subresources=("status",)),
         ResourceType("analysisruns", "AnalysisRun", ARGO_GROUP, "v1alpha1",
-                     short_names=("ar",), categories=("all",), subresources=("status",)),
+                     short_names=("ar",), subresources=("status",)),
         ResourceType("analysistemplates", "AnalysisTemplate", ARGO_GROUP, "v1alpha1",
                      short_names=("at",)),
     )

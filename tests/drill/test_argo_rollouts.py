@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from tests.conftest import Drill, wait_for
+from drill.scenarios.bad_canary import rollout_object
+from tests.conftest import Drill, Kubectl, wait_for
+from tests.drill.kube_helpers import make_namespace, unique
 
 GV = "/apis/argoproj.io/v1alpha1"
 ROLLOUT = f"{GV}/namespaces/shop/rollouts/checkout"
@@ -173,3 +176,37 @@ def test_undo_to_the_stable_template_skips_the_steps(canary: Drill) -> None:
     status = wait_for(lambda: (s := canary.call(canary.cluster.status))["resolved"] and s,
                       message="the drill resolved")
     assert "rolled back" in status["reason"]
+
+
+@pytest.mark.kubectl
+def test_kubectl_lists_and_patches_rollouts(drill: Drill, kubectl: Kubectl) -> None:
+    """kubectl finds the CRD through discovery; its status-subresource merge patch (what the
+    plugin's abort sends) aborts the canary (kubectl 1.24+ has --subresource)."""
+    ns = make_namespace(drill.api(), unique(f"ro{kubectl.version.replace('.', '')}"))
+    body = rollout_object("registry.local/shop/checkout:2.3.0")
+    body["metadata"]["namespace"] = ns
+    body["spec"]["strategy"]["canary"]["steps"] = [{"setWeight": 20}, {"pause": {}}]
+    with drill.http() as http:
+        assert http.post(f"{GV}/namespaces/{ns}/rollouts", json=body).status_code == 201
+    path = f"{GV}/namespaces/{ns}/rollouts/checkout"
+
+    def phase() -> str:
+        with drill.http() as http:
+            return http.get(path).json().get("status", {}).get("phase", "")
+
+    wait_for(lambda: phase() == "Healthy", message="the first revision")
+    listed = json.loads(kubectl.run("get", "rollouts", "-n", ns, "-o", "json").stdout)
+    assert [i["metadata"]["name"] for i in listed["items"]] == ["checkout"]
+    if kubectl.version < "1.24":
+        return
+    kubectl.run("patch", "rollout", "checkout", "-n", ns, "--type=merge", "-p",
+                '{"spec":{"template":{"spec":{"containers":[{"name":"checkout",'
+                '"image":"registry.local/shop/checkout:2.4.0"}]}}}}')
+    wait_for(lambda: phase() == "Paused", message="the canary paused")
+    kubectl.run("patch", "rollout", "checkout", "-n", ns, "--subresource=status",
+                "--type=merge", "-p", '{"status":{"abort":true}}')
+    wait_for(lambda: phase() == "Degraded", message="aborted")
+    with drill.http() as http:
+        obj = http.get(path).json()
+    assert obj["status"]["abort"] is True
+    assert obj["status"]["canary"]["weights"]["canary"]["weight"] == 0
