@@ -8,11 +8,13 @@ records; the Rollout's state is read back from the cluster.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
+from console.domain.actor import Actor
 from console.ui.app import WarroomApp
 from tests.conftest import Drill
 from tests.console.app_harness import (
@@ -189,3 +191,38 @@ async def test_rollout_keys_are_refused_without_rbac(
         assert [r["kind"] for r in audit_records(app)
                 if r.get("action") == "rollout-abort"] == ["action.refused"]
     assert not status(drill).get("abort")
+
+
+async def test_rollout_abort_needs_a_second_person(
+        drill_factory: Callable[..., Drill], state_dir: Path) -> None:
+    """With --two-person alice's abort is only proposed; bob approves it and it runs."""
+    drill = drill_factory(scenario="bad-canary")
+    alice = replace(Actor.current(), user="alice", uid=1001, ssh_client="10.0.0.5 50000 22",
+                    tty="/dev/pts/1", console_id="console-a", sudo_user=None)
+    bob = replace(Actor.current(), user="bob", uid=1002, ssh_client="10.0.0.9 50001 22",
+                  tty="/dev/pts/2", console_id="console-b", sudo_user=None)
+    first = WarroomApp(drill_settings(drill, actor=alice, metrics=None, two_person=True))
+    async with first.run_test(size=SIZE) as pilot_a:
+        await select_rollout(pilot_a, first)
+        await pilot_a.press("a")
+        await until(pilot_a, lambda: isinstance(first.screen, ConfirmModal), message="confirm")
+        await pilot_a.press("y")
+        await until(pilot_a, lambda: first.session.checklist.incident.pending_proposals(),
+                    message="a pending proposal")
+        assert not status(drill).get("abort")
+        incident_id = first.session.checklist.incident.read().id
+        second = WarroomApp(drill_settings(drill, actor=bob, metrics=None, two_person=True,
+                                           resume=incident_id))
+        async with second.run_test(size=SIZE) as pilot_b:
+            await until(pilot_b, lambda: second.session.runner is not None, message="bob")
+            await until(pilot_b, lambda: second.session.argo_served, message="bob's rollouts")
+            await pilot_b.press("A")
+            await until(pilot_b, lambda: isinstance(second.screen, ConfirmModal),
+                        message="bob's approval modal")
+            await pilot_b.press("y")
+            await cluster_until(lambda: status(drill).get("abort") is True, message="aborted")
+            await until(pilot_b, lambda: finished(second, "rollout-abort"), 30, "the abort")
+    done = [r for r in audit_records(first)
+            if r["kind"] == "action.finished" and r["action"] == "rollout-abort"]
+    assert done and done[0]["params"]["proposed_by"].startswith("alice")
+    assert done[0]["params"]["approved_by"].startswith("bob")
