@@ -46,6 +46,7 @@ class LiveData:
         self.pods = PodIndex()  # by key and by deployment, with the advisor's counts
         self.rollouts: dict[str, RolloutView] = {}  # Argo Rollouts, when the cluster has them
         self.analysis_runs: dict[str, AnalysisRunView] = {}
+        self._rollout_keys = False  # the footer offers the Rollout keys
         self.rates: dict[str, RateSample] = {}
         self.histories: dict[str, History] = {}
         self.selected: str | None = None  # namespace/deployment whose pods are shown
@@ -199,6 +200,9 @@ class LiveData:
         view = self.rollouts.get(self.selected) if self.selected else None
         detail = rollout_detail(view, self.analysis_runs.values()) if view else None
         self.screen.query_one(RolloutPanel).show(detail)
+        if (view is not None) != self._rollout_keys:
+            self._rollout_keys = view is not None
+            self.screen.refresh_bindings()  # the Rollout keys come and go with the selection
 
     def selected_deployment(self) -> DeploymentView | None:
         return self.deployments.get(self.selected) if self.selected else None

@@ -186,8 +186,6 @@ class MainScreen(Screen[None]):
         self.app.gc.settle()  # start-up objects out of the collector's way (gc_pacing.py)
         self.refresh_header()
         self.runbook.refresh()
-        if self.session.argo_served:
-            self.refresh_bindings()  # the Rollout keys are offered now
         problems = self.session.checklist.problems if self.session.checklist else []
         for problem in problems[:3]:
             self.app.notify(str(problem), title="runbook problem", severity="warning",
@@ -310,8 +308,9 @@ class MainScreen(Screen[None]):
             return False  # drill mode only: hidden on a real cluster
         if action in ("act", "nudge") and parameters:
             kind = action_kinds.get(str(parameters[0]))
-            if kind is not None and kind.target == "rollout" and not self.session.argo_served:
-                return False  # no Argo Rollouts on this cluster: the keys are not offered
+            if kind is not None and kind.target == "rollout" and \
+                    self.live.selected not in self.live.rollouts:
+                return False  # offered while an Argo Rollout is selected
             if kind is not None and kind.mutating and (
                     self.settings.read_only or kind.name in self.session.denied):
                 return None  # shown greyed out in the footer; the reason was notified
