@@ -61,10 +61,13 @@ class DrillCluster:
         clock_skew: float = 0.0,
         continue_ttl: float = DEFAULT_CONTINUE_TTL,
         bookmark_every: float = DEFAULT_BOOKMARK_EVERY,
+        argo_crds: bool = True,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the drill cluster binds to loopback only, not {host}")
         self.scenario = get_scenario(scenario, seed=seed)
+        # Argo Rollouts' CRDs installed (served); False: a cluster without them
+        self.argo_crds = argo_crds
         # the cluster has been running for an hour before the incident starts, so baselines
         # ("p99 30 minutes ago") and sparklines have history from the first frame
         # clock_skew: how far the cluster's clock runs ahead of this machine's (negative:

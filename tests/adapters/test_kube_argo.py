@@ -142,3 +142,16 @@ def test_undo_to_a_revision_and_its_analysis_views(kube: tuple[Drill, KubeClient
     assert run.rollout == "checkout" and run.metrics[0].measurements[0].value == "[0.07]"
     assert run.metrics[0].success_condition == "result[0] < 0.05"
     assert drill.cluster.scenario.name == "bad-canary"
+
+
+def test_a_cluster_without_argo_rollouts(drill_factory: Any) -> None:
+    """Discovery without argoproj.io: not served, and its paths answer 404 as on a cluster
+    where the CRDs are not installed."""
+    drill = drill_factory(argo_crds=False)
+    client = KubeClient.connect(str(drill.kubeconfig))
+    assert not client.argo.served()
+    with drill.http() as http:
+        groups = [g["name"] for g in http.get("/apis").json()["groups"]]
+        assert "argoproj.io" not in groups and "apps" in groups
+        assert http.get("/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts").status_code \
+            == 404

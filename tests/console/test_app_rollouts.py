@@ -22,6 +22,7 @@ from tests.console.app_harness import (
     cluster_until,
     drill_settings,
     finished,
+    settled,
     until,
 )
 from widgets.confirm_modal import ConfirmModal
@@ -226,3 +227,15 @@ async def test_rollout_abort_needs_a_second_person(
             if r["kind"] == "action.finished" and r["action"] == "rollout-abort"]
     assert done and done[0]["params"]["proposed_by"].startswith("alice")
     assert done[0]["params"]["approved_by"].startswith("bob")
+
+
+async def test_no_rollout_keys_on_a_cluster_without_argo(
+        drill_factory: Callable[..., Drill], state_dir: Path) -> None:
+    drill = drill_factory(argo_crds=False)
+    app = WarroomApp(drill_settings(drill))
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, rates=False)
+        assert app.session.argo is None and not app.main_screen.live.rollouts
+        assert not any(name.startswith("rollout-") for name in app.session.denied)
+        assert app.main_screen.check_action("act", ("rollout-abort",)) is False
+        assert not app.query_one(RolloutPanel).display
