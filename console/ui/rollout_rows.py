@@ -18,8 +18,9 @@ SHOWN_MEASUREMENTS = 6
 
 
 def rollout_row(view: RolloutView) -> DeploymentRow:
-    """The Rollout in the workload list (its rollout column from Argo's phase)."""
-    return DeploymentRow(key=view.key, namespace=view.namespace, name=view.name,
+    """The Rollout in the workload list, marked as one (its rollout column from Argo's
+    phase: Paused is "paused", Degraded "stalled", Healthy "complete")."""
+    return DeploymentRow(key=view.key, namespace=view.namespace, name=f"{view.name} (Rollout)",
                          ready=view.available, desired=view.desired, updated=view.updated,
                          available=view.available, revision=view.revision,
                          images=view.images, rollout=view.state)  # type: ignore[arg-type]

@@ -98,6 +98,7 @@ async def test_rollout_listed_with_step_weight_and_panel(
         assert "paused: CanaryPauseStep" in panel.text
         row = app.query_one(DeploymentList).row_for(KEY)
         assert row is not None and row.rollout == "paused" and row.desired == 5
+        assert row.name == "checkout (Rollout)"
         # the analysis: promote past the pause, let it measure; the values are on screen
         await act(pilot, app, "o", "rollout-promote", "promote rollout/checkout")
         await cluster_until(lambda: status(drill).get("currentStepIndex") == 2,
