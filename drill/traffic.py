@@ -14,7 +14,9 @@ drill seconds since the previous tick:
 
 The request rate of a deployment (`Baseline.rps` with a small deterministic wobble) is split
 equally over its ready pods; each pod serves its share per its own profile, so during a rollout
-the error ratio is mixed. Counters are integers (fractions carry over to the next tick), so
+the error ratio is mixed. An Argo Rollout (drill/argo_rollouts.py) serves too, under its name
+in the `deployment` label, its requests split by `status.canary.weights` as a traffic router
+would (drill/argo.py `traffic_shares`): a bad canary at 20 % fails only its 20 %. Counters are integers (fractions carry over to the next tick), so
 `exposition()` shows real counter values.
 
 A bounded sample history (one row per `sample_interval` drill seconds at most, `retention`

@@ -10,6 +10,7 @@ aborts it costs minutes of errors; rolling back other (healthy) workloads fixes 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .. import argo as a
@@ -39,6 +40,10 @@ ERROR_QUERY = (
     'code=~"5.."}[2m])) / sum(rate(http_requests_total{namespace="shop",'
     'deployment="{{args.service}}"}[2m]))')
 ABORT_STEP = "abort-canary"
+
+
+def _template_of(deployment: dict[str, Any]) -> str:
+    return json.dumps(deployment.get("spec", {}).get("template"), sort_keys=True)
 
 
 def rollout_object(image: str) -> dict[str, Any]:
@@ -98,7 +103,7 @@ class BadCanary(Scenario):
 
     def __init__(self) -> None:
         super().__init__()
-        self._generations: dict[tuple[str, str], int] = {}
+        self._templates: dict[tuple[str, str], str] = {}  # healthy deployments' pod templates
         self._abort_seen = False
 
     # ---- the workload and the incident --------------------------------------------------------
@@ -110,8 +115,8 @@ class BadCanary(Scenario):
     def setup(self, store: Store, clock: DrillClock) -> None:
         self.clock = clock
         self.initial_replicas = 5
-        self._generations = {
-            (d["metadata"]["namespace"], d["metadata"]["name"]): d["metadata"]["generation"]
+        self._templates = {
+            (d["metadata"]["namespace"], d["metadata"]["name"]): _template_of(d)
             for d in store.list("deployments")}
         cause = self.change_cause
 
@@ -128,13 +133,14 @@ class BadCanary(Scenario):
 
     # ---- what the drill sees the operator do --------------------------------------------------
     def tick(self, store: Store, clock: DrillClock) -> None:
-        for (namespace, name), generation in self._generations.items():
+        for (namespace, name), template in self._templates.items():
             deployment = store.try_get("deployments", namespace, name)
-            if deployment is not None and deployment["metadata"]["generation"] > generation:
-                self._generations[(namespace, name)] = deployment["metadata"]["generation"]
+            if deployment is not None and _template_of(deployment) != template:
+                self._templates[(namespace, name)] = _template_of(deployment)
                 self.note_unsafe("rollback-unrelated",
-                                 f"changed deployment {namespace}/{name}, which was healthy: "
-                                 f"the failing release is the checkout canary")
+                                 f"rolled back or restarted deployment {namespace}/{name}, "
+                                 f"which was healthy: the failing release is the checkout "
+                                 f"canary")
         rollout = store.try_get("rollouts", NAMESPACE, NAME)
         status = (rollout or {}).get("status") or {}
         if status.get("abort") and not self._abort_seen:
