@@ -32,6 +32,9 @@ from .kube_json import (
 from .kube_time import age_since, later, parse_time
 from .pod_resources import last_termination, memory_limit
 
+ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"  # Argo Rollouts' ReplicaSets and pods
+ROLLOUT_REVISION = "rollout.argoproj.io/revision"
+
 
 # ---- pods ------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
@@ -193,7 +196,8 @@ def pod_view(pod: Any, *, replicaset: RevisionView | None = None,
     status = as_map(obj.get("status"))
     labels = as_map(meta.get("labels"))
     text, ready, restarts, last_restart = pod_status(obj)
-    template_hash = as_str(labels.get(TEMPLATE_HASH_LABEL))
+    template_hash = as_str(labels.get(TEMPLATE_HASH_LABEL)) or as_str(
+        labels.get(ROLLOUT_HASH_LABEL))
     owner = controller_of(meta)
     rs_name = owner[1] if owner and owner[0] == "ReplicaSet" else ""
     deployment = ""
@@ -420,8 +424,12 @@ def revision_view(replicaset: Any, *, current_revision: int | None = None) -> Re
     revision = revision_of(meta)
     name = as_str(meta.get("name"))
     template_hash = as_str(labels.get(TEMPLATE_HASH_LABEL)) or as_str(
-        as_map(as_map(template.get("metadata")).get("labels")).get(TEMPLATE_HASH_LABEL))
-    deployment = owner[1] if owner and owner[0] == "Deployment" else ""
+        as_map(as_map(template.get("metadata")).get("labels")).get(TEMPLATE_HASH_LABEL)) or \
+        as_str(labels.get(ROLLOUT_HASH_LABEL))
+    # the workload it belongs to: a Deployment, or an Argo Rollout (its own revision count)
+    deployment = owner[1] if owner and owner[0] in ("Deployment", "Rollout") else ""
+    if revision is None and owner and owner[0] == "Rollout":
+        revision = as_int(as_map(meta.get("annotations")).get(ROLLOUT_REVISION), 0) or None
     return RevisionView(
         revision=revision,
         change_cause=as_str(as_map(meta.get("annotations")).get(CHANGE_CAUSE_ANNOTATION)),

@@ -10,6 +10,7 @@ small collaborators, one per concern, and offers their methods:
 - ``kube_pause``: rollout pause and rollout resume;
 - ``kube_rollouts``: rollout status following and the template diff an undo would apply;
 - ``kube_access``: access reviews (``can_i``);
+- ``kube_argo``: Argo Rollouts, with the ``kubectl argo rollouts`` plugin's patches (``argo``);
 - ``informer``: live state, list + watch with a local cache (``KubeClient.informer``).
 
 Every failure leaves these modules as an ``AdapterError`` whose message says what happened and
@@ -27,6 +28,7 @@ from kubernetes import client
 from .errors import AdapterError
 from .kube_access import AccessReview, AccessReviews
 from .kube_actions import ActionResult, KubeActions
+from .kube_argo import ArgoRollouts
 from .kube_config import DEFAULT_PRODUCTION_PATTERNS, KubeconfigArg, connection_settings
 from .kube_exec import ExecCredentials
 from .kube_pause import KubePause
@@ -59,6 +61,7 @@ class KubeClient(KubeRequests):
         self._rollouts = KubeRollouts(self, self._reads)
         self._pause = KubePause(self, self._reads)
         self._access = AccessReviews(self)
+        self.argo = ArgoRollouts(self)  # Argo Rollouts, when served (kube_argo)
 
     @classmethod
     def connect(cls, kubeconfig: KubeconfigArg = None, context: str | None = None,

@@ -19,7 +19,9 @@ drill seconds since the previous tick:
 
 The request rate of a deployment (`Baseline.rps` with a small deterministic wobble) is split
 equally over its ready pods; each pod serves its share per its own profile, so during a rollout
-the error ratio is mixed. Counters are integers (fractions carry over to the next tick), so
+the error ratio is mixed. An Argo Rollout (drill/argo_rollouts.py) serves too, under its name
+in the `deployment` label, its requests split by `status.canary.weights` as a traffic router
+would (drill/argo.py `traffic_shares`): a bad canary at 20 % fails only its 20 %. Counters are integers (fractions carry over to the next tick), so
 `exposition()` shows real counter values.
 
 A bounded sample history (one row per `sample_interval` drill seconds at most, `retention`
@@ -37,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .argo import traffic_shares
 from .clock import DrillClock
 from .memory import healthy_working_set, limit_bytes, running_containers
 from .profiles import TrafficProfile
@@ -284,7 +287,8 @@ class Traffic:
             self._last = max(self._last, now)
             seen: set[DeploymentKey] = set()
             current: dict[DeploymentKey, DeploymentRates] = {}
-            for deployment in self._store.list("deployments"):
+            workloads = [*self._store.list("deployments"), *self._store.list("rollouts")]
+            for deployment in workloads:
                 meta = deployment["metadata"]
                 key = (meta.get("namespace", ""), meta["name"])
                 seen.add(key)
@@ -355,23 +359,26 @@ class Traffic:
                 flow.observe(rate * share, OUTAGE_MEDIAN)
             return flows
         per_pod = rate / len(ready)
+        # a Rollout's router splits requests by canary weight; anything else: pods equally
+        shares = traffic_shares(deployment, ready)
         load = load_factor(per_pod, baseline.pod_capacity)
         limit = baseline.pod_capacity * SHED_FACTOR
         shed = max(0.0, 1.0 - limit / per_pod) if per_pod > 0 else 0.0
         # pods serving the same profile serve the same: each profile is worked out once, for
         # all its pods (10,000 pods of one revision: one profile, not 10,000)
-        serving: dict[Any, int] = {}
+        serving: dict[Any, float] = {}  # profile -> share of the requests its pods serve
         for pod in ready:
             profile = self._traffic_for(deployment, pod)
-            serving[profile] = serving.get(profile, 0) + 1
+            share = shares.get(pod["metadata"]["name"], 0.0) if shares else 1.0 / len(ready)
+            serving[profile] = serving.get(profile, 0.0) + share
         mix: dict[str, float] = {}
         for profile, pods in serving.items():
             endpoints = profile.endpoints
             total_share = sum(max(0.0, ep.share) for ep in endpoints) or 1.0
             for endpoint in endpoints:
                 share = max(0.0, endpoint.share) / total_share
-                mix[endpoint.path] = mix.get(endpoint.path, 0.0) + share * pods / len(ready)
-                requests = per_pod * share * pods
+                mix[endpoint.path] = mix.get(endpoint.path, 0.0) + share * pods
+                requests = rate * share * pods
                 served = requests * (1.0 - shed)
                 failed = served * min(1.0, max(0.0, endpoint.error_ratio))
                 factor = max(0.0, endpoint.latency_factor) * load

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from console.domain.actions import ActionRequest, ActionTools
 
-Target = Literal["deployment", "pod", "checks"]
+Target = Literal["deployment", "pod", "checks", "rollout"]  # rollout: an Argo Rollout
 # what the console asks the operator before it can build the request
 Asks = Literal["nothing", "replicas", "revision"]
 

@@ -56,6 +56,7 @@ from widgets.help_screen import HelpScreen
 from widgets.pane_deck import Pane, PaneDeck
 from widgets.pod_table import PodTable
 from widgets.rates_panel import RatesPanel
+from widgets.rollout_panel import RolloutPanel
 from widgets.rows import HeaderInfo
 from widgets.status_header import StatusHeader
 from widgets.text_modal import TextModal
@@ -135,6 +136,7 @@ class MainScreen(Screen[None]):
         with PaneDeck(id="main"):
             with Pane("Deployments · Pods", id="left"):
                 yield DeploymentList(id="deployments")
+                yield RolloutPanel(id="rollout-panel")
                 yield PodTable(id="pods")
                 yield FilterBar(id="filter-bar")
             with Pane("Rates · Verdict", id="middle"):
@@ -357,6 +359,9 @@ class MainScreen(Screen[None]):
             return False  # drill mode only: hidden on a real cluster
         if action in ("act", "nudge") and parameters:
             kind = action_kinds.get(str(parameters[0]))
+            if kind is not None and kind.target == "rollout" and \
+                    self.live.selected not in self.live.rollouts:
+                return False  # offered while an Argo Rollout is selected
             if kind is not None and kind.mutating and (
                     self.settings.read_only or kind.name in self.session.denied):
                 return None  # shown greyed out in the footer; the reason was notified

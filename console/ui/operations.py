@@ -19,6 +19,7 @@ from adapters.kube_views import DeploymentView
 from console.domain import action_kinds
 from console.domain.action_kinds import ActionKind
 from console.domain.actions import ActionOutcome, ActionRequest
+from console.ui import rollout_ops
 from console.ui import view_model as vm
 from console.ui.messages import ActionFinished, ActionProgress, Notice, PrecheckDone, UndoHistory
 from widgets.confirm_modal import ConfirmModal
@@ -71,6 +72,8 @@ class Operations:
                                              "http", {"checks": [c.name for c in view]}), None)
         elif kind.asks == "replicas":
             self._ask_replicas(kind, view, nudge)
+        elif kind.asks == "revision" and kind.target == "rollout":
+            rollout_ops.ask_revision(self, kind, view)
         elif kind.asks == "revision":
             context = session.context  # the focus may move while the history loads
             self.screen.run_worker(lambda: self._load_history(kind, view, context), thread=True,
@@ -90,6 +93,8 @@ class Operations:
             return dep
         if kind.target == "pod":
             return live.selected_pod()
+        if kind.target == "rollout":
+            return rollout_ops.selected(self)
         checks = self.settings.checks
         if not checks:
             self.notify("no verification checks: add [[checks]] to the config file "

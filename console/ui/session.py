@@ -162,11 +162,22 @@ class Session:
         if s.metrics is not None:
             first.metrics = MetricsClient(s.metrics)
         assert first.runner is not None
+        for link in connected:
+            link.watch_rollouts()  # Argo Rollouts too, where discovery shows them
         unbound = self.checklist.attach_engine(
             actions=first.runner, metrics=first.metrics, prober=prober,
             context=first.context, namespace=first.namespace, two_person=s.two_person)
         if unbound:
             self.checklist.problems.append(unbound)  # type: ignore[arg-type]
+
+    @property
+    def argo(self) -> Informer | None:
+        """The focused context's Argo Rollouts watch (None: the cluster serves none)."""
+        return self.focused.argo
+
+    @property
+    def argo_served(self) -> bool:
+        return self.focused.argo is not None
 
     def _open_incident(self, first: ClusterLink) -> None:
         s = self.settings

@@ -174,6 +174,9 @@ class Scenario:
     runbook: ClassVar[str | None] = None  # the paired runbook in runbooks/
     handbook: ClassVar[str] = ""  # the handbook example or procedure it replays
     default_speed: ClassVar[float] = 1.0
+    # drawn by `random`: the handbook's incidents; scenarios that need more than plain
+    # Deployments (Argo Rollouts) are played by name only
+    in_random_pool: ClassVar[bool] = True
     target: ClassVar[tuple[str, str] | None] = ("shop", "api")
     change_cause: ClassVar[str] = ""
     resolution: ClassVar[str] = ""  # the recovery that ends it, in the handbook's words
@@ -210,6 +213,10 @@ class Scenario:
     def attach(self, cluster: Any) -> None:
         """Called by `DrillCluster` before `setup`, for scenarios that need more than the store
         (e.g. its `access` layer). Scenarios also work unattached (unit tests)."""
+
+    def prepare_workload(self, store: Store, clock: DrillClock) -> None:
+        """Called before the cluster's warm-up hour: workload of the scenario's own (a
+        Rollout, say) that must be settled and serving when the incident starts."""
 
     def tick(self, store: Store, clock: DrillClock) -> None:
         """Called on every cluster tick, after the controllers and traffic."""

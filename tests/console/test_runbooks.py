@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {
     "production-bug", "migration-failed", "performance-degradation", "data-loss",
     "security-breach", "pre-rollback", "during-rollback", "post-rollback", "follow-up",
-    "before-deployment", "during-deployment", "after-deployment",
+    "before-deployment", "during-deployment", "after-deployment", "canary-failing",
 }
 BUILTINS = {"deployment": "api", "namespace": "shop", "previous_revision": "3"}
 
