@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
 
+from .argo_views import analysis_run_view, rollout_view
 from .errors import AdapterError, Operation, error_for_status, translate
 from .informer_deltas import ADDED, DELETED, MODIFIED, Delta, DeltaBatcher, View
 from .informer_pages import RESTARTED, list_pages
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALL_KINDS: tuple[str, ...] = ("pods", "deployments", "replicasets", "events")
+# Argo Rollouts' kinds: watched only when discovery shows the cluster serves them
+ARGO_KINDS: tuple[str, ...] = ("rollouts", "analysisruns")
+ARGO_VIEWS: dict[str, Callable[[Any], View]] = {"rollouts": rollout_view,
+                                                 "analysisruns": analysis_run_view}
 
 
 @dataclass
@@ -104,9 +109,9 @@ class Informer:
         self.kube = kube
         self.namespace = namespace
         self.kinds = tuple(kinds)
-        unknown = [k for k in self.kinds if k not in ALL_KINDS]
+        unknown = [k for k in self.kinds if k not in ALL_KINDS + ARGO_KINDS]
         if unknown or not self.kinds:
-            raise ValueError(f"kinds must be a non-empty subset of {ALL_KINDS}, not {unknown}")
+            raise ValueError(f"kinds must be a non-empty subset of {ALL_KINDS + ARGO_KINDS}")
         self.label_selector = label_selector
         self.on_deltas = on_deltas
         self.on_status = on_status
@@ -243,6 +248,8 @@ class Informer:
             return deployment_view(obj, now=self._now())
         if kind == "replicasets":
             return revision_view(obj)
+        if kind in ARGO_VIEWS:
+            return ARGO_VIEWS[kind](obj)
         return event_view(obj, now=self._now())
 
     def _index_pod(self, key: str, old: View | None, new: View | None) -> None:
@@ -482,4 +489,4 @@ class Informer:
         backoff.wait(self._stop)
 
 
-__all__ = ["ALL_KINDS", "Informer", "KindStats"]
+__all__ = ["ALL_KINDS", "ARGO_KINDS", "Informer", "KindStats"]

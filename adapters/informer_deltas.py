@@ -12,9 +12,10 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
+from .argo_views import AnalysisRunView, RolloutView
 from .kube_views import DeploymentView, EventView, PodView, RevisionView
 
-View = PodView | DeploymentView | RevisionView | EventView
+View = PodView | DeploymentView | RevisionView | EventView | RolloutView | AnalysisRunView
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 
 

@@ -10,7 +10,8 @@ from .kube_requests import KubeRequests
 
 _GROUP_OF = {"deployments": "apps", "replicasets": "apps", "statefulsets": "apps",
              "daemonsets": "apps", "horizontalpodautoscalers": "autoscaling",
-             "selfsubjectaccessreviews": "authorization.k8s.io"}
+             "selfsubjectaccessreviews": "authorization.k8s.io",
+             "rollouts": "argoproj.io", "analysisruns": "argoproj.io"}
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,10 @@ from .redact import redact, remember_secrets
 T = TypeVar("T")
 KINDS = ("pods", "deployments", "replicasets", "events")
 _API_BASE = {"pods": "/api/v1", "events": "/api/v1", "namespaces": "/api/v1",
-             "deployments": "/apis/apps/v1", "replicasets": "/apis/apps/v1"}
+             "deployments": "/apis/apps/v1", "replicasets": "/apis/apps/v1",
+             # Argo Rollouts' custom resources, when the cluster serves them
+             "rollouts": "/apis/argoproj.io/v1alpha1",
+             "analysisruns": "/apis/argoproj.io/v1alpha1"}
 
 
 class WatchStream:

@@ -30,6 +30,10 @@ from .kube_json import (
     revision_of,
 )
 from .kube_time import age_since, later, parse_time
+from .pod_resources import last_termination, memory_limit
+
+ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"  # Argo Rollouts' ReplicaSets and pods
+ROLLOUT_REVISION = "rollout.argoproj.io/revision"
 
 
 # ---- pods ------------------------------------------------------------------------------
@@ -58,6 +62,9 @@ class PodView:
     resource_version: str = ""
     images: tuple[str, ...] = ()
     labels: str = ""  # "app=api,tier=web" (sorted; pod-template-hash left out), for `/`
+    last_termination: str = ""  # lastState.terminated.reason: OOMKilled, Error ...
+    terminated_at: datetime | None = None  # ... and its finishedAt
+    memory_limit: int | None = None  # bytes, the largest container limit (None: no limit)
 
     @property
     def key(self) -> str:
@@ -189,7 +196,8 @@ def pod_view(pod: Any, *, replicaset: RevisionView | None = None,
     status = as_map(obj.get("status"))
     labels = as_map(meta.get("labels"))
     text, ready, restarts, last_restart = pod_status(obj)
-    template_hash = as_str(labels.get(TEMPLATE_HASH_LABEL))
+    template_hash = as_str(labels.get(TEMPLATE_HASH_LABEL)) or as_str(
+        labels.get(ROLLOUT_HASH_LABEL))
     owner = controller_of(meta)
     rs_name = owner[1] if owner and owner[0] == "ReplicaSet" else ""
     deployment = ""
@@ -201,6 +209,7 @@ def pod_view(pod: Any, *, replicaset: RevisionView | None = None,
     if not deployment and rs_name:
         deployment = deployment_of_replicaset(rs_name, template_hash)
     created = parse_time(meta.get("creationTimestamp"))
+    terminated = last_termination(status)
     return PodView(
         name=as_str(meta.get("name")),
         namespace=intern(as_str(meta.get("namespace"))),
@@ -220,6 +229,9 @@ def pod_view(pod: Any, *, replicaset: RevisionView | None = None,
         resource_version=as_str(meta.get("resourceVersion")),
         images=tuple(intern(image) for image in container_images(spec)),
         labels=labels_text(labels),
+        last_termination=intern(terminated[0]),
+        terminated_at=terminated[1],
+        memory_limit=memory_limit(spec),
     )
 
 
@@ -412,8 +424,12 @@ def revision_view(replicaset: Any, *, current_revision: int | None = None) -> Re
     revision = revision_of(meta)
     name = as_str(meta.get("name"))
     template_hash = as_str(labels.get(TEMPLATE_HASH_LABEL)) or as_str(
-        as_map(as_map(template.get("metadata")).get("labels")).get(TEMPLATE_HASH_LABEL))
-    deployment = owner[1] if owner and owner[0] == "Deployment" else ""
+        as_map(as_map(template.get("metadata")).get("labels")).get(TEMPLATE_HASH_LABEL)) or \
+        as_str(labels.get(ROLLOUT_HASH_LABEL))
+    # the workload it belongs to: a Deployment, or an Argo Rollout (its own revision count)
+    deployment = owner[1] if owner and owner[0] in ("Deployment", "Rollout") else ""
+    if revision is None and owner and owner[0] == "Rollout":
+        revision = as_int(as_map(meta.get("annotations")).get(ROLLOUT_REVISION), 0) or None
     return RevisionView(
         revision=revision,
         change_cause=as_str(as_map(meta.get("annotations")).get(CHANGE_CAUSE_ANNOTATION)),

@@ -7,8 +7,10 @@ small collaborators, one per concern, and offers their methods:
 - ``kube_config``: which kubeconfig, context, cluster and user (``connect``);
 - ``kube_reads``: deployments, pods, events, revisions (``history``), pod logs;
 - ``kube_actions``: scale, rollout restart, rollout undo, delete pod;
+- ``kube_pause``: rollout pause and rollout resume;
 - ``kube_rollouts``: rollout status following and the template diff an undo would apply;
 - ``kube_access``: access reviews (``can_i``);
+- ``kube_argo``: Argo Rollouts, with the ``kubectl argo rollouts`` plugin's patches (``argo``);
 - ``informer``: live state, list + watch with a local cache (``KubeClient.informer``).
 
 Every failure leaves these modules as an ``AdapterError`` whose message says what happened and
@@ -26,8 +28,10 @@ from kubernetes import client
 from .errors import AdapterError
 from .kube_access import AccessReview, AccessReviews
 from .kube_actions import ActionResult, KubeActions
+from .kube_argo import ArgoRollouts
 from .kube_config import DEFAULT_PRODUCTION_PATTERNS, KubeconfigArg, connection_settings
 from .kube_exec import ExecCredentials
+from .kube_pause import KubePause
 from .kube_proxy import shown
 from .kube_reads import DEFAULT_LOG_BYTES, KubeReads
 from .kube_requests import KubeRequests
@@ -55,7 +59,9 @@ class KubeClient(KubeRequests):
         self._reads = KubeReads(self)
         self._actions = KubeActions(self, self._reads)
         self._rollouts = KubeRollouts(self, self._reads)
+        self._pause = KubePause(self, self._reads)
         self._access = AccessReviews(self)
+        self.argo = ArgoRollouts(self)  # Argo Rollouts, when served (kube_argo)
 
     @classmethod
     def connect(cls, kubeconfig: KubeconfigArg = None, context: str | None = None,
@@ -143,6 +149,14 @@ class KubeClient(KubeRequests):
                    grace_period_seconds: int | None = None) -> ActionResult:
         """``kubectl delete pod``: its controller replaces it."""
         return self._actions.delete_pod(namespace, pod, grace_period_seconds)
+
+    def pause(self, namespace: str, deployment: str) -> ActionResult:
+        """``kubectl rollout pause``: set ``spec.paused``."""
+        return self._pause.pause(namespace, deployment)
+
+    def resume(self, namespace: str, deployment: str) -> ActionResult:
+        """``kubectl rollout resume``: clear ``spec.paused``."""
+        return self._pause.resume(namespace, deployment)
 
     # -- rollouts (kube_rollouts) -------------------------------------------------------
     def template_diff(self, namespace: str, deployment: str,

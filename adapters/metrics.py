@@ -18,9 +18,10 @@ calls it from worker threads.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
@@ -28,6 +29,7 @@ from typing import Protocol
 import httpx
 
 from .errors import Invalid
+from .metric_presets import regex_value, services_of
 from .metrics_config import MetricsConfig
 from .metrics_queries import render
 from .prometheus_api import PrometheusAPI, Sample, Series, unix_seconds
@@ -36,6 +38,7 @@ DeploymentKey = tuple[str, str]
 """``(namespace, deployment)``."""
 
 _MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
+_SELECTOR = re.compile(r'[A-Za-z_:][A-Za-z0-9_:]*\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\}')
 
 
 # ---- results -----------------------------------------------------------------------------
@@ -45,7 +48,8 @@ class RateSample:
 
     ``error_ratio`` is 5xx / all requests (0..1); ``p95_s``/``p99_s`` are latencies in seconds;
     ``baseline_p99_s`` is the pinned baseline when one is pinned, else p99 ``baseline_offset``
-    ago; ``latency_ratio`` is ``p99_s / baseline_p99_s`` (the handbook's "N x slower").
+    ago; ``latency_ratio`` is ``p99_s / baseline_p99_s`` (the handbook's "N x slower");
+    ``memory_bytes`` is the deployment's working set (all its containers).
     """
 
     namespace: str
@@ -57,11 +61,12 @@ class RateSample:
     baseline_p99_s: float | None
     latency_ratio: float | None
     at: datetime
+    memory_bytes: float | None = None  # working set of the deployment's largest container
 
 
 @dataclass(frozen=True)
 class History:
-    """Error ratio and p99 of one deployment on a common time grid, for sparklines.
+    """Error ratio, p99 and memory of one deployment on a common time grid, for sparklines.
 
     ``times`` are unix seconds from ``start`` to ``end`` every ``step_s``; the value lists are
     aligned with them and hold ``None`` where nothing is known.
@@ -75,6 +80,7 @@ class History:
     times: list[float]
     error_ratio: list[float | None]
     p99_s: list[float | None]
+    memory_bytes: list[float | None] = field(default_factory=list)
 
 
 class MetricsSource(Protocol):
@@ -91,6 +97,8 @@ class MetricsSource(Protocol):
     def pin_baseline(self, namespace: str | None = None) -> dict[DeploymentKey, float]: ...
 
     def clear_baseline(self) -> None: ...
+
+    def looked_for(self, namespace: str, deployment: str, kind: str = "request_rate") -> str: ...
 
 
 def _known(value: float | None) -> float | None:
@@ -182,7 +190,17 @@ class MetricsClient:
         self, kind: str, namespace: str | None = None, deployment: str | None = None
     ) -> str:
         """The PromQL the client runs for ``kind`` (``request_rate``, ``error_ratio``, ``p95``,
-        ``p99`` or ``baseline_p99``), e.g. to show it or to use it in a runbook gate."""
+        ``p99``, ``baseline_p99`` or ``memory``), e.g. to show it or to use it in a runbook
+        gate."""
+        return render(
+            self._template(kind),
+            self.matchers(namespace, deployment),
+            self._config.window,
+            self._config.baseline_offset,
+            self._regexes(namespace, deployment),
+        )
+
+    def _template(self, kind: str) -> str:
         queries = self._config.queries
         templates = {
             "request_rate": queries.request_rate,
@@ -190,15 +208,39 @@ class MetricsClient:
             "p95": queries.p95,
             "p99": queries.p99,
             "baseline_p99": queries.baseline(),
+            "memory": queries.memory,
         }
         if kind not in templates:
             raise Invalid(f"Unknown query {kind!r}; known: {', '.join(templates)}.")
-        return render(
-            templates[kind],
-            self.matchers(namespace, deployment),
-            self._config.window,
-            self._config.baseline_offset,
-        )
+        template = templates[kind]
+        if template is None:
+            raise Invalid(f"No {kind} query is configured.")
+        return template
+
+    def _regexes(self, namespace: str | None, deployment: str | None) -> dict[str, str]:
+        services = None if deployment is None else services_of(deployment,
+                                                                self._config.service_map)
+        return {
+            "namespace": regex_value(None if namespace is None else [namespace]),
+            "deployment": regex_value(None if deployment is None else [deployment]),
+            "service": regex_value(services),
+        }
+
+    def looked_for(self, namespace: str, deployment: str, kind: str = "request_rate") -> str:
+        """The series a query of ``kind`` reads for one deployment, for a "no data" message:
+        ``istio_requests_total{reporter="destination",destination_workload_namespace="shop",
+        destination_workload="api"}`` (the first selector of the query, names unescaped)."""
+        plain = {"namespace": namespace, "deployment": deployment,
+                 "service": "|".join(services_of(deployment, self._config.service_map))}
+        text = render(self._template(kind), self.matchers(namespace, deployment),
+                      self._config.window, self._config.baseline_offset, plain)
+        match = _SELECTOR.search(text)
+        if match is None:
+            return text
+        selector = match.group(0)
+        for value in plain.values():
+            selector = selector.replace(f'=~"{value}"', f'="{value}"')
+        return selector
 
     def deployment_rates(
         self,
@@ -212,8 +254,11 @@ class MetricsClient:
         by the first answer. Deployments appear if any query knows them.
         """
         when: float | None = None if at is None else unix_seconds(at)
-        figures: dict[str, dict[DeploymentKey, float]] = {}
-        for kind in ("request_rate", "error_ratio", "p95", "p99"):
+        figures: dict[str, dict[DeploymentKey, float]] = {"memory": {}}
+        kinds = ["request_rate", "error_ratio", "p95", "p99"]
+        if self._config.queries.memory is not None:
+            kinds.append("memory")
+        for kind in kinds:
             samples = self.instant(self.expression(kind, namespace, deployment), when)
             if when is None:
                 when = next((s.at for s in samples if s.at is not None), None)
@@ -243,6 +288,7 @@ class MetricsClient:
                 baseline_p99_s=base,
                 latency_ratio=_latency_ratio(p99, base),
                 at=stamp,
+                memory_bytes=_known(figures["memory"].get(key)),
             )
         return rates
 
@@ -301,7 +347,10 @@ class MetricsClient:
         start = stop - span
         times = [start + i * step_s for i in range(int(span // step_s) + 1)]
         columns: dict[str, list[float | None]] = {}
-        for kind in ("error_ratio", "p99"):
+        columns["memory"] = []
+        for kind in ("error_ratio", "p99", "memory"):
+            if kind == "memory" and self._config.queries.memory is None:
+                continue
             series = self.range(self.expression(kind, namespace, deployment), start, stop, step_s)
             key = (namespace, deployment)
             by_time: dict[float, float] = {}
@@ -319,6 +368,7 @@ class MetricsClient:
             times=times,
             error_ratio=columns["error_ratio"],
             p99_s=columns["p99"],
+            memory_bytes=columns["memory"],
         )
 
     # ---- plumbing ------------------------------------------------------------------------

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import Invalid
+from .metric_presets import GENERIC, check_preset, preset_templates
 from .metrics_queries import QueryTemplates, check_duration, did_you_mean
 
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -27,7 +28,10 @@ class MetricsConfig:
     ``verify_tls`` is ``True`` (system CAs), ``False`` (no verification) or the path of a CA
     bundle. ``window`` is the rate window; ``baseline_offset`` how far back the automatic
     latency baseline looks. ``namespace_label``/``deployment_label`` are the labels the queries
-    group by. Credentials are left out of ``repr``.
+    group by. ``preset`` names the monitoring stack whose metrics the queries read
+    (``metric_presets.PRESETS``); ``queries`` defaults to its templates. ``service_map`` maps
+    Service names to Deployment names where they differ (ingress-nginx). Credentials are left
+    out of ``repr``.
     """
 
     base_url: str
@@ -39,9 +43,30 @@ class MetricsConfig:
     baseline_offset: str = "30m"
     namespace_label: str = "namespace"
     deployment_label: str = "deployment"
-    queries: QueryTemplates = field(default_factory=QueryTemplates)
+    queries: QueryTemplates = None  # type: ignore[assignment]  # None: the preset's
+    preset: str = GENERIC
+    service_map: Mapping[str, str] = field(default_factory=dict)
+    # extra request headers, e.g. a managed Prometheus's tenant header (X-Scope-OrgID)
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
+        check_preset(self.preset)
+        if not isinstance(self.service_map, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) and k and v
+            for k, v in self.service_map.items()
+        ):
+            raise Invalid("metrics config: service_map must map Service names to Deployment "
+                          "names (both non-empty strings).")
+        if self.queries is None:
+            object.__setattr__(self, "queries", preset_templates(self.preset, self.service_map))
+        if self.preset != GENERIC and (self.namespace_label, self.deployment_label) != (
+            "namespace", "deployment"
+        ):
+            raise Invalid(
+                f"metrics config: preset {self.preset!r} labels its results namespace and "
+                "deployment; namespace_label and deployment_label apply to the generic preset "
+                "only."
+            )
         parts = urlsplit(self.base_url) if isinstance(self.base_url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise Invalid(
@@ -84,6 +109,8 @@ class MetricsConfig:
                 )
         if not isinstance(self.queries, QueryTemplates):
             raise Invalid("metrics config: queries must be a QueryTemplates.")
+        for name, value in self.headers:
+            _check_header(name, value)
 
     @property
     def shown_url(self) -> str:
@@ -96,9 +123,13 @@ class MetricsConfig:
 
         Keys: ``base_url`` (required), ``bearer_token`` or ``bearer_token_file``,
         ``basic_auth: {username, password | password_file}``, ``verify_tls``, ``timeout_s``,
-        ``window``, ``baseline_offset``, ``namespace_label``, ``deployment_label`` and
-        ``queries: {request_rate, error_ratio, p95, p99, baseline_p99}``. Raises ``Invalid``
-        naming the offending key (and the nearest known key for a typo).
+        ``window``, ``baseline_offset``, ``namespace_label``, ``deployment_label``,
+        ``preset`` (``generic``, ``kube-prometheus``, ``istio``, ``linkerd``,
+        ``ingress-nginx``), ``service_map: {service: deployment}``,
+        ``queries: {request_rate, error_ratio, p95, p99, baseline_p99, memory}`` (each one
+        given replaces the preset's) and ``headers: {name: value}`` (sent with every query,
+        e.g. a tenant header). Raises ``Invalid`` naming the offending key (and the nearest
+        known key for a typo).
         """
         if not isinstance(data, Mapping):
             raise Invalid(f"metrics config must be a mapping of keys, not {type(data).__name__}.")
@@ -138,14 +169,26 @@ class MetricsConfig:
         for key in ("window", "baseline_offset", "namespace_label", "deployment_label"):
             if key in data:
                 kwargs[key] = _string(key, data[key])
+        if "preset" in data:
+            kwargs["preset"] = check_preset(_string("preset", data["preset"]))
+        if "service_map" in data:
+            mapping = data["service_map"]
+            if not isinstance(mapping, Mapping):
+                raise Invalid("metrics config: service_map must be a table of Service name = "
+                              "Deployment name.")
+            kwargs["service_map"] = {str(k): _string(f"service_map.{k}", v)
+                                     for k, v in mapping.items()}
         if "queries" in data:
             queries = data["queries"]
             if not isinstance(queries, Mapping):
                 raise Invalid("metrics config: queries must be a mapping of query name to PromQL.")
             _check_keys("metrics config: queries", queries, _QUERY_KEYS)
-            kwargs["queries"] = QueryTemplates(
-                **{key: _string(f"queries.{key}", value) for key, value in queries.items()}
+            base = preset_templates(kwargs.get("preset", GENERIC), kwargs.get("service_map"))
+            kwargs["queries"] = replace(
+                base, **{key: _string(f"queries.{key}", value) for key, value in queries.items()}
             )
+        if "headers" in data:
+            kwargs["headers"] = _headers(data["headers"])
         return cls(**kwargs)
 
 
@@ -160,9 +203,12 @@ _TOP_KEYS = (
     "baseline_offset",
     "namespace_label",
     "deployment_label",
+    "preset",
+    "service_map",
     "queries",
+    "headers",
 )
-_QUERY_KEYS = ("request_rate", "error_ratio", "p95", "p99", "baseline_p99")
+_QUERY_KEYS = ("request_rate", "error_ratio", "p95", "p99", "baseline_p99", "memory")
 _BASIC_KEYS = ("username", "password", "password_file")
 
 
@@ -207,6 +253,29 @@ def _basic_auth(value: object) -> tuple[str, str]:
     else:
         password = _read_secret_file("basic_auth.password_file", value["password_file"])
     return username, password
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_OWN_HEADERS = ("authorization", "accept", "host", "content-length")
+
+
+def _check_header(name: object, value: object) -> None:
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise Invalid(f"metrics config: headers: {name!r} is not an HTTP header name.")
+    if name.lower() in _OWN_HEADERS:
+        raise Invalid(f"metrics config: headers: {name} is set by warroom itself; use "
+                      "bearer_token_file or basic_auth for credentials.")
+    if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+        raise Invalid(f"metrics config: headers: the value of {name} must be one line of text.")
+
+
+def _headers(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
+        raise Invalid("metrics config: headers must be a mapping of header name to value.")
+    pairs = tuple((str(k), v) for k, v in value.items())
+    for name, item in pairs:
+        _check_header(name, item)
+    return pairs  # type: ignore[return-value]
 
 
 def shown_url(url: str) -> str:

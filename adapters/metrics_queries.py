@@ -14,13 +14,22 @@ The PromQL lives in ``QueryTemplates`` so each cluster can use its own metric an
     the rate window, e.g. ``1m``.
 ``{offset}``
     only in ``baseline_p99``: the baseline offset, e.g. ``30m``.
+``{namespace}``, ``{deployment}``, ``{service}``
+    regular-expression values for ``=~`` matchers on labels of the stack's own naming
+    (``destination_workload=~"{deployment}"``): the escaped name when the query is narrowed,
+    ``.+`` when not; ``{service}`` is the Services behind the deployment (ingress-nginx).
+    The metric presets (``metric_presets.py``) use these.
+
+``memory`` is the working set of a deployment's largest container; cAdvisor has no deployment
+label, so the default narrows by pod name (``pod=~"{deployment}-[a-z0-9]+-[a-z0-9]+"``) and
+labels its answer with the deployment read from the pod name with ``label_replace``.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .errors import Invalid
@@ -43,8 +52,19 @@ DEFAULT_P99 = (
     "histogram_quantile(0.99, sum by (namespace, deployment, le) "
     "(rate(http_request_duration_seconds_bucket{selector}[{window}])))"
 )
+# The working set of the deployment's largest container (what meets its limit first), from
+# cAdvisor alone: the Deployment read from the pod name (<deployment>-<pod-template-hash>-
+# <suffix>), so no kube-state-metrics join is needed. `container!=""` drops the pod cgroup's
+# own series, `container!="POD"` the pause container of older kubelets.
+DEFAULT_MEMORY = (
+    "max by (namespace, deployment) (label_replace("
+    'container_memory_working_set_bytes{container!="",container!="POD",namespace=~"{namespace}",'
+    'pod=~"{deployment}-[a-z0-9]+-[a-z0-9]+"},'
+    ' "deployment", "$1", "pod", "(.+)-[a-z0-9]+-[a-z0-9]+"))'
+)
 
-_PLACEHOLDER = re.compile(r"\{(selector|matchers|window|offset)\}")
+_PLACEHOLDER = re.compile(r"\{(selector|matchers|window|offset|namespace|deployment|service)\}")
+_NARROWING = ("{selector}", "{matchers}", "{namespace}", "{deployment}", "{service}")
 _BARE_WORD_IN_BRACES = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?")
 
@@ -74,11 +94,12 @@ class QueryTemplates:
     p95: str = DEFAULT_P95
     p99: str = DEFAULT_P99
     baseline_p99: str | None = None
+    memory: str | None = DEFAULT_MEMORY
 
     def __post_init__(self) -> None:
-        for name in ("request_rate", "error_ratio", "p95", "p99", "baseline_p99"):
+        for name in ("request_rate", "error_ratio", "p95", "p99", "baseline_p99", "memory"):
             template = getattr(self, name)
-            if template is None and name == "baseline_p99":
+            if template is None and name in ("baseline_p99", "memory"):
                 continue
             _check_template(name, template, allow_offset=name == "baseline_p99")
         if self.baseline_p99 is None and "[{window}]" not in self.p99:
@@ -99,12 +120,14 @@ class QueryTemplates:
 def _check_template(name: str, template: object, *, allow_offset: bool) -> None:
     if not isinstance(template, str) or not template.strip():
         raise Invalid(f"metrics config: queries.{name} must be a non-empty PromQL string.")
-    if "{selector}" not in template and "{matchers}" not in template:
+    if not any(placeholder in template for placeholder in _NARROWING):
         raise Invalid(
-            f"metrics config: queries.{name} uses neither {{selector}} nor {{matchers}}, "
-            "so it cannot be narrowed to a namespace or deployment."
+            f"metrics config: queries.{name} uses neither {{selector}} nor {{matchers}} "
+            "(nor {namespace}/{deployment}), so it cannot be narrowed to a namespace or "
+            "deployment."
         )
-    known = {"selector", "matchers", "window"} | ({"offset"} if allow_offset else set())
+    known = {"selector", "matchers", "window", "namespace", "deployment", "service"} | (
+        {"offset"} if allow_offset else set())
     for match in _BARE_WORD_IN_BRACES.finditer(template):
         word = match.group(1)
         if word not in known:
@@ -127,8 +150,10 @@ def render(
     matchers: Iterable[str],
     window: str,
     offset: str | None = None,
+    regexes: Mapping[str, str] | None = None,
 ) -> str:
-    """Fill a query template's placeholders (see the module docstring)."""
+    """Fill a query template's placeholders (see the module docstring); ``regexes`` holds the
+    values of ``{namespace}``, ``{deployment}`` and ``{service}`` (``.+`` when missing)."""
     inner = ",".join(matchers)
     text = template
     if not inner:
@@ -138,12 +163,16 @@ def render(
         "matchers": inner,
         "window": window,
         "offset": offset if offset is not None else "{offset}",
-    }
+        "namespace": ".+",
+        "deployment": ".+",
+        "service": ".+",
+    } | dict(regexes or {})
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
 __all__ = [
     "DEFAULT_ERROR_RATIO",
+    "DEFAULT_MEMORY",
     "DEFAULT_P95",
     "DEFAULT_P99",
     "DEFAULT_REQUEST_RATE",

@@ -136,6 +136,7 @@ class Check:
     timeout_s: float = 5.0
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     max_body_bytes: int = MAX_BODY_BYTES
+    workload: str | None = None  # the deployment this check verifies (None: any)
 
     def __post_init__(self) -> None:
         if self.retries < 0:

@@ -67,7 +67,7 @@ class PrometheusAPI:
     ) -> None:
         self._config = config
         self._api = config.base_url.rstrip("/") + "/api/v1"
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **dict(config.headers)}
         if config.bearer_token is not None:
             headers["Authorization"] = f"Bearer {config.bearer_token.strip()}"
         verify: bool | ssl.SSLContext = (

@@ -25,6 +25,8 @@ from aiohttp import web
 
 from .access import Access
 from .admin_api import add_admin_routes
+from .argo_analysis import AnalysisController
+from .argo_rollouts import RolloutController
 from .clock import DrillClock, rfc3339
 from .control_plane import ControlPlane
 from .controllers import apply_deployment_defaults
@@ -59,10 +61,13 @@ class DrillCluster:
         clock_skew: float = 0.0,
         continue_ttl: float = DEFAULT_CONTINUE_TTL,
         bookmark_every: float = DEFAULT_BOOKMARK_EVERY,
+        argo_crds: bool = True,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the drill cluster binds to loopback only, not {host}")
         self.scenario = get_scenario(scenario, seed=seed)
+        # Argo Rollouts' CRDs installed (served); False: a cluster without them
+        self.argo_crds = argo_crds
         # the cluster has been running for an hour before the incident starts, so baselines
         # ("p99 30 minutes ago") and sparklines have history from the first frame
         # clock_skew: how far the cluster's clock runs ahead of this machine's (negative:
@@ -73,7 +78,10 @@ class DrillCluster:
         self.store = Store(self.clock, seed=seed)
         self.events = EventRecorder(self.store, self.clock)
         self.control = ControlPlane(self.store, self.clock, self.events, self.scenario.pod_profile)
-        self.traffic = Traffic(self.store, self.clock, self.scenario.traffic_profile)
+        self.traffic = Traffic(self.store, self.clock, self.scenario.traffic_profile,
+                               memory_for=self.scenario.pod_memory)
+        self.rollouts = RolloutController(self.store, self.clock, self.events, self.control.index)
+        self.analysis = AnalysisController(self.store, self.clock, self.traffic)
         self.access = Access(token, anonymous_auth=anonymous_auth)
         self.exec_plugin: ExecPlugin | None = None  # set by write_kubeconfig(exec_plugin=True)
         self.host = host
@@ -91,6 +99,7 @@ class DrillCluster:
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         seed_workload(self.store, self.control, self.clock.now())
+        self.scenario.prepare_workload(self.store, self.clock)  # its own workload, settled by the warm-up
         self.tick()
         for _ in range(int(WARMUP_SECONDS // WARMUP_STEP)):
             self.clock.advance(WARMUP_STEP)
@@ -133,7 +142,9 @@ class DrillCluster:
 
     def tick(self) -> None:
         self.control.tick()
+        self.rollouts.tick()
         self.traffic.tick()
+        self.analysis.tick()
         self.scenario.tick(self.store, self.clock)
 
     async def _tick_forever(self) -> None:

@@ -23,8 +23,12 @@ Supported language
   but the metric name, or `on (...)` / `ignoring (...)`; set operators `and`, `or`, `unless`.
 - Unary minus, parentheses, `# comments`.
 
-Not supported (clear errors): subqueries, `@`, `group_left`/`group_right`, other aggregations
-(`topk`, `quantile`, ...) and other functions.
+- `label_replace(v, dst, replacement, src, regex)`; many-to-one / one-to-many matching with
+  `on (...)`/`ignoring (...)` followed by `group_left (...)` / `group_right (...)` (the listed
+  labels are copied from the "one" side), as the kube-prometheus workload joins use them.
+
+Not supported (clear errors): subqueries, `@`, other aggregations (`topk`, `quantile`, ...)
+and other functions.
 
 Rates at any drill speed: `rate`, `irate`, `increase` and `delta` use the samples inside the
 window; when the window holds fewer than 2 (the drill runs so fast that ticks are further apart
@@ -54,6 +58,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from .promql_labels import label_replace
 from .promql_parser import (
     COMPARISONS,
     MATRIX,
@@ -470,52 +475,73 @@ class _Evaluator:
         return tuple(sorted((k, v) for k, v in metric.items() if k not in ignored))
 
     def vector_vector(self, node: Binary, lhs: list[Sample], rhs: list[Sample]) -> list[Sample]:
-        right: dict[tuple[tuple[str, str], ...], Sample] = {}
-        for sample in rhs:
+        group = node.matching.group if node.matching is not None else ""
+        many, one = (rhs, lhs) if group == "right" else (lhs, rhs)
+        ones: dict[tuple[tuple[str, str], ...], Sample] = {}
+        for sample in one:
             key = self.signature(node, sample.metric)
-            if key in right:
+            if key in ones:
+                side = "left" if group == "right" else "right"
                 raise PromQLError(
-                    f"found duplicate series for the match group {dict(key)} on the right "
+                    f"found duplicate series for the match group {dict(key)} on the {side} "
                     "hand-side of the operation; many-to-many matching not allowed: matching "
                     "labels must be unique on one side",
                     "execution",
                 )
-            right[key] = sample
+            ones[key] = sample
         used: set[tuple[tuple[str, str], ...]] = set()
+        results: set[tuple[tuple[str, str], ...]] = set()
         out: list[Sample] = []
-        for sample in lhs:
+        for sample in many:
             key = self.signature(node, sample.metric)
-            other = right.get(key)
+            other = ones.get(key)
             if other is None:
                 continue
-            if key in used:
+            if not group and key in used:
                 raise PromQLError(
                     f"multiple matches for labels {dict(key)}: many-to-one matching must be "
                     "explicit (group_left/group_right)",
                     "execution",
                 )
             used.add(key)
-            metric = self.result_metric(node, sample.metric)
+            metric = self.result_metric(node, sample.metric, other.metric)
+            if group:
+                labels = tuple(sorted(metric.items()))
+                if labels in results:
+                    raise PromQLError(
+                        "multiple matches for labels: grouping labels must ensure unique "
+                        "matches", "execution")
+                results.add(labels)
+            x, y = (other.value, sample.value) if group == "right" else (sample.value,
+                                                                          other.value)
             if node.op in COMPARISONS:
-                hit = _COMPARE[node.op](sample.value, other.value)
+                hit = _COMPARE[node.op](x, y)
                 if node.return_bool:
                     out.append(Sample(metric, 1.0 if hit else 0.0))
                 elif hit:
                     out.append(Sample(metric, sample.value))
             else:
-                out.append(Sample(metric, _arith(node.op, sample.value, other.value)))
+                out.append(Sample(metric, _arith(node.op, x, y)))
         return out
 
     @staticmethod
-    def result_metric(node: Binary, metric: Metric) -> Metric:
+    def result_metric(node: Binary, metric: Metric, other: Metric | None = None) -> Metric:
         result = dict(metric)
         if node.op not in COMPARISONS or node.return_bool:
             result.pop("__name__", None)
-        if node.matching is not None:
-            if node.matching.on:
-                result = {k: v for k, v in result.items() if k in node.matching.labels}
+        matching = node.matching
+        if matching is not None and matching.group:
+            for label in matching.include:  # copied from the "one" side, or dropped
+                value = (other or {}).get(label, "")
+                if value:
+                    result[label] = value
+                else:
+                    result.pop(label, None)
+        elif matching is not None:
+            if matching.on:
+                result = {k: v for k, v in result.items() if k in matching.labels}
             else:
-                for label in node.matching.labels:
+                for label in matching.labels:
                     result.pop(label, None)
         return result
 
@@ -555,6 +581,14 @@ class _Evaluator:
             value = self.eval(node.args[0], t)
             assert isinstance(value, float)
             return [Sample({}, value)]
+        if name == "label_replace":
+            vector = self.eval(node.args[0], t)
+            assert isinstance(vector, list)
+            dst, replacement, src, regex = (self.eval(arg, t) for arg in node.args[1:])
+            metrics = label_replace([s.metric for s in vector], str(dst), str(replacement),
+                                    str(src), str(regex))  # type: ignore[union-attr]
+            samples = [Sample(m, s.value) for m, s in zip(metrics, vector, strict=True)]  # type: ignore[union-attr]
+            return _unique_labels(samples, "label_replace")
         if name == "histogram_quantile":
             q = self.eval(node.args[0], t)
             vector = self.eval(node.args[1], t)
@@ -610,6 +644,17 @@ class _Evaluator:
             key = tuple(sorted(metric.items()))
             groups.setdefault(key, (metric, []))[1].append((upper, sample.value))
         return [Sample(metric, bucket_quantile(q, buckets)) for metric, buckets in groups.values()]
+
+
+def _unique_labels(samples: list[Sample], where: str) -> list[Sample]:
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    for sample in samples:
+        key = tuple(sorted(sample.metric.items()))
+        if key in seen:
+            raise PromQLError(f"vector cannot contain metrics with the same labelset ({where})",
+                              "execution")
+        seen.add(key)
+    return samples
 
 
 def _unwrap(node: Expr) -> Expr:

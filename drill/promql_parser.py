@@ -85,6 +85,8 @@ class Aggregate:
 class VectorMatching:
     on: bool  # True: on(labels); False: ignoring(labels)
     labels: tuple[str, ...]
+    group: str = ""  # "left" (many-to-one), "right" (one-to-many) or "" (one-to-one)
+    include: tuple[str, ...] = ()  # group_left(...)/group_right(...): labels copied from the "one" side
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +124,7 @@ FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "clamp_min": ((VECTOR, SCALAR), VECTOR),
     "clamp_max": ((VECTOR, SCALAR), VECTOR),
     "abs": ((VECTOR,), VECTOR),
+    "label_replace": ((VECTOR, STRING, STRING, STRING, STRING), VECTOR),
     "absent": ((VECTOR,), VECTOR),
     "vector": ((SCALAR,), VECTOR),
     "scalar": ((VECTOR,), SCALAR),
@@ -373,10 +376,19 @@ class _Parser:
                 on = self.advance().text.lower() == "on"
                 matching = VectorMatching(on, self.parse_label_list("grouping opts"))
             if self.is_word("group_left", "group_right"):
-                raise self.error(
-                    f"{self.tok.text} (many-to-one matching) is not supported by the drill "
-                    "cluster"
-                )
+                if matching is None:
+                    raise self.unexpected("binary expression")
+                group_token = self.advance()
+                if op in SET_OPS:
+                    raise self.error(f'no grouping allowed for "{op}" operation', group_token)
+                include: tuple[str, ...] = ()
+                if self.is_op("("):
+                    include = self.parse_label_list("grouping opts")
+                if matching.on and set(include) & set(matching.labels):
+                    raise self.error(
+                        "label names must not occur in both ON and GROUP clause", group_token)
+                matching = replace(matching, group=group_token.text.lower()[len("group_"):],
+                                   include=include)
             precedence = _PRECEDENCE[op]
             rhs = self.parse_binary(precedence if op == "^" else precedence + 1)
             lhs = self.check_binary(Binary(op, lhs, rhs, return_bool, matching), op_token)

@@ -28,6 +28,8 @@ class ResourceType:
         return f"{self.kind}List"
 
 
+ARGO_GROUP = "argoproj.io"
+
 RESOURCES: dict[str, ResourceType] = {
     rt.name: rt
     for rt in (
@@ -39,10 +41,18 @@ RESOURCES: dict[str, ResourceType] = {
                      categories=("all",), subresources=("scale", "status")),
         ResourceType("replicasets", "ReplicaSet", "apps", "v1", short_names=("rs",),
                      categories=("all",), subresources=("scale", "status")),
+        # Argo Rollouts' CRDs, served as the API server serves custom resources
+        ResourceType("rollouts", "Rollout", ARGO_GROUP, "v1alpha1", short_names=("ro",),
+                     subresources=("status",)),
+        ResourceType("analysisruns", "AnalysisRun", ARGO_GROUP, "v1alpha1",
+                     short_names=("ar",), subresources=("status",)),
+        ResourceType("analysistemplates", "AnalysisTemplate", ARGO_GROUP, "v1alpha1",
+                     short_names=("at",)),
     )
 }
 
 GROUP_VERSIONS: dict[str, list[str]] = {
     "v1": ["namespaces", "pods", "events"],
     "apps/v1": ["deployments", "replicasets"],
+    f"{ARGO_GROUP}/v1alpha1": ["rollouts", "analysisruns", "analysistemplates"],
 }

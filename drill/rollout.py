@@ -100,6 +100,8 @@ def apply_deployment_defaults(obj: Obj) -> Obj:
         spec["revisionHistoryLimit"] = 10
     if spec.get("progressDeadlineSeconds") is None:
         spec["progressDeadlineSeconds"] = 600
+    if spec.get("paused") is False:  # `paused` is omitempty: the API server never shows false
+        del spec["paused"]
     template = spec.setdefault("template", {})
     template_meta = template.setdefault("metadata", {})
     if not spec.get("selector") and template_meta.get("labels"):

@@ -26,7 +26,7 @@ from .errors import ApiError, bad_request, forbidden, invalid, not_found
 from .faults import Faults
 from .list_limits import ListLimits, watch_options_errors
 from .patch import apply_patch
-from .resources import GROUP_VERSIONS, RESOURCES, ResourceType
+from .resources import ARGO_GROUP, GROUP_VERSIONS, RESOURCES, ResourceType
 from .selectors import format_match_labels, parse_field_selector, parse_label_selector
 from .store import Store
 from .traffic import Traffic
@@ -166,9 +166,16 @@ async def api_versions(request: web.Request) -> web.Response:
                                                  "serverAddress": request.host}]})
 
 
+def _served(request: web.Request) -> list[str]:
+    """The group-versions this cluster serves (Argo Rollouts' CRDs only when installed)."""
+    crds = getattr(request.app[CLUSTER_KEY], "argo_crds", True)
+    return [gv for gv in GROUP_VERSIONS if crds or not gv.startswith(f"{ARGO_GROUP}/")]
+
+
 async def api_groups(request: web.Request) -> web.Response:
+    served = [gv.split("/") for gv in _served(request) if "/" in gv]
     return dump({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-        _group("apps", "v1"), _group("authorization.k8s.io", "v1"),
+        *(_group(name, ver) for name, ver in served), _group("authorization.k8s.io", "v1"),
     ]})
 
 
@@ -178,8 +185,8 @@ async def core_resources(request: web.Request) -> web.Response:
 
 async def group_resources(request: web.Request) -> web.Response:
     group, ver = request.match_info["group"], request.match_info["version"]
-    if group == "apps" and ver == "v1":
-        return dump(_resource_list("apps/v1"))
+    if f"{group}/{ver}" in _served(request):
+        return dump(_resource_list(f"{group}/{ver}"))
     if group == "authorization.k8s.io" and ver == "v1":
         return dump({"kind": "APIResourceList", "apiVersion": "v1",
                      "groupVersion": "authorization.k8s.io/v1", "resources": [{
@@ -190,8 +197,10 @@ async def group_resources(request: web.Request) -> web.Response:
 
 async def group_info(request: web.Request) -> web.Response:
     group = request.match_info["group"]
-    if group == "apps":
-        return dump({"kind": "APIGroup", "apiVersion": "v1", **_group("apps", "v1")})
+    served = next((gv for gv in _served(request) if gv.startswith(f"{group}/")), None)
+    if served is not None:
+        return dump({"kind": "APIGroup", "apiVersion": "v1",
+                     **_group(group, served.split("/")[1])})
     if group == "authorization.k8s.io":
         return dump({"kind": "APIGroup", "apiVersion": "v1", **_group(group, "v1")})
     raise ApiError(404, "the server could not find the requested resource")
@@ -207,7 +216,8 @@ def _resolve(request: web.Request) -> tuple[ResourceType, str | None, str | None
     group = info.get("group", "")
     ver = info.get("version", "v1")
     rt = RESOURCES.get(info["resource"])
-    if rt is None or rt.group != group or rt.version != ver:
+    if rt is None or rt.group != group or rt.version != ver or \
+            rt.api_version not in _served(request):
         raise ApiError(404, "the server could not find the requested resource")
     namespace = info.get("namespace")
     if namespace is not None and not rt.namespaced:

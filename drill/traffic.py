@@ -10,11 +10,18 @@ drill seconds since the previous tick:
 - `http_request_duration_seconds{namespace,deployment,path}` histogram (buckets `BUCKETS`),
   from a log-normal baseline (p50 = the deployment's median, p99 = 4.5 x median) multiplied by
   the endpoint's `latency_factor` and by a load factor when few pods carry the traffic;
-- `warroom_drill_ready_pods{namespace,deployment}` gauge.
+- `warroom_drill_ready_pods{namespace,deployment}` gauge;
+- the same traffic as Istio, Linkerd and ingress-nginx report it, and kube-state-metrics
+  series of the cluster's objects (`stack_series.StackSeries`);
+- per running container of a deployment's pods, as cAdvisor reports them through the kubelet:
+  `container_memory_working_set_bytes{namespace,pod,container,image,node}` (the scenario's
+  `pod_memory`, see `memory.py`) and `container_spec_memory_limit_bytes` (0 without a limit).
 
 The request rate of a deployment (`Baseline.rps` with a small deterministic wobble) is split
 equally over its ready pods; each pod serves its share per its own profile, so during a rollout
-the error ratio is mixed. Counters are integers (fractions carry over to the next tick), so
+the error ratio is mixed. An Argo Rollout (drill/argo_rollouts.py) serves too, under its name
+in the `deployment` label, its requests split by `status.canary.weights` as a traffic router
+would (drill/argo.py `traffic_shares`): a bad canary at 20 % fails only its 20 %. Counters are integers (fractions carry over to the next tick), so
 `exposition()` shows real counter values.
 
 A bounded sample history (one row per `sample_interval` drill seconds at most, `retention`
@@ -32,8 +39,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .argo import traffic_shares
 from .clock import DrillClock
+from .memory import healthy_working_set, limit_bytes, running_containers
 from .profiles import TrafficProfile
+from .stack_series import StackSeries
 from .workloads import deployment_pods, is_ready
 
 Obj = dict[str, Any]
@@ -47,6 +57,9 @@ CODES: tuple[str, ...] = ("200", "500", "503")
 REQUESTS = "http_requests_total"
 DURATION = "http_request_duration_seconds"
 READY_PODS = "warroom_drill_ready_pods"
+WORKING_SET = "container_memory_working_set_bytes"
+MEMORY_LIMIT = "container_spec_memory_limit_bytes"
+MemoryFor = Callable[[Obj, float], float]  # (pod, unix time) -> working-set bytes
 
 SIGMA = math.log(4.5) / 2.3263478740408408  # p99 / p50 = 4.5 (40 ms -> 180 ms)
 OUTAGE_MEDIAN = 0.002  # a 503 from the load balancer with no upstream is fast
@@ -168,6 +181,8 @@ class _Deployment:
     paths: dict[str, _Path] = field(default_factory=dict)
     shares: dict[str, float] = field(default_factory=dict)  # last known mix, for outages
     live: bool = False
+    # (pod, container) -> series indices of its working set and limit
+    containers: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -197,6 +212,7 @@ class Traffic:
         clock: DrillClock,
         traffic_for: TrafficFor,
         *,
+        memory_for: MemoryFor = healthy_working_set,
         sample_interval: float = 5.0,
         retention: float = 7200.0,
         max_samples: int = 2000,
@@ -204,6 +220,7 @@ class Traffic:
         self._store = store
         self._clock = clock
         self._traffic_for = traffic_for
+        self._memory_for = memory_for
         self.sample_interval = sample_interval
         self.retention = retention
         self._lock = threading.RLock()
@@ -217,6 +234,8 @@ class Traffic:
         self._rows: deque[array] = deque(maxlen=max_samples)
         self._last = self.drill_time()
         self._ticked_at: tuple[float, int] | None = None  # (drill time, store rv) last ticked
+        self._stacks = StackSeries(self._series)
+        self._prefixes: dict[int, str] = {}  # series index -> `name{labels} ` for exposition
         # fault hooks, consulted by the server
         self.query_delay = 0.0
         self.down = False
@@ -268,7 +287,8 @@ class Traffic:
             self._last = max(self._last, now)
             seen: set[DeploymentKey] = set()
             current: dict[DeploymentKey, DeploymentRates] = {}
-            for deployment in self._store.list("deployments"):
+            workloads = [*self._store.list("deployments"), *self._store.list("rollouts")]
+            for deployment in workloads:
                 meta = deployment["metadata"]
                 key = (meta.get("namespace", ""), meta["name"])
                 seen.add(key)
@@ -279,6 +299,9 @@ class Traffic:
                 self._retire(key)
             self._current = current
             if not self._times or now - self._times[-1] >= self.sample_interval:
+                # the other stacks' series are read from samples and the exposition only
+                self._stacks.update_mirrors(self._values)
+                self._stacks.update_state(self._store, self._values)
                 self._record(now)
 
     def _tick_deployment(
@@ -288,8 +311,10 @@ class Traffic:
         if state is None:
             state = _Deployment(key, self._register(READY_PODS, key, ()))
             self._deployments[key] = state
-        ready = [pod for pod in deployment_pods(self._store, deployment) if is_ready(pod)]
+        pods = deployment_pods(self._store, deployment)
+        ready = [pod for pod in pods if is_ready(pod)]
         self._values[state.ready_index] = float(len(ready))
+        self._memory(state, pods, t_mid + dt / 2)
         if ready:
             state.live = True
         if not state.live:
@@ -334,23 +359,26 @@ class Traffic:
                 flow.observe(rate * share, OUTAGE_MEDIAN)
             return flows
         per_pod = rate / len(ready)
+        # a Rollout's router splits requests by canary weight; anything else: pods equally
+        shares = traffic_shares(deployment, ready)
         load = load_factor(per_pod, baseline.pod_capacity)
         limit = baseline.pod_capacity * SHED_FACTOR
         shed = max(0.0, 1.0 - limit / per_pod) if per_pod > 0 else 0.0
         # pods serving the same profile serve the same: each profile is worked out once, for
         # all its pods (10,000 pods of one revision: one profile, not 10,000)
-        serving: dict[Any, int] = {}
+        serving: dict[Any, float] = {}  # profile -> share of the requests its pods serve
         for pod in ready:
             profile = self._traffic_for(deployment, pod)
-            serving[profile] = serving.get(profile, 0) + 1
+            share = shares.get(pod["metadata"]["name"], 0.0) if shares else 1.0 / len(ready)
+            serving[profile] = serving.get(profile, 0.0) + share
         mix: dict[str, float] = {}
         for profile, pods in serving.items():
             endpoints = profile.endpoints
             total_share = sum(max(0.0, ep.share) for ep in endpoints) or 1.0
             for endpoint in endpoints:
                 share = max(0.0, endpoint.share) / total_share
-                mix[endpoint.path] = mix.get(endpoint.path, 0.0) + share * pods / len(ready)
-                requests = per_pod * share * pods
+                mix[endpoint.path] = mix.get(endpoint.path, 0.0) + share * pods
+                requests = rate * share * pods
                 served = requests * (1.0 - shed)
                 failed = served * min(1.0, max(0.0, endpoint.error_ratio))
                 factor = max(0.0, endpoint.latency_factor) * load
@@ -364,6 +392,37 @@ class Traffic:
                 flow.weighted_factor += served * factor
         state.shares = mix
         return flows
+
+    def _memory(self, state: _Deployment, pods: list[Obj], now: float) -> None:
+        """Working set and limit of every running container; stopped ones have no sample."""
+        seen: set[tuple[str, str]] = set()
+        for pod in pods:
+            running = running_containers(pod)
+            if not running:
+                continue
+            meta = pod["metadata"]
+            node = pod.get("spec", {}).get("nodeName", "")
+            working_set = self._memory_for(pod, now)
+            for container in pod.get("spec", {}).get("containers") or ():
+                name = container.get("name", "")
+                if name not in running:
+                    continue
+                key = (meta["name"], name)
+                seen.add(key)
+                indices = state.containers.get(key)
+                if indices is None:
+                    labels = (("namespace", state.key[0]), ("pod", meta["name"]),
+                              ("container", name), ("image", container.get("image", "")),
+                              ("node", node))
+                    indices = (self._series(WORKING_SET, labels),
+                               self._series(MEMORY_LIMIT, labels))
+                    state.containers[key] = indices
+                limit = limit_bytes(container)
+                self._values[indices[0]] = float(round(working_set))
+                self._values[indices[1]] = float(limit or 0.0)
+        for key in [k for k in state.containers if k not in seen]:
+            for index in state.containers.pop(key):
+                self._values[index] = math.nan
 
     def _apply(self, path: _Path, flow: _Flow, dt: float) -> None:
         """Add one tick's worth of a flow (per second) to the counters, in whole requests."""
@@ -392,7 +451,10 @@ class Traffic:
 
     # ---- series bookkeeping --------------------------------------------------------------
     def _register(self, name: str, key: DeploymentKey, extra: LabelPairs) -> int:
-        labels = tuple(sorted((("namespace", key[0]), ("deployment", key[1])) + extra))
+        return self._series(name, (("namespace", key[0]), ("deployment", key[1])) + extra)
+
+    def _series(self, name: str, pairs: LabelPairs) -> int:
+        labels = tuple(sorted(pairs))
         series = (name, labels)
         index = self._index.get(series)
         if index is None:
@@ -424,12 +486,18 @@ class Traffic:
             carry=[0.0] * len(les),
         )
         state.paths[path] = found
+        for code, index in found.codes.items():
+            self._stacks.requests(key[0], key[1], path, code, index)
+        self._stacks.histogram(key[0], key[1], path, list(zip(les, found.buckets, strict=True)),
+                               found.sum_index, found.count_index)
         return found
 
     def _retire(self, key: DeploymentKey) -> None:
         """A deleted deployment's series stop (NaN marks "no sample")."""
         state = self._deployments.pop(key)
         indices = [state.ready_index]
+        for pair in state.containers.values():
+            indices += pair
         for path in state.paths.values():
             indices += [*path.codes.values(), *path.buckets, path.sum_index, path.count_index]
         for index in indices:
@@ -469,14 +537,28 @@ class Traffic:
                 f"# TYPE {READY_PODS} gauge",
             ]
             lines += [self._line(state.ready_index) for state in states]
+            self._stacks.update_mirrors(self._values)
+            self._stacks.update_state(self._store, self._values)
+            lines += self._stacks.exposition(self._line, self._values)
+            for name, what in ((WORKING_SET, "Current working set of the container in bytes."),
+                               (MEMORY_LIMIT, "Memory limit for the container in bytes.")):
+                lines += [f"# HELP {name} {what}", f"# TYPE {name} gauge"]
+                which = 0 if name == WORKING_SET else 1
+                for state in states:
+                    lines += [self._line(state.containers[k][which])
+                              for k in sorted(state.containers)]
             return "\n".join(lines) + "\n"
 
     def _line(self, index: int) -> str:
-        name, labels = self._keys[index]
-        order = {"namespace": 0, "deployment": 1, "path": 2, "code": 3, "le": 4}
-        pairs = sorted(labels, key=lambda kv: (order.get(kv[0], 9), kv[0]))
-        text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
-        return f"{name}{{{text}}} {format_sample(self._values[index])}"
+        prefix = self._prefixes.get(index)
+        if prefix is None:  # a series' labels never change: written once
+            name, labels = self._keys[index]
+            order = {"namespace": 0, "deployment": 1, "pod": 1, "container": 2, "path": 2,
+                     "code": 3, "le": 4}
+            pairs = sorted(labels, key=lambda kv: (order.get(kv[0], 9), kv[0]))
+            text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in pairs)
+            prefix = self._prefixes[index] = f"{name}{{{text}}} "
+        return prefix + format_sample(self._values[index])
 
 
 def escape_label_value(value: str) -> str:

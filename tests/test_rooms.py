@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOMAIN_ROOMS = ("console/domain", "console/runbook", "console/rehearsal")
+DOMAIN_ROOMS = ("console/domain", "console/runbook", "console/rehearsal", "console/config")
 MAX_MODULE_LINES = 600
 MAX_CLASS_LINES = 400
 

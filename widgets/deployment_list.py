@@ -24,8 +24,17 @@ def count(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
+def rollout_text(row: DeploymentRow) -> str:
+    """The ROLLOUT cell after its symbol; a paused rollout says how far it got: "paused at
+    2/5 new pods" (pods of the current template out of the replicas wanted)."""
+    if row.rollout == "paused":
+        return f"paused at {count(row.updated)}/{count(row.desired)} new pods"
+    return row.rollout
+
+
 class DeploymentList(KeyedTable[DeploymentRow]):
-    """Deployments with their rollout state (✔ complete, ⟳ progressing, ✖ stalled, ⏸ paused).
+    """Deployments with their rollout state (✔ complete, ⟳ progressing, ✖ stalled, ⏸ paused at
+    2/5 new pods).
 
     ``apply(rows)`` takes the full current list and updates it in place by key. Moving the
     cursor posts ``DeploymentList.Selected(key)``; Enter posts it with ``activated=True``.
@@ -33,6 +42,7 @@ class DeploymentList(KeyedTable[DeploymentRow]):
 
     COLUMNS = (("name", "DEPLOYMENT"), ("ready", "READY"), ("revision", "REV"),
                ("rollout", "ROLLOUT"))
+    SQUEEZE: ClassVar[dict[str, int]] = {"rollout": 12}  # "⏸ paused at…" in a narrow pane
     SORT_KEYS: ClassVar[dict[str, Callable[[DeploymentRow], object]]] = {
         "name": lambda row: (row.namespace, row.name),
         "ready": _ready,
@@ -91,7 +101,7 @@ class DeploymentList(KeyedTable[DeploymentRow]):
         if symbol is None:
             rollout = Text(f"? {row.rollout}", style=style("deployment-list--unknown"))
         else:
-            rollout = Text(f"{symbol} {row.rollout}",
+            rollout = Text(f"{symbol} {rollout_text(row)}",
                            style=style(f"deployment-list--{row.rollout}"))
         return Text(name), ready, revision, rollout
 

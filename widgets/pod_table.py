@@ -95,15 +95,18 @@ class PodTable(KeyedTable[PodRow]):
     stays on the same pod. Moving the cursor posts ``PodTable.PodSelected(key)``; Enter posts
     it with ``activated=True``.
 
-    In a narrow pane pod names keep both ends ("api-7d9…6b5-qq7lm"), statuses end in "…",
-    and RESTARTS, then AGE, READY and REV are hidden -- the POD header counts them.
+    LAST is the last termination as ``kubectl describe`` shows it, abbreviated ("OOM 12m":
+    OOMKilled 12 minutes ago). In a narrow pane pod names keep both ends ("api-7d9…6b5-qq7lm"),
+    statuses end in "…", and RESTARTS, then AGE, READY, LAST and REV are hidden -- the POD
+    header counts them.
     """
 
     COLUMNS = (("name", "POD"), ("ready", "READY"), ("status", "STATUS"),
-               ("restarts", "RESTARTS"), ("age", "AGE"), ("revision", "REV"))
+               ("restarts", "RESTARTS"), ("last", "LAST"), ("age", "AGE"), ("revision", "REV"))
     SQUEEZE: ClassVar[dict[str, int]] = {"name": 14, "status": 12, "restarts": 8}
-    # the status shows a crash loop; REV is what a rollback is about
-    DROP_ORDER = ("restarts", "age", "ready", "revision")
+    # the status shows a crash loop, LAST an OOM kill the status no longer shows; REV is
+    # what a rollback is about
+    DROP_ORDER = ("restarts", "age", "ready", "last", "revision")
     SORT_KEYS: ClassVar[dict[str, Callable[[PodRow], object]]] = {
         "name": lambda row: row.name,
         "ready": lambda row: ready_ratio(row.ready),
@@ -154,7 +157,8 @@ class PodTable(KeyedTable[PodRow]):
         restarted = (restart_count(row.restarts) or 0) > 0
         restarts = Text(str(row.restarts),
                         style=style("pod-table--restarted") if restarted else "")
-        return (MiddleEllipsis(row.name), ready, status, restarts, Text(row.age),
+        last = Text(row.last_exit, style=style("pod-table--failing") if row.last_exit else "")
+        return (MiddleEllipsis(row.name), ready, status, restarts, last, Text(row.age),
                 Text(row.revision or "?"))
 
     def _row_highlighted(self, key: str, activated: bool) -> None:

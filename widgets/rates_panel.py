@@ -1,7 +1,12 @@
-"""The rates panel: error ratio, p99 latency and the rollback advisor's verdict per deployment.
+"""The rates panel: error ratio, p99 latency, memory and the advisor's verdict per deployment.
 
-Unknown figures read "?" or "n/a", never 0. The verdict leads each card, with its symbol and
-word as well as its colour: ⚠ ROLL BACK NOW, ▲ MONITOR, ✔ OK, ? UNKNOWN.
+Memory is the working set of the deployment's largest container, with the pods' limit when
+they declare one and, while it climbs, when it will reach it ("full in 12m").
+
+Unknown figures read "?" or "n/a", never 0; a deployment the metrics have no series for says
+which series were looked for ("no data: istio_requests_total{...}"). The verdict leads each
+card, with its symbol and word as well as its colour: ⚠ ROLL BACK NOW, ▲ MONITOR, ✔ OK,
+? UNKNOWN.
 """
 
 from __future__ import annotations
@@ -62,6 +67,24 @@ def per_second(rate: float | None) -> str:
     return f"{rate:.1f} req/s"
 
 
+def mebibytes(value: float | None) -> str:
+    """412.3 MiB in bytes → "412 MiB"; unknown → "?"."""
+    if value is None or not math.isfinite(value):
+        return "?"
+    mib = value / 2**20
+    return f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib:.0f} MiB"
+
+
+def memory_line(row: RateRow) -> str:
+    """"limit 512 MiB · full in 12m" (or "no limit"), for a deployment with memory data."""
+    limit = f"limit {mebibytes(row.memory_limit)}" if row.memory_limit else "no limit"
+    if row.memory_full_in == "now":
+        return f"memory {limit} · at the limit"
+    if row.memory_full_in:
+        return f"memory {limit} · full in {row.memory_full_in}"
+    return f"memory {limit}"
+
+
 def verdict_text(verdict: VerdictRow) -> str:
     """"⚠ ROLL BACK NOW"."""
     symbol, _ = VERDICT_STYLES.get(verdict.level, ("?", "-unknown"))
@@ -80,7 +103,7 @@ class RateCard(Vertical):
     RateCard .verdict { width: 1fr; }
     RateCard .rule { height: auto; }
     RateCard .reasons { height: auto; }
-    RateCard .title, RateCard .ratio { width: 1fr; height: auto; }
+    RateCard .title, RateCard .ratio, RateCard .memory-note { width: 1fr; height: auto; }
     RateCard .figure { height: 1; }
     RateCard .figure Label { width: 18; }
     RateCard .figure TrendLine { width: 1fr; }
@@ -104,7 +127,11 @@ class RateCard(Vertical):
         with Horizontal(classes="figure latency"):
             yield Label("", classes="value")
             yield TrendLine([], classes="latency")
+        with Horizontal(classes="figure memory"):
+            yield Label("", classes="value")
+            yield TrendLine([], classes="memory")
         yield Label("", classes="ratio")
+        yield Label("", classes="memory-note")
 
     def on_mount(self) -> None:
         self._composed = True
@@ -128,14 +155,25 @@ class RateCard(Vertical):
         if row.p99_ms is not None and row.latency_ratio and math.isfinite(row.latency_ratio):
             baseline = row.p99_ms / row.latency_ratio
         floors = {"errors": ERROR_SCALE_FLOOR,
-                  "latency": LATENCY_SCALE_FLOOR * baseline if baseline else 0.0}
-        for name, history in (("errors", row.error_history), ("latency", row.p99_history)):
+                  "latency": LATENCY_SCALE_FLOOR * baseline if baseline else 0.0,
+                  "memory": row.memory_limit or 0.0}  # a full bar: at the limit
+        has_memory = row.memory_bytes is not None or bool(row.memory_history)
+        self.query_one(".figure.memory").display = has_memory
+        self._put(".memory .value", f"mem    {mebibytes(row.memory_bytes):>9}")
+        note = self._put(".memory-note", memory_line(row) if has_memory else "")
+        note.display = has_memory
+        for name, history in (("errors", row.error_history), ("latency", row.p99_history),
+                              ("memory", row.memory_history)):
             trend = self.query_one(f"TrendLine.{name}", TrendLine)
             trend.scale_floor = floors[name]
             trend.data = finite(history)
             trend.display = bool(trend.data)
-        self._put(".ratio",
-                  f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}")
+        restarts = (f" · {row.restarts_last_hour} restarts in 1h"
+                    if row.restarts_last_hour else "")
+        ratio = f"latency {times_baseline(row.latency_ratio)} · {per_second(row.request_rate)}"
+        if row.no_data:  # an empty answer is not "0 % errors": say what was looked for
+            ratio = f"no data: {row.no_data}"
+        self._put(".ratio", ratio + restarts)
 
     def _put(self, selector: str, text: str) -> Static:
         """Set a text only when it changed, and lay the screen out again only when its shape

@@ -28,6 +28,7 @@ class PodRow:
     age: str
     revision: str
     node: str = ""
+    last_exit: str = ""  # the last termination, abbreviated: "OOM 12m" (OOMKilled 12m ago)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,12 @@ class RateRow:
     latency_ratio: float | None
     error_history: tuple[float, ...] = ()
     p99_history: tuple[float, ...] = ()
+    no_data: str = ""  # the series looked for when the metrics had none: never "0 %"
+    memory_bytes: float | None = None  # working set of the largest container
+    memory_limit: float | None = None  # the pods' memory limit, when they declare one
+    memory_history: tuple[float, ...] = ()
+    memory_full_in: str | None = None  # "12m": when the climbing working set hits the limit
+    restarts_last_hour: int = 0  # container restarts of the running pods in the last hour
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,10 @@ class HeaderInfo:
     identity: str | None = None  # impersonation: "as alice (groups: sre)"
     showing: str | None = None  # a `/` filter in force: "showing 12 of 10,000 pods"
     contexts: tuple[ContextState, ...] = ()  # a console on several contexts: each one's state
+    severity: str | None = None  # the incident's: critical | high | medium | low
+    status: str | None = None  # investigating | identified | mitigated | resolved | closed
+    host: str | None = None  # the bastion: "load 0.42 mem 61% disk 12.0 GiB free"
+    host_warning: str | None = None  # "audit disk low: 812.0 KiB free (1% free)"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from textual.widgets import Label, Static
 from widgets.plain_text import plain_text
 from widgets.rows import HeaderInfo
 
+SEVERITY_CLASSES = ("critical", "high", "medium", "low")
 CONNECTION_SYMBOLS = {"connecting": "◌", "live": "●", "reconnecting": "◌", "stale": "✖"}
 CONTEXT_SYMBOLS = {"connected": "●", "connecting": "◌", "reconnecting": "◌", "stale": "✖",
                    "denied": "⊘", "failed": "✖"}
@@ -40,14 +41,19 @@ def contexts_text(info: HeaderInfo) -> str:
 
 
 class StatusHeader(Widget):
-    """Context, namespace, connection state, incident clock, drill time, READ-ONLY, PRODUCTION.
+    """Context, namespace, connection state, incident clock, drill time, READ-ONLY, PRODUCTION,
+    and the bastion's own health.
 
     Set ``info`` (a ``HeaderInfo``) to update it.
 
     Child ids: ``#production-banner``, ``#status-line``, ``#context``, ``#namespace``,
     ``#identity`` (impersonation, when any), ``#connection`` (classes ``-connecting`` /
-    ``-live`` / ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``, ``#read-only``,
-    ``#credentials``, ``#contexts`` (every context's state, on several contexts).
+    ``-live`` / ``-reconnecting`` / ``-stale``), ``#incident-clock``, ``#drill-time``,
+    ``#read-only``, ``#credentials``, ``#contexts`` (every context's state, on several
+    contexts), ``#severity`` (classes ``-critical`` / ``-high`` / ``-medium`` /
+    ``-low``), ``#incident-status`` and ``#resolved-banner`` (resolved but not closed),
+    ``#host-warning`` (the audit disk filling, or full: actions refused),
+    ``#host`` (the bastion's load, memory and free disk).
     """
 
     DEFAULT_CSS = """
@@ -61,6 +67,15 @@ class StatusHeader(Widget):
         display: none;
     }
     StatusHeader.-production #production-banner {
+        display: block;
+    }
+    StatusHeader #resolved-banner {
+        width: 1fr;
+        height: 1;
+        content-align: center middle;
+        display: none;
+    }
+    StatusHeader.-resolved #resolved-banner {
         display: block;
     }
     StatusHeader #status-line {
@@ -87,16 +102,22 @@ class StatusHeader(Widget):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="production-banner")
+        yield Static("✔ RESOLVED — not closed yet: check off the follow-ups (F), then close "
+                     "the incident (I)", id="resolved-banner")
         with Horizontal(id="status-line"):
+            yield Label("", id="severity", classes="-hidden")
+            yield Label("", id="incident-status", classes="-hidden")
             yield Label("", id="context")
             yield Label("", id="namespace")
             yield Label("", id="identity")
             yield Label("", id="connection")
             yield Label("", id="contexts", classes="-hidden")
+            yield Label("", id="host-warning", classes="-hidden")
             yield Label("", id="incident-clock")
             yield Label("", id="drill-time")
             yield Label("READ-ONLY", id="read-only")
             yield Label("", id="credentials", classes="-hidden")
+            yield Label("", id="host", classes="-hidden")
 
     def on_mount(self) -> None:
         self._composed = True
@@ -112,12 +133,22 @@ class StatusHeader(Widget):
     def _show(self, info: HeaderInfo | None) -> None:
         if info is None:
             self.remove_class("-production")
+            self.remove_class("-resolved")
             self._update("#context", "not connected")
-            for name in ("namespace", "identity", "connection", "incident-clock", "drill-time",
-                         "read-only", "credentials", "contexts"):
+            for name in ("severity", "incident-status", "namespace", "identity", "connection",
+                         "incident-clock", "drill-time", "read-only", "credentials", "contexts",
+                         "host", "host-warning"):
                 self.query_one(f"#{name}", Label).add_class("-hidden")
             return
         self.set_class(info.production, "-production")
+        self.set_class(info.status == "resolved", "-resolved")
+        severity = self._update("#severity", f"▲ {info.severity.upper()}"
+                                if info.severity else "")
+        for level in SEVERITY_CLASSES:
+            severity.set_class(info.severity == level, f"-{level}")
+        severity.set_class(not info.severity, "-hidden")
+        status = self._update("#incident-status", info.status or "")
+        status.set_class(not info.status, "-hidden")
         self._update("#production-banner",
                      f"▲ PRODUCTION ▲  {info.context} — actions change the live service")
         self._update("#context", f"ctx {info.context}")
@@ -139,6 +170,11 @@ class StatusHeader(Widget):
         credentials = self._update("#credentials", f"⚿ {info.credentials}"
                                    if info.credentials else "")
         credentials.set_class(not info.credentials, "-hidden")
+        warning = self._update("#host-warning", f"⚠ {info.host_warning}"
+                               if info.host_warning else "")
+        warning.set_class(not info.host_warning, "-hidden")
+        host = self._update("#host", f"bastion {info.host}" if info.host else "")
+        host.set_class(not info.host, "-hidden")
         for name in ("namespace", "connection"):
             self.query_one(f"#{name}", Label).remove_class("-hidden")
 

@@ -55,7 +55,9 @@ class UndoModal(ModalScreen[int | None]):
 
     ``revisions`` are listed newest first; ``diffs`` maps a revision to the text of what would
     change (images/env/change-cause); ``warnings`` are shown in warning style (paused
-    deployment, pruned revision). Enter on a revision or the Roll back button chooses it.
+    deployment, pruned revision). Enter on a revision or the Roll back button chooses it. With
+    ``resume_first`` (a paused deployment, which kubectl will not roll back) the choice is
+    "resume and roll back", one audited sequence, and the button says so.
 
     Ids: ``#revisions`` (OptionList, option ids ``rev-N``), ``#diff``, ``#undo-note``,
     ``#warnings``, ``#undo``, ``#cancel``.
@@ -76,8 +78,11 @@ class UndoModal(ModalScreen[int | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, target: str, revisions: Sequence[RevisionRow],
-                 diffs: Mapping[int, str] | None = None, warnings: Sequence[str] = ()) -> None:
+                 diffs: Mapping[int, str] | None = None, warnings: Sequence[str] = (),
+                 *, resume_first: bool = False) -> None:
         super().__init__()
+        self.resume_first = resume_first
+        self.verb = "Resume and roll back" if resume_first else "Roll back"
         self.target = target
         self.revisions = sorted(revisions, key=lambda r: r.revision, reverse=True)
         self.diffs = dict(diffs or {})
@@ -86,7 +91,8 @@ class UndoModal(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(Text(plain_text(f"Roll back {self.target} (rollout undo)")), id="undo-title")
+            how = "rollout resume + undo" if self.resume_first else "rollout undo"
+            yield Label(Text(plain_text(f"{self.verb} {self.target} ({how})")), id="undo-title")
             yield OptionList(
                 *(Option(revision_prompt(r), id=f"rev-{r.revision}", disabled=r.current)
                   for r in self.revisions),
@@ -99,9 +105,9 @@ class UndoModal(ModalScreen[int | None]):
                 for warning in self.warnings:
                     yield Static(Text(plain_text(f"⚠ {warning}")), classes="warning")
             with Horizontal(id="buttons"):
-                yield Button("Roll back", id="undo", variant="error")
+                yield Button(self.verb, id="undo", variant="error")
                 yield Button("Cancel", id="cancel")
-            yield Label("↑↓ choose · Enter roll back · Esc cancel", id="undo-keys")
+            yield Label(f"↑↓ choose · Enter {self.verb.lower()} · Esc cancel", id="undo-keys")
 
     def on_mount(self) -> None:
         self.query_one("#warnings").display = bool(self.warnings)
@@ -125,11 +131,11 @@ class UndoModal(ModalScreen[int | None]):
         button = self.query_one("#undo", Button)
         if revision is None:
             diff.update("No earlier revision to roll back to (history may have been pruned).")
-            button.label = "Roll back"
+            button.label = self.verb
             button.disabled = True
             return
         diff.update(plain_text(self.diffs.get(revision) or f"rev {revision}: no diff available"))
-        button.label = f"Roll back to rev {revision}"
+        button.label = f"{self.verb} to rev {revision}"
         button.disabled = False
 
     @on(OptionList.OptionHighlighted, "#revisions")

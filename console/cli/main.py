@@ -8,12 +8,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adapters.errors import Invalid
+from adapters.metric_presets import PRESETS, check_preset
 from console.cli.audit import add_audit_commands, run_audit_command
+from console.cli.config import (
+    add_config_command,
+    add_config_options,
+    config_flags,
+    run_config_command,
+    theme_names,
+)
 from console.cli.contexts import context_list, unknown_contexts
 from console.cli.doctor import add_doctor_command, run_doctor
 from console.cli.drill import add_inject_parser, fault_spec, run_inject
+from console.cli.incident_start import add_incident_options, ask, check_resume
+from console.cli.incidents import add_incidents_commands, run_incidents_command
 from console.cli.replay import add_replay_command, run_replay_command
 from console.cli.runbooks import add_runbook_commands, run_runbooks_command
+from console.config.errors import ConfigError
 from console.domain.state_checks import check_state_dir
 from console.domain.statefiles import STATE_DIR_ENV, default_state_dir, ensure_private_dir
 
@@ -88,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "written as for kubectl -l (e.g. app=api or 'tier in (web,api)')")
     _console_options(parser)
     parser.add_argument("--prometheus", metavar="URL",
-                        help="Prometheus base URL for error rates and latency "
-                             "(default: none; the drill cluster serves its own)")
+                        help="Prometheus base URL for error rates and latency (default: the "
+                             "config file's [metrics]; the drill cluster serves its own)")
+    add_config_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     drill = sub.add_parser(
@@ -101,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "see `warroom drill inject --help`.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _drill_options(drill)
+    drill.add_argument("--preset", type=_preset, default="generic", metavar="NAME",
+                       help="read the drill's metrics as this monitoring stack exports them: "
+                            + ", ".join(PRESETS) + " (default: generic); the drill emits every "
+                            "stack's series, so each shows the same incident")
     default_kubeconfig = str(default_state_dir() / DRILL_KUBECONFIG)
     drill_sub = drill.add_subparsers(dest="drill_command", metavar="[inject]")
     add_inject_parser(drill_sub, "inject", default_kubeconfig,
@@ -132,31 +149,42 @@ def build_parser() -> argparse.ArgumentParser:
     add_inject_parser(sub, "drill-inject", default_kubeconfig,
                       "same as `warroom drill inject`")
     add_audit_commands(sub)
+    add_incidents_commands(sub)  # warroom incidents list | show | export
     add_runbook_commands(sub)
     add_replay_command(sub)  # warroom replay AUDIT.jsonl
     add_doctor_command(sub)
+    add_config_command(sub)
     return parser
 
 
 def _console_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--read-only", action="store_true",
+    parser.add_argument("--read-only", action=argparse.BooleanOptionalAction, default=None,
                         help="watch only: disable scale, restart, undo and delete")
-    parser.add_argument("--theme", default="warroom-dark",
+    parser.add_argument("--theme", default=None,
                         help="colour theme: warroom-dark, warroom-light, warroom-high-contrast, "
                              "warroom-colorblind (t switches at run time)")
     parser.add_argument("--runbook", metavar="ID",
                         help="runbook to follow (see `warroom runbooks list`)")
     parser.add_argument("--resume", nargs="?", const="latest", metavar="INCIDENT",
                         help="come back to an open incident (default: the latest)")
-    parser.add_argument("--max-replicas", type=_replicas, default=50, metavar="N",
+    add_incident_options(parser)
+    parser.add_argument("--max-replicas", type=_replicas, default=None, metavar="N",
                         help="upper bound accepted by the scale dialog (default 50)")
-    parser.add_argument("--two-person", action="store_true",
+    parser.add_argument("--two-person", action=argparse.BooleanOptionalAction, default=None,
                         help="two-person rule: an action confirmed here runs only after "
                              "someone else approves it (A) from another console on the "
                              "same incident (--resume)")
     parser.add_argument("--production", action=argparse.BooleanOptionalAction, default=None,
                         help="treat the context as production (typed confirmations); default: "
                              "by its name (prod, production, prd)")
+
+
+def _preset(text: str) -> str:
+    """argparse type for `--preset`: a metric preset, or a "did you mean"."""
+    try:
+        return check_preset(text)
+    except Invalid as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("metrics config: ")) from None
 
 
 def _replicas(text: str) -> int:
@@ -196,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "scenario", None) and args.scenario not in _scenario_names():
         parser.error(f"unknown scenario {args.scenario!r}; choose one of: "
                      + ", ".join(_scenario_names()))
+    if (why := check_resume(args)) is not None:
+        parser.error(why)
+    if args.command == "incidents":
+        return run_incidents_command(args)
     if args.command == "runbooks":
         return run_runbooks_command(args)
     if args.command == "audit":
@@ -204,14 +236,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_replay_command(args)
     if args.command == "doctor":
         return run_doctor(args)
+    if args.command == "config":
+        return run_config_command(args)
     if args.command == "drill-server":
         return run_drill_server(args)
     if getattr(args, "inject", False):
         return run_inject(args, drill_kubeconfig_path())
     state_dir()  # the audit log lives there: say now if it cannot, before anything starts
-    if args.command == "drill":
-        return run_drill_console(args)
-    return run_console(args)
+    try:
+        if args.command == "drill":
+            return run_drill_console(args)
+        return run_console(args)
+    except ConfigError as error:  # before the console starts: nothing recorded yet
+        print(f"warroom: the configuration cannot be used:\n{error.message}", file=sys.stderr)
+        return 2
 
 
 def run_drill_server(args: argparse.Namespace) -> int:
@@ -254,29 +292,33 @@ def run_drill_server(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace, **overrides: object) -> ConsoleSettings:
-    from console.domain.settings import ConsoleSettings
+    """Settings from flags, environment, the config file and defaults (console/config);
+    ``overrides`` (what a drill sets up) are taken as given. Raises ``ConfigError``."""
+    from console.config.console_settings import console_settings
 
-    values: dict[str, object] = {
+    fixed: dict[str, object] = {
         "kubeconfig": getattr(args, "kubeconfig", None),
         "context": getattr(args, "context", None),
-        "namespace": getattr(args, "namespace", None),
         "selector": getattr(args, "selector", None),
-        "read_only": args.read_only, "theme": args.theme, "runbook": args.runbook,
-        "resume": args.resume, "max_replicas": args.max_replicas,
-        "production": args.production, "two_person": args.two_person,
+        "resume": getattr(args, "resume", None),
     }
-    values.update(overrides)
-    return ConsoleSettings(**values)  # type: ignore[arg-type]
+    fixed.update(overrides)
+    return console_settings(config_flags(args), config_flag=getattr(args, "config", None),
+                            themes=theme_names(), **fixed)
 
 
 def run_drill_console(args: argparse.Namespace) -> int:
     from adapters.metrics_config import MetricsConfig
+    from console.config.console_settings import resolve_all
     from drill.cluster import DrillThread
 
+    # the config file checked (and the theme known) before anything starts
+    theme = resolve_all(config_flags(args), config_flag=args.config,
+                        context="drill").value("theme")
     if args.scenario is None:  # the picker, before anything starts (console/ui/scenario_pick.py)
         from console.ui.scenario_pick import pick_scenario
 
-        args.scenario = pick_scenario(args.theme)
+        args.scenario = pick_scenario(theme)
         if args.scenario is None:
             return 0
     runner = DrillThread(scenario=args.scenario, speed=args.speed, seed=args.seed)
@@ -293,14 +335,15 @@ def run_drill_console(args: argparse.Namespace) -> int:
         settings = _settings(
             args, kubeconfig=str(kubeconfig), context="drill", namespace=target_ns,
             metrics=MetricsConfig(base_url=cluster.url + "/prometheus",
-                                  bearer_token=cluster.token, verify_tls=str(cluster.ca_path)),
+                                  bearer_token=cluster.token, verify_tls=str(cluster.ca_path),
+                                  preset=args.preset),
             cluster_clock=cluster.clock.now, drill=cluster,
             runbook=args.runbook or getattr(scenario, "runbook", None) or None,
             runbook_values={"deployment": target},
             checks=_drill_checks(cluster, target_ns, target, rehearsal.check_paths),
             probe_ca=str(cluster.ca_path),
-            incident_title=f"drill: {scenario.title}" if scenario.name != "none"
-            else "drill: free play",
+            incident_title=args.title or (f"drill: {scenario.title}" if scenario.name != "none"
+                                          else "drill: free play"),
             title=f"drill: {scenario.name} · speed {cluster.clock.speed:g}x")
         from console.ui.app import run_app
 
@@ -326,19 +369,18 @@ def _drill_checks(cluster: object, namespace: str, deployment: str,
 
 
 def run_console(args: argparse.Namespace) -> int:
-    from adapters.metrics_config import MetricsConfig
     from console.ui.app import run_app
 
-    metrics = MetricsConfig(base_url=args.prometheus) if args.prometheus else None
+    title, severity = ask(args)  # two questions on a terminal when neither option is given
     contexts = context_list(args.context)
     if contexts:  # --context a,b: one console on several
         problem = unknown_contexts(args.kubeconfig, contexts)
         if problem:
             print(f"warroom: {problem}", file=sys.stderr)
             return 2
-        return run_app(_settings(args, metrics=metrics, context=contexts[0],
-                                 contexts=contexts))
-    return run_app(_settings(args, metrics=metrics))
+        return run_app(_settings(args, context=contexts[0], contexts=contexts,
+                                 incident_title=title, severity=severity or "high"))
+    return run_app(_settings(args, incident_title=title, severity=severity or "high"))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from console.domain.actions import ActionRequest, ActionTools
 
-Target = Literal["deployment", "pod", "checks"]
+Target = Literal["deployment", "pod", "checks", "rollout"]  # rollout: an Argo Rollout
 # what the console asks the operator before it can build the request
 Asks = Literal["nothing", "replicas", "revision"]
 
@@ -36,7 +36,7 @@ class Nudge:
 
 @dataclass(frozen=True)
 class ActionKind:
-    name: str  # the audit log's `action` field: scale | restart | undo | delete-pod | verify
+    name: str  # the audit log's `action` field: scale | restart | undo | pause | resume | ...
     key: str  # the key that starts it on the main screen
     label: str  # footer label
     title: str  # command palette title
@@ -58,6 +58,12 @@ class ActionKind:
     order: int = 100  # position among the actions (footer, help, palette)
     change: Callable[[ActionRequest, Any], str] | None = None
     warnings: Callable[[ActionRequest, Any], list[str]] = field(default=lambda _r, _v: [])
+    # why it cannot run on the deployment as it is now (a DeploymentView read at the pre-check),
+    # in kubectl's words ("is already paused"), or None
+    precondition: Callable[[ActionRequest, Any], str | None] | None = None
+    # kubectl refuses it on a paused deployment: the console offers to resume first, as one
+    # audited sequence (`first: resume` in the request's params)
+    resume_when_paused: bool = False
 
     @property
     def action(self) -> str:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adapters.errors import AdapterError
@@ -40,6 +41,8 @@ Progress = Callable[[str, float | None], None]
 
 # precheck's reason when the permission check itself failed (outage): not a denial
 PERMISSION_UNKNOWN = "cannot check permissions"
+# params of a sequence's request its first step carries too (the two-person rule's names)
+SEQUENCE_SHARED = ("proposed_by", "approved_by")
 READ_ONLY = "read-only mode: warroom was started with --read-only"
 
 
@@ -70,9 +73,25 @@ class ActionRequest:
         kind = self.action_kind
         return kind.target_ref(self.target) if kind else f"deployment/{self.target}"
 
+    @property
+    def first(self) -> str | None:
+        """The action run first, as one sequence with this one (``resume``), if any."""
+        first = self.params.get("first")
+        return first if isinstance(first, str) and first else None
+
     def describe(self) -> str:
         kind = self.action_kind
-        return kind.describe(self) if kind else f"{self.kind} {self.target}"
+        text = kind.describe(self) if kind else f"{self.kind} {self.target}"
+        if self.first:  # "rollout resume, then rollout undo deployment/api ..."
+            text = f"{self.lead().describe().removesuffix(' ' + self.target_ref)}, then {text}"
+        return text
+
+    def lead(self) -> ActionRequest:
+        """The first step of a sequence (``first``), on the same target."""
+        assert self.first is not None
+        who = {k: v for k, v in self.params.items() if k in SEQUENCE_SHARED}
+        return ActionRequest(self.first, self.context, self.namespace, self.target,
+                             {**who, "sequence": "", "then": self.kind}, self.seen_generation)
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,7 @@ class ActionOutcome:
     message: str
     duration_s: float
     rollout: RolloutSnapshot | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)  # the action's own result details
 
 
 @dataclass
@@ -107,8 +127,11 @@ def prober_for(ca_file: str | None) -> Prober:
 class ActionRunner:
     def __init__(self, kube: KubeClient, audit: AuditLog, *, read_only: bool = False,
                  rollout_timeout: float = 600.0, prober: Prober | None = None,
-                 checks: Sequence[Check] = ()) -> None:
+                 checks: Sequence[Check] = (),
+                 audit_refusal: Callable[[], str | None] | None = None) -> None:
         self.kube = kube
+        # why the audit log cannot be written now (a full disk), checked before every mutation
+        self.audit_refusal = audit_refusal
         self.audit = audit
         self.read_only = read_only
         self.rollout_timeout = rollout_timeout
@@ -128,6 +151,10 @@ class ActionRunner:
             return f"unknown action {request.kind!r}"
         if kind.mutating and self.read_only:
             return READ_ONLY
+        if kind.mutating and self.audit_refusal is not None:
+            unwritable = self.audit_refusal()
+            if unwritable:
+                return unwritable
         if request.context != self.kube.context:
             if at_call:
                 return (f"refused: the client is connected to {self.kube.context!r}, "
@@ -147,11 +174,40 @@ class ActionRunner:
         return None
 
     def precheck(self, request: ActionRequest, *, record: bool = False) -> str | None:
-        """`refusal` with RBAC; with ``record`` a refusal is written to the audit log."""
+        """`refusal` with RBAC (also of the action to run ``first``), then the kinds'
+        preconditions on the deployment as it is now (one GET); with ``record`` a refusal is
+        written to the audit log."""
         reason = self.refusal(request)
+        if reason is None and request.first is not None:
+            lead = action_kinds.get(request.first)
+            kind = request.action_kind
+            if lead is None or kind is None or lead.target != kind.target or lead.asks != "nothing":
+                reason = f"cannot run {request.first!r} before {request.kind!r}"
+            else:
+                reason = self.refusal(request.lead())
+        if reason is None:
+            reason = self._precondition(request)
         if reason and record:
             self.refuse(request, reason)
         return reason
+
+    def _precondition(self, request: ActionRequest) -> str | None:
+        steps = [request.lead(), request] if request.first is not None else [request]
+        checks = [(step, kind) for step in steps
+                  if (kind := step.action_kind) is not None and kind.precondition is not None
+                  and kind.target == "deployment"]
+        if not checks:
+            return None
+        try:
+            view = self.kube.get_deployment(request.namespace, request.target)
+        except AdapterError as error:
+            return error.message
+        for step, kind in checks:
+            assert kind.precondition is not None
+            reason = kind.precondition(step, view)
+            if reason:
+                return reason
+        return None
 
     def refuse(self, request: ActionRequest, reason: str) -> None:
         """Record that ``request`` was not run (refused before or at confirmation)."""
@@ -177,12 +233,46 @@ class ActionRunner:
 
     # ---- after confirmation ------------------------------------------------------------
     def run(self, request: ActionRequest, progress: Progress | None = None) -> ActionOutcome:
-        """Record, run and follow one confirmed action. Never raises for cluster errors."""
+        """Record, run and follow one confirmed action (a sequence when it names an action
+        to run ``first``). Never raises for cluster errors."""
         progress = progress or (lambda _msg, _frac: None)
+        if request.first is not None:
+            return self._run_sequence(request, progress)
+        return self._run_one(request, progress)
+
+    def _run_sequence(self, request: ActionRequest, progress: Progress) -> ActionOutcome:
+        """``first`` (not followed: an undo must not wait for the rollout it reverts), then
+        ``request`` on the generation the first step left, linked by ``params.sequence``."""
+        sequence = uuid.uuid4().hex[:12]
+        lead = request.lead()
+        lead = replace(lead, params={**lead.params, "sequence": sequence})
+        params = {k: v for k, v in request.params.items() if k != "first"}
+        lead_outcome = self._run_one(lead, progress, follow=False)
+        generation = lead_outcome.details.get("generation")
+        main = replace(request, params={**params, "after": lead.kind, "sequence": sequence},
+                       seen_generation=generation if isinstance(generation, int) else None)
+        if not lead_outcome.ok:
+            message = (f"not run: {lead.describe()} failed first ({lead_outcome.message})")
+            self._record(ACTION_REFUSED, main, dict(main.params), message=message,
+                         result={"ok": False, "sequence": sequence})
+            return ActionOutcome(False, message, lead_outcome.duration_s)
+        outcome = self._run_one(main, progress, done_first=(lead.describe(),
+                                                           lead_outcome.message))
+        if outcome.ok:
+            return replace(outcome, message=f"{lead_outcome.message}; {outcome.message}",
+                           duration_s=lead_outcome.duration_s + outcome.duration_s)
+        return outcome
+
+    def _run_one(self, request: ActionRequest, progress: Progress, *, follow: bool = True,
+                 done_first: tuple[str, str] | None = None) -> ActionOutcome:
+        """One action's records and call. ``done_first``: (what, outcome) of the step of its
+        sequence that already took effect, said in a failure record."""
         params = dict(request.params)
         self._record(ACTION_REQUESTED, request, params, message=request.describe())
         refusal = self._last_checks(request)
         if refusal:
+            if done_first is not None:
+                refusal = _after_first(done_first, refusal)
             self._record(ACTION_REFUSED, request, params, message=refusal, result={"ok": False})
             return ActionOutcome(False, refusal, 0.0)
         kind = action_kinds.get(request.kind)
@@ -201,7 +291,7 @@ class ActionRunner:
             with retry_notices(retrying):
                 result: ActionResult = kind.run(self.tools, request)
             message = result.message
-            if kind.follows_rollout and result.details.get("changed", True):
+            if follow and kind.follows_rollout and result.details.get("changed", True):
                 snapshot = self._follow(request, progress)
                 ok = snapshot is not None and snapshot.ok
                 if snapshot is not None:
@@ -213,9 +303,13 @@ class ActionRunner:
             failure: dict[str, Any] = {"ok": False, "error": error.message}
             if retries:
                 failure["retried"] = len(retries)
-            self._record(ACTION_FAILED, request, params, message=error.message,
+            said = error.message
+            if done_first is not None:
+                failure["done_first"] = done_first[0]
+                said = _after_first(done_first, error.message)
+            self._record(ACTION_FAILED, request, params, message=said,
                          result=failure, duration_s=duration)
-            return ActionOutcome(False, error.message, duration)
+            return ActionOutcome(False, said, duration)
         duration = time.monotonic() - started
         record_kind = ACTION_FINISHED if ok else ACTION_FAILED
         result_doc: dict[str, Any] = {"ok": ok, **_jsonable_details(result.details)}
@@ -223,9 +317,12 @@ class ActionRunner:
             result_doc["retried"] = len(retries)  # requests the server asked us to repeat
         if snapshot is not None:
             result_doc["rollout"] = snapshot.state
+        if not ok and done_first is not None:
+            result_doc["done_first"] = done_first[0]
+            message = _after_first(done_first, message)
         self._record(record_kind, request, params, message=message, result=result_doc,
                      duration_s=duration)
-        return ActionOutcome(ok, message, duration, snapshot)
+        return ActionOutcome(ok, message, duration, snapshot, dict(result.details))
 
     def _last_checks(self, request: ActionRequest) -> str | None:
         reason = self.refusal(request, at_call=True)
@@ -265,6 +362,13 @@ class ActionRunner:
             if kind in (ACTION_REQUESTED, ACTION_STARTED):
                 raise ActionRefused(f"not run: {error.message}") from error
             raise
+
+
+def _after_first(done_first: tuple[str, str], failure: str) -> str:
+    """A second step's failure, saying that the first step of its sequence took effect."""
+    what, outcome = done_first
+    return (f"{failure} — the first step already took effect ({what}: {outcome}); "
+            "it was not reverted")
 
 
 def _jsonable_details(details: dict[str, Any]) -> dict[str, Any]:

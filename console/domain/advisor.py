@@ -25,6 +25,10 @@ some pods crash-looping           1 pod .. under half                           
 reduced capacity                  at most half of the pods ready (but some)     MONITOR
 ================================  ============================================  ==============
 
+Restarts in the last hour (OOM kills, crashes) and memory climbing on a new revision are the
+crash rules of ``advisor_crashes`` (handbook Example 3), MONITOR, placed before the other
+MONITOR rules: a leak calls for scale-up, then roll back.
+
 Why the gap choices:
 
 - **25 % of users → roll back.** The handbook's Example 1 rolled back with 60 % of users
@@ -51,6 +55,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from console.domain import advisor_crashes as crashes
 
 Level = Literal["ROLL BACK NOW", "MONITOR", "OK", "UNKNOWN"]
 ROLL_BACK_NOW: Level = "ROLL BACK NOW"
@@ -91,6 +97,11 @@ class Signals:
     data_at_risk: bool = False
     security_issue: bool = False
     critical_path_broken: bool = False
+    no_data: str | None = None  # the series the metrics query looked for and did not find
+    restarts_last_hour: int = 0  # container restarts of the pods running now (RestartLog)
+    oom_kills_last_hour: int = 0  # ... of which OOM kills
+    scaled_from: int | None = None  # replicas when the restarts began, if scaled up since
+    memory_note: str | None = None  # memory climbing on the current revision, in words
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,11 @@ class _Clean:
     data_at_risk: bool
     security_issue: bool
     critical_path_broken: bool
+    no_data: str | None = None
+    restarts: int = 0
+    oom_kills: int = 0
+    scaled_from: int | None = None
+    memory_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +276,8 @@ RULES: tuple[Rule, ...] = (
         "Pods crash-looping (half or more; handbook Example 3, memory leak)",
         _crash_loop,
     ),
+    Rule(MONITOR, crashes.RULE_NAMES["repeated"], crashes.repeated),
+    Rule(MONITOR, crashes.RULE_NAMES["occasional"], crashes.occasional),
     Rule(MONITOR, "Performance degradation (5-10x slower): decide now, Procedure 3", _slow_decide),
     Rule(
         MONITOR,
@@ -270,6 +288,7 @@ RULES: tuple[Rule, ...] = (
     Rule(MONITOR, "Bugs affecting < 5% of users", _few_users),
     Rule(MONITOR, "Some pods crash-looping", _some_crashing),
     Rule(MONITOR, "Reduced capacity (half or fewer pods ready)", _capacity),
+    Rule(MONITOR, crashes.RULE_NAMES["memory"], crashes.memory_climbing),
 )
 
 
@@ -296,13 +315,21 @@ def _clean(s: Signals) -> _Clean:
         data_at_risk=s.data_at_risk,
         security_issue=s.security_issue,
         critical_path_broken=s.critical_path_broken,
+        no_data=s.no_data,
+        restarts=max(0, s.restarts_last_hour),
+        oom_kills=max(0, min(s.oom_kills_last_hour, s.restarts_last_hour)),
+        scaled_from=s.scaled_from if s.scaled_from is not None and s.scaled_from < total
+        else None,
+        memory_note=s.memory_note or None,
     )
 
 
 def _missing(c: _Clean) -> tuple[str, ...]:
     missing = []
     if c.errors is None and c.users is None:
-        missing.append("error ratio and share of users unknown")
+        # an empty answer is not 0 % errors: say what was looked for
+        missing.append(f"no data: {c.no_data}" if c.no_data
+                       else "error ratio and share of users unknown")
     if c.latency is None:
         missing.append("latency ratio unknown")
     if c.total == 0:

@@ -45,7 +45,8 @@ from console.domain.statefiles import (
 SCHEMA = 1
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
 STEP_STATUSES: tuple[str, ...] = get_args(StepStatus)
-Severity = Literal["critical", "high", "medium"]  # the handbook's "Severity assessed" levels
+# the handbook's "Severity assessed" levels, and low for what can wait
+Severity = Literal["critical", "high", "medium", "low"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 ProposalStatus = Literal["pending", "approved", "rejected", "withdrawn"]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -168,6 +169,7 @@ class Incident:
     opened_by: Actor | None = None
     closed_by: Actor | None = None
     proposals: dict[str, Proposal] = field(default_factory=dict)
+    runbook_values: dict[str, dict[str, str]] = field(default_factory=dict)  # incident_values.py
     audit_path: str | None = None
     version: int = 0
     updated_at: str | None = None
@@ -212,6 +214,7 @@ class Incident:
             "opened_by": self.opened_by.to_dict() if self.opened_by else None,
             "closed_by": self.closed_by.to_dict() if self.closed_by else None,
             "proposals": {pid: p.to_dict() for pid, p in self.proposals.items()},
+            "runbook_values": self.runbook_values,
             "audit_path": self.audit_path,
             "version": self.version,
             "updated_at": self.updated_at,
@@ -244,6 +247,8 @@ class Incident:
             proposals={
                 str(pid): Proposal.from_dict(p) for pid, p in (data.get("proposals") or {}).items()
             },
+            runbook_values={str(rb): {str(k): str(v) for k, v in values.items()}
+                            for rb, values in (data.get("runbook_values") or {}).items()},
             audit_path=data.get("audit_path"),
             version=int(data.get("version") or 0),
             updated_at=data.get("updated_at"),

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from adapters.kube_views import PodView
+from console.domain.restart_log import RecentRestarts, RestartLog
 
 CRASHING = frozenset({"CrashLoopBackOff", "OOMKilled", "Error", "ImagePullBackOff",
                       "ErrImagePull"})
@@ -53,6 +55,11 @@ class PodIndex:
         self._pods: dict[str, PodView] = {}
         self._by_deployment: dict[str, set[str]] = {}
         self._counts: dict[str, PodCounts] = {}
+        self.restarts = RestartLog()
+
+    def restarts_within(self, key: str, now: datetime) -> RecentRestarts:
+        """Restarts of ``namespace/deployment``'s pods in the hour before ``now``."""
+        return self.restarts.of_group(key, now)
 
     # ---- a read-only mapping of key -> PodView ------------------------------------------
     def __len__(self) -> int:
@@ -74,9 +81,10 @@ class PodIndex:
         return iter(self._pods.values())
 
     # ---- changes ------------------------------------------------------------------------
-    def upsert(self, pod: PodView) -> None:
+    def upsert(self, pod: PodView, now: datetime | None = None) -> None:
         key = pod.key
         old = self._pods.get(key)
+        self.restarts.observe(old, pod, now, deployment_key(pod))
         if old is not None:
             self._forget(key, old)
         self._pods[key] = pod
@@ -89,6 +97,7 @@ class PodIndex:
 
     def delete(self, key: str) -> None:
         old = self._pods.pop(key, None)
+        self.restarts.forget(key)
         if old is not None:
             self._forget(key, old)
 
@@ -110,6 +119,12 @@ class PodIndex:
         """The pods of ``namespace/deployment``, in no particular order."""
         pods = self._pods
         return [pods[k] for k in self._by_deployment.get(key, ())]
+
+    def memory_limit(self, key: str) -> int | None:
+        """The memory limit one of ``namespace/deployment``'s pods declares (None: none)."""
+        for pod_key in self._by_deployment.get(key, ()):
+            return self._pods[pod_key].memory_limit
+        return None
 
     def counts(self, key: str) -> PodCounts:
         """A copy of the counts of ``namespace/deployment`` (zeros when it has no pods)."""

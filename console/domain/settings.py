@@ -1,4 +1,5 @@
-"""What one console session is pointed at and how it behaves (from the command line)."""
+"""What one console session is pointed at and how it behaves (command line, environment and
+config file: console/config)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,6 @@ class ConsoleSettings:
     wall_clock: Callable[[], datetime] | None = None
     two_person: bool = False  # mutations need a second person's approval from another console
     actor: Any = None  # who is at this console (default: from the process and $SSH_CLIENT)
+    webhooks: tuple[str, ...] = ()  # notification URLs from the config file (not sent yet)
+    database_dsn: str | None = None  # the context's database, from the config file (not used yet)
+    config_file: Path | None = None  # the config file these settings were read from

@@ -99,7 +99,8 @@ def incident_facts(
 ) -> IncidentFacts:
     """Header facts: the incident state wins, then the ``incident.opened`` record, then guesses."""
     opened = next((r for r in records if r.kind == INCIDENT_OPENED), None)
-    closed = next((r for r in reversed(records) if r.kind == INCIDENT_CLOSED), None)
+    closed = next((r for r in reversed(records) if r.kind == INCIDENT_CLOSED or (
+        r.kind == "incident.status" and r.params.get("status") == "closed")), None)
     params: Mapping[str, Any] = opened.params if opened else {}
     with_context = next((r for r in records if r.context), None)
     with_namespace = next((r for r in records if r.namespace), None)

@@ -6,7 +6,8 @@ What the records are read as (first match wins):
   ``restore``, ``rotate-secrets``, ``migrate-down``): an action record whose ``action`` is
   that name, or ``drill``/``drill-action``/``scenario-action`` with ``params.action`` the name,
   or a ``shell`` action whose command calls ``/drill/v1/scenario/action`` with the name;
-- ``rollback``, ``restart``, ``scale`` (``scale-up``/``scale-zero``), ``delete-pod``:
+- ``rollback``, ``restart``, ``scale`` (``scale-up``/``scale-zero``), ``delete-pod``, and an
+  Argo Rollout's ``abort-canary``, ``canary-retry``, ``canary-promote``, ...:
   ``action.finished`` records of the console's actions (only finished actions count); undoing
   the target, or scaling it to 0, also counts as the scenario's offline step (data-loss's STOP
   WRITES, a breach's ISOLATE) and restarting it as its restart step (a breach's redeploy);
@@ -29,6 +30,8 @@ from console.domain.audit import AuditRecord, parse_timestamp
 from drill.scenarios import Rehearsal, drill_actions, step_aliases
 
 VERIFY_PREFIXES = ("verify", "check-", "monitor-", "gate")
+CANARY_STEPS = ("abort-canary", "canary-retry", "canary-promote", "canary-pause",
+                "canary-resume")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class Rec:
 
     def on_target(self, namespace: str, name: str) -> bool:
         kind, _, target = self.target.rpartition("/")
-        if kind not in ("", "deployment", "deployments", "deployment.apps"):
+        if kind not in ("", "deployment", "deployments", "deployment.apps", "rollout"):
             return False
         return target == name and self.namespace in ("", namespace)
 
@@ -166,6 +169,8 @@ def _target_steps(rec: Rec, rehearsal: Rehearsal, initial: int | None) -> list[s
         return [] if result.get("skipped") else ["rollback", *offline]
     if counted == "restart":
         return ["restart"] + ([rehearsal.restart_step] if rehearsal.restart_step else [])
+    if counted in CANARY_STEPS:  # an Argo Rollout's abort, retry, promote, pause, resume
+        return [counted]
     if counted == "scale":
         to = as_int(result.get("to"))
         to = as_int(rec.params.get("replicas")) if to is None else to

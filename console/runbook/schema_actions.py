@@ -79,28 +79,55 @@ class ScaleFields(DeploymentTarget):
         return f"scale {self.target} {change}"
 
 
-class RestartFields(DeploymentTarget):
+class ResumeFirst(DeploymentTarget):
+    """``resume_first: true``: when the deployment is paused (kubectl refuses to restart or
+    roll back a paused one), resume it and then act, as one audited sequence."""
+
+    resume_first: bool = False
+
+    def first(self, view: DeploymentView) -> dict[str, Any]:
+        return {"first": "resume"} if self.resume_first and view.paused else {}
+
+
+class RestartFields(ResumeFirst):
     def action_params(self, view: DeploymentView) -> dict[str, Any]:
-        return {}
+        return self.first(view)
 
     def describe(self) -> str:
         return f"restart {self.target}"
 
 
-class UndoFields(DeploymentTarget):
+class UndoFields(ResumeFirst):
     to_revision: Annotated[int | str, int_ref(1, 2**31 - 1)] | None = None
 
     def action_params(self, view: DeploymentView) -> dict[str, Any]:
-        return {"to_revision": self.to_revision}
+        return {"to_revision": self.to_revision, **self.first(view)}
 
     def describe(self) -> str:
         to = f" to revision {self.to_revision}" if self.to_revision is not None else ""
         return f"roll back {self.target}{to}"
 
 
+class PauseFields(DeploymentTarget):
+    def action_params(self, view: DeploymentView) -> dict[str, Any]:
+        return {}
+
+    def describe(self) -> str:
+        return f"pause the rollout of {self.target}"
+
+
+class ResumeFields(DeploymentTarget):
+    def action_params(self, view: DeploymentView) -> dict[str, Any]:
+        return {}
+
+    def describe(self) -> str:
+        return f"resume the rollout of {self.target}"
+
+
 # the fields each step type takes in a runbook; the registry says which kind each one runs
 STEP_FIELDS: dict[str, type[DeploymentTarget]] = {
-    "scale": ScaleFields, "restart": RestartFields, "undo": UndoFields}
+    "scale": ScaleFields, "restart": RestartFields, "undo": UndoFields,
+    "pause": PauseFields, "resume": ResumeFields}
 
 
 def _step_types() -> tuple[str, ...]:
@@ -148,9 +175,10 @@ ActionStep: Any = Union[tuple(STEP_MODELS.values())]  # noqa: UP007
 ClusterAction: Any = Union[ActionStep, ActionCompensation]  # noqa: UP007
 
 # the built-in ones by name, for code and tests that ask for one in particular
-ScaleStep, RestartStep, UndoStep = (STEP_MODELS[t] for t in ("scale", "restart", "undo"))
-ScaleAction, RestartAction, UndoAction = (
-    COMPENSATION_MODELS[t] for t in ("scale", "restart", "undo"))
+ScaleStep, RestartStep, UndoStep, PauseStep, ResumeStep = (
+    STEP_MODELS[t] for t in ("scale", "restart", "undo", "pause", "resume"))
+ScaleAction, RestartAction, UndoAction, PauseAction, ResumeAction = (
+    COMPENSATION_MODELS[t] for t in ("scale", "restart", "undo", "pause", "resume"))
 
 
 def action_request(action: Any, view: DeploymentView, context: str) -> ActionRequest:

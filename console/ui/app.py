@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from console.domain import action_kinds
+from console.domain import action_kinds, incident_commands
 from console.domain.connection_notes import ConnectionNotes
 from console.domain.settings import ConsoleSettings
 from console.ui.crash import CONSOLE_CRASHED, run_reporting_crashes
@@ -257,6 +257,8 @@ class WarroomApp(App[int]):
             entries.append((kind.title, kind.help, kind.action, "act", (kind.name,)))
             entries.extend((n.title, n.help, f"nudge({kind.name!r}, {n.step})", "nudge",
                             (kind.name, n.step)) for n in kind.nudges)
+        entries.extend((c.title, c.help, c.action, "incident", (c.name,))
+                       for c in incident_commands.commands())
         entries.extend((title, help_text, action, action, ()) for title, help_text, action
                        in PALETTE)
         entries.extend((f"Namespace: {name}", f"watch namespace {name} instead (the incident "

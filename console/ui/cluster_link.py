@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.errors import AdapterError, Forbidden, Unauthorized
-from adapters.informer import Informer
+from adapters.informer import ARGO_KINDS, Informer
 from adapters.informer_deltas import Delta
 from adapters.informer_status import WatchStatus
 from adapters.kube_config import is_production
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
+from console.domain import action_kinds
 from console.domain.actions import ActionRunner
 from console.domain.audit import AuditLog
 from console.domain.connection_notes import ConnectionNotes
@@ -62,6 +63,8 @@ class ClusterLink:
         self.error: AdapterError | None = None  # why it could not connect at all
         self.notes = ConnectionNotes()  # which of its connection changes to notify
         self._on_status: Callable[[WatchStatus], None] | None = None
+        self._on_deltas: Callable[[list[Delta]], None] | None = None
+        self.argo: Informer | None = None  # Argo Rollouts' watch, when the cluster serves them
 
     def connect(self, *, on_deltas: Callable[[list[Delta]], None],
                 on_status: Callable[[WatchStatus], None],
@@ -93,6 +96,7 @@ class ClusterLink:
         s, kube = self.settings, self.kube
         assert kube is not None and self._on_status is not None
         self.namespace = namespace
+        self._on_deltas = on_deltas
         self.informer = kube.informer(
             namespace, kinds=("pods", "deployments", "replicasets"),
             label_selector=s.selector or None, on_deltas=on_deltas, on_status=self._on_status,
@@ -108,18 +112,27 @@ class ClusterLink:
             raise ConnectError("not connected")
         if self.informer is not None:
             self.informer.stop(timeout=1.0)
+        had_argo = self.argo is not None
+        if self.argo is not None:
+            self.argo.stop(timeout=1.0)
+            self.argo = None
         self.connection = None
         self.watch(namespace, on_deltas)
+        if had_argo:
+            self.watch_rollouts()
         self.denied = {}
         self.probe_permissions()
 
-    def arm(self, audit: AuditLog, prober: Any) -> ActionRunner | None:
-        """The action runner on this context, writing to the incident's audit log."""
+    def arm(self, audit: AuditLog, prober: Any,
+            audit_refusal: Callable[[], str | None] | None = None) -> ActionRunner | None:
+        """The action runner on this context, writing to the incident's audit log
+        (``audit_refusal``: why the audit log cannot take records now, refusing mutations)."""
         if self.kube is None:
             return None
         audit.add_secrets(self.kube.secret_values())
         self.runner = ActionRunner(self.kube, audit, read_only=self.settings.read_only,
-                                   prober=prober, checks=self.settings.checks)
+                                   prober=prober, checks=self.settings.checks,
+                                   audit_refusal=audit_refusal)
         return self.runner
 
     @property
@@ -144,11 +157,30 @@ class ClusterLink:
                     "check -n/--namespace")
         return None
 
+    def watch_rollouts(self) -> None:
+        """Watch Rollouts and AnalysisRuns too when discovery shows argoproj.io/v1alpha1
+        rollouts (a second, lazy informer: a cluster without Argo costs one GET)."""
+        kube, s = self.kube, self.settings
+        if kube is None or self._on_deltas is None:
+            return
+        try:
+            served = kube.argo.served()
+        except AdapterError:
+            served = False  # discovery failed: no Rollouts shown, the rest works
+        if not served:
+            return
+        self.argo = kube.informer(self.namespace, kinds=ARGO_KINDS, on_deltas=self._on_deltas,
+                                  flush_interval=INFORMER_FLUSH, clock=s.cluster_clock,
+                                  backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
+        self.argo.start()
+
     def probe_permissions(self) -> bool:
         """Ask which actions the user may not run (network requests); True if that changed."""
         if self.runner is None or self.settings.read_only:
             return False
-        denied = self.runner.denied_kinds(self.context, self.namespace)
+        denied = {name: reason for name, reason in
+                  self.runner.denied_kinds(self.context, self.namespace).items()
+                  if self.argo is not None or not _acts_on_rollouts(name)}
         if denied == self.denied:
             return False
         self.denied = denied
@@ -157,6 +189,13 @@ class ClusterLink:
     def close(self) -> None:
         if self.informer is not None:
             self.informer.stop(timeout=1.0)
+        if self.argo is not None:
+            self.argo.stop(timeout=1.0)
         if self.metrics is not None:
             with contextlib.suppress(Exception):
                 self.metrics.close()
+
+
+def _acts_on_rollouts(name: str) -> bool:
+    kind = action_kinds.get(name)
+    return kind is not None and kind.target == "rollout"

@@ -18,8 +18,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from adapters.argo_views import AnalysisRunView, RolloutView
 from adapters.errors import AdapterError
 from adapters.informer_deltas import Delta
 from adapters.kube_views import DeploymentView, PodView
@@ -27,9 +28,11 @@ from adapters.metrics import History, RateSample
 from console.domain.pod_index import PodIndex, deployment_key
 from console.ui import view_model as vm
 from console.ui.messages import DeltasArrived, Notice, RatesFetched
+from console.ui.rollout_rows import rollout_detail, rollout_row
 from widgets.deployment_list import DeploymentList
 from widgets.pod_table import PodTable
 from widgets.rates_panel import RatesPanel
+from widgets.rollout_panel import RolloutPanel
 from widgets.rows import DeploymentRow, PodRow
 
 if TYPE_CHECKING:
@@ -54,7 +57,11 @@ class LiveData:
         self.shown = True  # its pods and rates are on screen (the focused context)
         self.deployments: dict[str, DeploymentView] = {}
         self.pods = PodIndex()  # by key and by deployment, with the advisor's counts
+        self.rollouts: dict[str, RolloutView] = {}  # Argo Rollouts, when the cluster has them
+        self.analysis_runs: dict[str, AnalysisRunView] = {}
+        self._rollout_keys = False  # the footer offers the Rollout keys
         self.rates: dict[str, RateSample] = {}
+        self.metrics_answered = False  # "no data" only once Prometheus has answered
         self.histories: dict[str, History] = {}
         self.selected: str | None = None  # namespace/deployment whose pods are shown
         self.on_first_picture: Callable[[], None] | None = None  # after the next drain
@@ -64,6 +71,11 @@ class LiveData:
         self._last_drain = 0.0
         self._ages_at: datetime | None = None  # the clock reading the ages on screen are for
         self.generation = 0  # bumped when another namespace is watched: older deltas are void
+        # the deployment's revision when its history was read: a climb read before a rollout
+        # says nothing about the new revision
+        self._history_revision: dict[str, int | None] = {}
+        # revision and desired replicas when that revision's pods began to restart
+        self._replicas_at_restarts: dict[str, tuple[int | None, int]] = {}
 
     def reset(self) -> Callable[[list[Delta]], None]:
         """Forget everything shown (another namespace is about to be watched); returns the
@@ -72,9 +84,14 @@ class LiveData:
         self._deltas.clear()
         table = self.screen.query_one(DeploymentList)
         table.apply_deltas([], [self.prefix + key for key in self.deployments])
+        table.apply_deltas([], [self.prefix + key for key in self.rollouts])
         self.deployments.clear()
+        self.rollouts.clear()
+        self.analysis_runs.clear()
         self.pods = PodIndex()
         self.rates, self.histories = {}, {}
+        self._history_revision.clear()
+        self._replicas_at_restarts.clear()
         self.selected = None
         if self.shown:
             self.screen.query_one(PodTable).sync([])
@@ -117,8 +134,11 @@ class LiveData:
         while self._deltas:
             batch.append(self._deltas.popleft())
         deploy_changed: set[str] = set()
+        now = self.now() or datetime.now(UTC)
         pod_upserts: dict[str, PodView] = {}
         pod_deletes: set[str] = set()
+        argo_changed: set[str] = set()  # rollouts
+        runs_changed = False
         for delta in batch:
             if delta.kind == "deployments":
                 deploy_changed.add(delta.key)
@@ -126,13 +146,23 @@ class LiveData:
                     self.deployments.pop(delta.key, None)
                 else:
                     self.deployments[delta.key] = delta.view  # type: ignore[assignment]
+            elif delta.kind in ("rollouts", "analysisruns"):
+                if delta.kind == "rollouts":
+                    argo_changed.add(delta.key)
+                store: dict[str, Any] = (self.rollouts if delta.kind == "rollouts"
+                                         else self.analysis_runs)
+                if delta.type == "DELETED":
+                    store.pop(delta.key, None)
+                else:
+                    store[delta.key] = delta.view
+                runs_changed = runs_changed or delta.kind == "analysisruns"
             elif delta.kind == "pods":
                 if delta.type == "DELETED":
                     self.pods.delete(delta.key)
                     pod_upserts.pop(delta.key, None)
                     pod_deletes.add(delta.key)
                 else:
-                    self.pods.upsert(delta.view)  # type: ignore[arg-type]
+                    self.pods.upsert(delta.view, now)  # type: ignore[arg-type]
                     pod_upserts[delta.key] = delta.view  # type: ignore[assignment]
                     pod_deletes.discard(delta.key)
         filters = self.screen.filters
@@ -146,6 +176,8 @@ class LiveData:
                 self.select(self.own_key(table.cursor_key) or sorted(self.deployments)[0])
                 if self.prefix and self.shown:
                     table.move_to(self.prefix + (self.selected or ""))
+        if argo_changed or runs_changed:
+            self._apply_rollouts(argo_changed)
         if (pod_upserts or pod_deletes) and self.shown:
             now = self.now()
             rows: list[PodRow] = []
@@ -173,7 +205,7 @@ class LiveData:
         if not table_key or not table_key.startswith(self.prefix):
             return None
         key = table_key[len(self.prefix):]
-        return key if key in self.deployments else None
+        return key if key in self.deployments or key in self.rollouts else None
 
     # ---- clocks and selection --------------------------------------------------------------
     def now(self) -> datetime | None:
@@ -217,6 +249,36 @@ class LiveData:
             self.screen.query_one(PodTable).sync(
                 [vm.pod_row(p, now) for p in self.pods.of_deployment(key)] if key else [])
         self.screen.query_one(RatesPanel).select(key)
+        self.show_rollout()
+
+    def selected_rollout(self) -> RolloutView | None:
+        """The Argo Rollout under the cursor; when none, says how to select one."""
+        rollout = self.rollouts.get(self.selected) if self.selected else None
+        if rollout is None:
+            self.screen.app.notify("select an Argo Rollout first (the workloads list marks "
+                                   "them; this cluster may serve none)", severity="warning")
+        return rollout
+
+    def _apply_rollouts(self, changed: set[str]) -> None:
+        table = self.screen.query_one(DeploymentList)
+        rows = [rollout_row(self.rollouts[k]) for k in changed if k in self.rollouts]
+        if self.group is not None:
+            rows = [replace(row, key=self.prefix + row.key, group=self.group) for row in rows]
+        table.apply_deltas(rows, [self.prefix + k for k in changed if k not in self.rollouts
+                                  and k not in self.deployments])
+        if self.selected is None and self.rollouts:
+            self.select(self.own_key(table.cursor_key) or sorted(self.rollouts)[0])
+        if self.shown:
+            self.show_rollout()
+
+    def show_rollout(self) -> None:
+        """The rollout panel for the selected workload (hidden unless it is a Rollout)."""
+        view = self.rollouts.get(self.selected) if self.selected else None
+        detail = rollout_detail(view, self.analysis_runs.values()) if view else None
+        self.screen.query_one(RolloutPanel).show(detail)
+        if (view is not None) != self._rollout_keys:
+            self._rollout_keys = view is not None
+            self.screen.refresh_bindings()  # the Rollout keys come and go with the selection
 
     def selected_deployment(self) -> DeploymentView | None:
         return self.deployments.get(self.selected) if self.selected else None
@@ -241,16 +303,20 @@ class LiveData:
             try:
                 rates = metrics.deployment_rates(link.namespace)
                 self.rates = {f"{ns}/{name}": sample for (ns, name), sample in rates.items()}
+                self.metrics_answered = True
                 if time.monotonic() - last_history > 10:
                     last_history = time.monotonic()
                     # the deployments Prometheus knows: the watch may not have listed any yet
                     for key in sorted(set(self.deployments) | set(self.rates)):
                         ns, _, name = key.partition("/")
+                        seen = self.deployments.get(key)
                         self.histories[key] = metrics.history(
                             ns, name, minutes=self.settings.history_minutes)
+                        self._history_revision[key] = seen.revision if seen else None
                 self.screen.post_message(RatesFetched())
             except AdapterError as error:
                 self.rates = {}
+                self.metrics_answered = False
                 self.screen.post_message(RatesFetched())
                 self.screen.post_message(Notice(error.message, "metrics unavailable",
                                                 "warning", 5))
@@ -258,12 +324,53 @@ class LiveData:
                 return  # a frozen clock: one fetch is the picture
             stop.wait(self.settings.metrics_interval)
 
+    def looked_for(self, key: str, sample: RateSample | None) -> str | None:
+        """The request series the metrics had none of for deployment ``key`` (None when they
+        had some, or have not answered yet)."""
+        metrics = self.screen.session.metrics
+        if metrics is None or not self.metrics_answered:
+            return None
+        if sample is not None and sample.request_rate is not None:
+            return None
+        namespace, _, name = key.partition("/")
+        return metrics.looked_for(namespace, name)
+
     def refresh_rates(self) -> None:
         if not self.shown:
             return  # another context's rates are on screen
         rows, verdicts = [], {}
-        for key in sorted(self.deployments):
+        now = self.now() or datetime.now(UTC)
+        for key in sorted(set(self.deployments) | set(self.rollouts)):
             sample = self.rates.get(key)
-            rows.append(vm.rate_row(key, sample, self.histories.get(key)))
-            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), self.deployments[key])
+            deployment = self.deployments.get(key)
+            no_data = self.looked_for(key, sample)
+            row = vm.rate_row(key, sample, self.histories.get(key), self.pods.memory_limit(key),
+                              no_data)
+            restarts = self.pods.restarts_within(key, now)
+            row = replace(row, restarts_last_hour=restarts.total)
+            rows.append(row)
+            if deployment is None:  # an Argo Rollout: its analysis speaks in its panel
+                verdicts[key] = vm.advise_row(sample, self.pods.counts(key), None, restarts,
+                                              None, None, no_data)
+                continue
+            current = self._history_revision.get(key) == deployment.revision
+            note = vm.memory_note(row, deployment) if current else None
+            verdicts[key] = vm.advise_row(sample, self.pods.counts(key), deployment, restarts,
+                                          self._scaled_from(deployment, restarts.total), note,
+                                          no_data)
         self.screen.query_one(RatesPanel).update_rates(rows, verdicts)
+        self.screen.incident.verdicts({key: (v.level, v.rule) for key, v in verdicts.items()},
+                                      {key: s.error_ratio for key, s in self.rates.items()})
+
+    def _scaled_from(self, deployment: DeploymentView, restarts: int) -> int | None:
+        """The replicas the deployment had when its current revision's pods began to
+        restart, if it has more now (a new revision starts over)."""
+        key, desired = deployment.key, deployment.desired
+        seen = self._replicas_at_restarts.get(key)
+        if seen is None or seen[0] != deployment.revision:
+            if not restarts:
+                return None
+            seen = self._replicas_at_restarts[key] = (deployment.revision, desired)
+        if not restarts:
+            return None
+        return seen[1] if desired > seen[1] else None

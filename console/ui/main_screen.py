@@ -21,10 +21,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from console.domain import action_kinds
+from console.domain import action_kinds, incident_commands
 from console.domain.audit import ACTION_FINISHED, AuditError
 from console.ui import view_model as vm
 from console.ui.approvals import Approvals
+from console.ui.incident_control import IncidentControl
 from console.ui.inspect import Inspect
 from console.ui.live_data import LiveData
 from console.ui.messages import (
@@ -55,6 +56,7 @@ from widgets.help_screen import HelpScreen
 from widgets.pane_deck import Pane, PaneDeck
 from widgets.pod_table import PodTable
 from widgets.rates_panel import RatesPanel
+from widgets.rollout_panel import RolloutPanel
 from widgets.rows import HeaderInfo
 from widgets.status_header import StatusHeader
 from widgets.text_modal import TextModal
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
 
 MAX_AUDIT_LINES = 5000
 CLOCKS_EVERY = 1.0  # the header's clocks and the AGE of the pods on screen move on
+HOST_EVERY = 5.0  # the bastion's health and free space on the audit disk
 
 LOOK_KEYS = [Binding("l", "logs", "Logs"), Binding("e", "events", "Events")]
 OTHER_KEYS = [
@@ -97,7 +100,9 @@ def key_bindings() -> list[Binding]:
         group.append(Binding(kind.key, kind.action, kind.label, show=kind.show))
         group.extend(Binding(n.key, f"nudge({kind.name!r}, {n.step})", n.label, show=False)
                      for n in kind.nudges)
-    return [*shown, *LOOK_KEYS, *hidden, *OTHER_KEYS]
+    incident = [Binding(c.key, c.action, c.label, show=c.show)
+                for c in incident_commands.commands()]
+    return [*shown, *LOOK_KEYS, *hidden, *incident, *OTHER_KEYS]
 
 
 class MainScreen(Screen[None]):
@@ -115,6 +120,7 @@ class MainScreen(Screen[None]):
         self.approvals = Approvals(self)
         self.runbook = RunbookPane(self)
         self.inspect = Inspect(self)
+        self.incident = IncidentControl(self)
         self._audit_offset = 0
         self._opened = time.monotonic()
         self.acted = False  # an action finished on this incident (by anyone: the audit says)
@@ -130,6 +136,7 @@ class MainScreen(Screen[None]):
         with PaneDeck(id="main"):
             with Pane("Deployments · Pods", id="left"):
                 yield DeploymentList(id="deployments")
+                yield RolloutPanel(id="rollout-panel")
                 yield PodTable(id="pods")
                 yield FilterBar(id="filter-bar")
             with Pane("Rates · Verdict", id="middle"):
@@ -150,6 +157,8 @@ class MainScreen(Screen[None]):
         self.set_interval(0.5, self._tail_audit)
         if not self.settings.frozen:
             self.set_interval(CLOCKS_EVERY, self._tick_clocks)  # one timer: one wake-up
+            self.run_worker(self._watch_host, thread=True, exclusive=True, group="host",
+                            exit_on_error=False)
         self.run_worker(self._connect, thread=True, exclusive=True, group="connect",
                         exit_on_error=False)
 
@@ -172,6 +181,12 @@ class MainScreen(Screen[None]):
         self.run_worker(self._check_permissions, thread=True, group="rbac",
                         exit_on_error=False)
         self.post_message(Connected())
+
+    def _watch_host(self) -> None:
+        """In a worker: the bastion's load, memory and audit disk every ``HOST_EVERY`` s."""
+        while not self.stopping.is_set():
+            self.session.bastion.sample()
+            self.stopping.wait(HOST_EVERY)
 
     def _watch_status(self, link: ClusterLink, status: Any) -> None:
         """On the informer's threads: ``link``'s watch's state changed."""
@@ -203,6 +218,8 @@ class MainScreen(Screen[None]):
         self.app.gc.settle()  # start-up objects out of the collector's way (gc_pacing.py)
         self.refresh_header()
         self.runbook.refresh()
+        if self.settings.drill is None:  # a drill asks when a step runs: its clock is running
+            self.runbook.ask_values()  # the runbook's variables, when some were not given
         problems = self.session.checklist.problems if self.session.checklist else []
         for problem in problems[:3]:
             self.app.notify(str(problem), title="runbook problem", severity="warning",
@@ -210,7 +227,8 @@ class MainScreen(Screen[None]):
         for problem in self.session.problems:  # a context of several that cannot connect
             self.app.notify(problem, title="cannot connect", severity="error", timeout=30)
         if self.settings.read_only:
-            self.app.notify("read-only: scale, restart, undo and delete are disabled",
+            self.app.notify("read-only: scale, restart, undo, pause, resume and delete are "
+                            "disabled",
                             severity="information")
 
     @on(Banner)
@@ -303,7 +321,11 @@ class MainScreen(Screen[None]):
                               credentials=vm.credentials_text(session.credentials_expiry,
                                                               datetime.now(UTC)),
                               identity=session.identity, showing=self.filters.showing(),
-                              contexts=self.workloads.context_states())
+                              contexts=self.workloads.context_states(),
+                              severity=self.incident.picture.severity if session.audit else None,
+                              incident_status=self.incident.picture.status
+                              if session.audit else None,
+                              bastion=None if settings.frozen else session.bastion.latest)
 
     def refresh_header(self) -> None:
         if self.is_attached:
@@ -320,10 +342,16 @@ class MainScreen(Screen[None]):
         if records:
             self.acted = self.acted or any(r.kind == ACTION_FINISHED for r in records)
             self.query_one(AuditView).extend([vm.audit_row(r) for r in records])
+            if self.incident.take(records):
+                self.refresh_header()
         checklist = self.session.checklist
         if checklist and checklist.changed():
             self.runbook.refresh()
             self.approvals.announce()
+
+    def tail_now(self) -> None:
+        """Show what was just recorded here without waiting for the next tick."""
+        self._tail_audit()
 
     # ---- operating ---------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -331,6 +359,9 @@ class MainScreen(Screen[None]):
             return False  # drill mode only: hidden on a real cluster
         if action in ("act", "nudge") and parameters:
             kind = action_kinds.get(str(parameters[0]))
+            if kind is not None and kind.target == "rollout" and \
+                    self.live.selected not in self.live.rollouts:
+                return False  # offered while an Argo Rollout is selected
             if kind is not None and kind.mutating and (
                     self.settings.read_only or kind.name in self.session.denied):
                 return None  # shown greyed out in the footer; the reason was notified
@@ -363,6 +394,9 @@ class MainScreen(Screen[None]):
         self.ops.finished(message)
         if message.step is not None:
             self.runbook.refresh()
+
+    def action_incident(self, name: str) -> None:
+        self.incident.start(name)
 
     def action_approve(self) -> None:
         self.approvals.approve()
@@ -444,7 +478,7 @@ class MainScreen(Screen[None]):
         self.query_one(PaneDeck).show(pane)
 
     def action_help(self) -> None:
-        bindings = [(b.key.replace("question_mark", "?"), b.description)
-                    for b in key_bindings()
+        keys = {"question_mark": "?", "exclamation_mark": "!", "slash": "/"}
+        bindings = [(keys.get(b.key, b.key), b.description) for b in key_bindings()
                     if b.action != "next_context" or self.session.several]
         self.app.push_screen(HelpScreen(bindings))

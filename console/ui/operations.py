@@ -19,6 +19,7 @@ from adapters.kube_views import DeploymentView
 from console.domain import action_kinds
 from console.domain.action_kinds import ActionKind
 from console.domain.actions import ActionOutcome, ActionRequest
+from console.ui import rollout_ops
 from console.ui import view_model as vm
 from console.ui.messages import ActionFinished, ActionProgress, Notice, PrecheckDone, UndoHistory
 from widgets.confirm_modal import ConfirmModal
@@ -27,6 +28,18 @@ from widgets.undo_modal import UndoModal
 
 if TYPE_CHECKING:
     from console.ui.main_screen import MainScreen
+
+
+def paused_at(dep: Any) -> str:
+    """Where a paused rollout stopped: "paused at 2/5 new pods"."""
+    return f"paused at {dep.updated}/{dep.desired} new pods"
+
+
+def sequence_warning(request: ActionRequest, view: Any) -> str:
+    where = f" ({paused_at(view)})" if isinstance(view, DeploymentView) else ""
+    return (f"deployment/{request.target} is paused{where}: kubectl refuses to {request.kind} "
+            f"a paused deployment. This runs {request.first} first, then {request.kind}, as one "
+            f"audited sequence; if {request.kind} then fails, the deployment stays resumed")
 
 
 class Operations:
@@ -59,10 +72,15 @@ class Operations:
                                              "http", {"checks": [c.name for c in view]}), None)
         elif kind.asks == "replicas":
             self._ask_replicas(kind, view, nudge)
+        elif kind.asks == "revision" and kind.target == "rollout":
+            rollout_ops.ask_revision(self, kind, view)
         elif kind.asks == "revision":
             context = session.context  # the focus may move while the history loads
             self.screen.run_worker(lambda: self._load_history(kind, view, context), thread=True,
                                    group="history", exit_on_error=False)
+        elif kind.resume_when_paused and getattr(view, "paused", False):
+            # kubectl refuses it on a paused deployment: offer resume-then-it as one sequence
+            self.propose(kind, self._request(kind, view, first="resume"), view)
         else:
             self.propose(kind, self._request(kind, view), view)
 
@@ -75,11 +93,16 @@ class Operations:
             return dep
         if kind.target == "pod":
             return live.selected_pod()
-        if not self.settings.checks:
-            self.notify("no verification checks for v here: drills bring their own; on a real "
-                        "cluster use the runbook's verify steps", severity="warning")
+        if kind.target == "rollout":
+            return rollout_ops.selected(self)
+        checks = self.settings.checks
+        if not checks:
+            self.notify("no verification checks: add [[checks]] to the config file "
+                        "(warroom config init)", severity="warning")
             return None
-        return self.settings.checks
+        dep = live.selected_deployment()
+        mine = [c for c in checks if dep is not None and c.workload == dep.name]
+        return tuple(mine or [c for c in checks if c.workload is None] or checks)
 
     def _request(self, kind: ActionKind, view: Any, context: str | None = None,
                  **params: Any) -> ActionRequest:
@@ -140,9 +163,11 @@ class Operations:
                         severity="warning")
             return
         warnings = []
-        if dep.paused:
-            warnings.append("the deployment is paused: kubectl refuses to roll back a paused "
-                            "deployment — resume it first")
+        resume_first = dep.paused and kind.resume_when_paused
+        if resume_first:
+            warnings.append(f"the deployment is paused ({paused_at(dep)}): kubectl refuses to "
+                            "roll back a paused deployment; this resumes it and rolls back, "
+                            "as one audited sequence")
         oldest_kept = min((r.revision or 0) for r in history)
         if oldest_kept > 1:
             warnings.append(f"revisions before {oldest_kept} were pruned "
@@ -150,14 +175,16 @@ class Operations:
 
         def chosen(revision: int | None) -> None:
             if revision is not None:
+                first = {"first": "resume"} if resume_first else {}
                 request = self._request(kind, dep, message.context or None,
-                                        to_revision=revision)
+                                        to_revision=revision, **first)
                 self.propose(kind, request, dep,
                              change=f"pod template → revision {revision}\n"
                                     f"{diffs.get(revision, '')}")
 
         self.screen.app.push_screen(
-            UndoModal(dep.key, [vm.revision_row(r) for r in history], diffs, warnings), chosen)
+            UndoModal(dep.key, [vm.revision_row(r) for r in history], diffs, warnings,
+                      resume_first=resume_first), chosen)
 
     # ---- pre-check, confirmation -------------------------------------------------------------
     def propose(self, kind: ActionKind, request: ActionRequest, view: Any, *,
@@ -185,9 +212,13 @@ class Operations:
             return
         if change is None:
             change = kind.change(request, view) if kind.change else request.describe()
+        warnings = kind.warnings(request, view)
+        if request.first is not None:
+            change = f"1. {request.lead().describe()}\n2. {change}"
+            warnings = [sequence_warning(request, view), *warnings]
         modal = ConfirmModal(
             request.describe(), context=request.context, namespace=request.namespace,
-            target=request.target_ref, change=change, warnings=kind.warnings(request, view),
+            target=request.target_ref, change=change, warnings=warnings,
             typed_name=request.target if self.session.production_of(request.context) else None)
 
         def answered(ok: bool | None) -> None:

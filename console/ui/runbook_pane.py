@@ -17,6 +17,7 @@ from console.ui import view_model as vm
 from console.ui.messages import ActionFinished
 from widgets.checklist import Checklist
 from widgets.confirm_modal import ConfirmModal
+from widgets.variables_form import FormField, VariablesForm
 
 if TYPE_CHECKING:
     from console.ui.main_screen import MainScreen
@@ -63,8 +64,11 @@ class RunbookPane:
             self.toggle()
             return
         if state.engine is None:
-            self.screen.app.notify("this runbook's steps cannot run: its variables are not "
-                                   "all set", severity="warning")
+            if state.unset():
+                self.ask_values(why="set the runbook's variables to run its steps")
+            else:
+                self.screen.app.notify("this runbook's steps cannot run here",
+                                       severity="warning")
             return
         ops = self.screen.ops
         if not ops.ready():  # one thing at a time: says what still runs
@@ -73,6 +77,40 @@ class RunbookPane:
         ops.running = f"step {key}"
         self.screen.run_worker(lambda: self._run(key), thread=True, group="steps",
                                exit_on_error=False)
+
+    def ask_values(self, why: str = "") -> None:
+        """The variables form, when the runbook needs values nobody gave (--set, the config
+        file, the incident); the values are kept in the incident and bind the runbook."""
+        state = self.screen.session.checklist
+        if state is None or state.runbook is None:
+            return
+        asked = state.questions()
+        if not asked or isinstance(self.screen.app.screen, VariablesForm):
+            return
+        selected = self.screen.live.selected_deployment()
+        fields = [FormField(q.name, q.description, q.example, q.default,
+                            selected.name if q.name == "deployment" and selected else q.value)
+                  for q in asked]
+
+        def say(message: str, severity: str = "information") -> None:
+            # once this screen is back on top: the toast is laid out (and kept in sight) here
+            self.screen.call_after_refresh(self.screen.app.notify, message, severity=severity)
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                say("variables not set: steps will not run", "warning")
+                return
+            errors = state.set_values(values)
+            if errors:  # changed since the form checked them (another console)
+                say("; ".join(errors.values()), "error")
+                return
+            self.refresh()
+            if state.engine is not None:
+                say("variables set: the runbook's steps can run")
+
+        self.screen.app.push_screen(
+            VariablesForm(f"Runbook {state.runbook.id}: {state.runbook.title}", fields,
+                          state.check_values, note=why), done)
 
     def approve(self, proposal_id: str, what: str) -> None:
         """Run another person's step or abort proposal here, once this operator approves it

@@ -28,8 +28,10 @@ from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
 from console.domain.actions import ActionRunner, prober_for
 from console.domain.audit import AuditError, AuditLog
+from console.domain.audit_disk import AuditDiskGuard
 from console.domain.incident import Incident, IncidentError
 from console.domain.settings import ConsoleSettings
+from console.domain.statefiles import default_state_dir
 from console.runbook.session import ChecklistState
 from console.ui.cluster_link import INFORMER_FLUSH, LIST_PAGE, ClusterLink, ConnectError
 
@@ -46,6 +48,8 @@ class Session:
         self.checklist: ChecklistState | None = None
         self.cannot_act = ""  # why no action can run for the whole session (said on each key)
         self.problems: list[str] = []  # contexts that could not be connected (several only)
+        # the bastion's health and the audit disk (sampled by the screen's host worker)
+        self.bastion = AuditDiskGuard(settings.state_dir or default_state_dir())
 
     # ---- the focused link (the only one, on one context) -------------------------------------
     @property
@@ -154,15 +158,26 @@ class Session:
         assert self.audit is not None and self.checklist is not None
         prober = prober_for(s.probe_ca)
         for link in connected:
-            link.arm(self.audit, prober)
+            link.arm(self.audit, prober, audit_refusal=self.bastion.refusal)
         if s.metrics is not None:
             first.metrics = MetricsClient(s.metrics)
         assert first.runner is not None
+        for link in connected:
+            link.watch_rollouts()  # Argo Rollouts too, where discovery shows them
         unbound = self.checklist.attach_engine(
             actions=first.runner, metrics=first.metrics, prober=prober,
             context=first.context, namespace=first.namespace, two_person=s.two_person)
         if unbound:
             self.checklist.problems.append(unbound)  # type: ignore[arg-type]
+
+    @property
+    def argo(self) -> Informer | None:
+        """The focused context's Argo Rollouts watch (None: the cluster serves none)."""
+        return self.focused.argo
+
+    @property
+    def argo_served(self) -> bool:
+        return self.focused.argo is not None
 
     def _open_incident(self, first: ClusterLink) -> None:
         s = self.settings

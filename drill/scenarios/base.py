@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..clock import DrillClock
+from ..memory import healthy_working_set
 from ..profiles import HEALTHY_POD, PodProfile, TrafficProfile
 from ..seed import next_revision, seeded_app
 from ..store import Store
@@ -173,6 +174,9 @@ class Scenario:
     runbook: ClassVar[str | None] = None  # the paired runbook in runbooks/
     handbook: ClassVar[str] = ""  # the handbook example or procedure it replays
     default_speed: ClassVar[float] = 1.0
+    # drawn by `random`: the handbook's incidents; scenarios that need more than plain
+    # Deployments (Argo Rollouts) are played by name only
+    in_random_pool: ClassVar[bool] = True
     target: ClassVar[tuple[str, str] | None] = ("shop", "api")
     change_cause: ClassVar[str] = ""
     resolution: ClassVar[str] = ""  # the recovery that ends it, in the handbook's words
@@ -209,6 +213,10 @@ class Scenario:
     def attach(self, cluster: Any) -> None:
         """Called by `DrillCluster` before `setup`, for scenarios that need more than the store
         (e.g. its `access` layer). Scenarios also work unattached (unit tests)."""
+
+    def prepare_workload(self, store: Store, clock: DrillClock) -> None:
+        """Called before the cluster's warm-up hour: workload of the scenario's own (a
+        Rollout, say) that must be settled and serving when the incident starts."""
 
     def tick(self, store: Store, clock: DrillClock) -> None:
         """Called on every cluster tick, after the controllers and traffic."""
@@ -301,6 +309,10 @@ class Scenario:
 
     def bad_traffic(self, deployment: Obj, pod: Obj, healthy: TrafficProfile) -> TrafficProfile:
         return healthy
+
+    def pod_memory(self, pod: Obj, now: float) -> float:
+        """Working-set bytes of the pod's running container at unix time `now`."""
+        return healthy_working_set(pod, now)
 
     # ---- what shows ----------------------------------------------------------------------
     def symptom(self, store: Store, traffic_now: Any = None) -> str | None:

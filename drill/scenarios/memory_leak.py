@@ -5,6 +5,8 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from ..clock import parse_rfc3339
+from ..memory import MIB, leaking_working_set
 from ..profiles import Endpoint, PodProfile, TrafficProfile
 from ..workloads import pod_started_at
 from .base import RolloutView, Scenario
@@ -12,15 +14,29 @@ from .registry import register
 from .rehearsal import ROLLBACK_RULES, Rehearsal, Rule
 
 CRASH_EVERY = 7200.0  # "servers crash every 2 hours" (drill seconds)
-JITTER = 0.05  # +-5 % per pod, deterministic, so pods do not all die at once
+STAGGER = 0.3  # pods leak at different rates (their share of the cached pages differs), so
+# they are OOM-killed between 70 % and 100 % of CRASH_EVERY after they start, not all at once
 MEMORY_LIMIT_MIB = 512
+DROPPED_AFTER_KILL = 300.0  # drill seconds a restarted pod fails requests (cold caches,
+# clients still holding connections to the killed process)
 
 
 def crash_after(pod: dict[str, Any]) -> float:
-    """Drill seconds from a container start to its OOM kill, per pod name."""
+    """Drill seconds from a container start to its OOM kill, per pod name (deterministic)."""
     name = pod.get("metadata", {}).get("name", "")
     unit = zlib.crc32(name.encode()) / 2**32  # [0, 1)
-    return CRASH_EVERY * (1.0 + JITTER * (2.0 * unit - 1.0))
+    return CRASH_EVERY * (1.0 - STAGGER * unit)
+
+
+def killed_recently(pod: dict[str, Any], now: float) -> bool:
+    """The pod's container was OOM-killed less than `DROPPED_AFTER_KILL` drill seconds ago."""
+    for status in pod.get("status", {}).get("containerStatuses") or ():
+        terminated = (status.get("lastState") or {}).get("terminated") or {}
+        finished = terminated.get("finishedAt")
+        if terminated.get("reason") == "OOMKilled" and finished:
+            if now - parse_rfc3339(finished).timestamp() < DROPPED_AFTER_KILL:
+                return True
+    return False
 
 
 @register
@@ -46,7 +62,8 @@ class MemoryLeak(Scenario):
     runbook = "performance-degradation"
     handbook = "Example 3: Memory Leak Crashes Production"
     # 4 drill hours per real minute: GC pauses double latency ~20 s after the first frame and
-    # the first OOM kill comes at ~30 s (at 60x the first sign took over a minute)
+    # the first OOM kill comes 21-30 s in (pods leak at staggered rates; at 60x the first
+    # sign took over a minute)
     default_speed = 240.0
     bad_image = "registry.local/shop/api:1.7.0"
     good_image = "registry.local/shop/api:1.6.0"
@@ -83,6 +100,9 @@ class MemoryLeak(Scenario):
         fraction = self.heap_fraction(pod)
         latency = 1.0 + 2.5 * fraction**2  # GC pressure grows with the heap
         errors = 0.3 * max(0.0, (fraction - 0.85) / 0.15)  # allocation failures near the end
+        if self.clock is not None and killed_recently(pod, self.clock.now().timestamp()):
+            errors += 0.15  # dropped connections and cold caches after the kill
+            latency += 1.5
         desired = int(deployment.get("spec", {}).get("replicas", 1))
         ready = int(deployment.get("status", {}).get("readyReplicas") or 0)
         if desired > 0 and ready < desired:  # survivors overloaded while others restart
@@ -94,6 +114,11 @@ class MemoryLeak(Scenario):
                 for ep in healthy.endpoints
             )
         )
+
+    def pod_memory(self, pod: dict[str, Any], now: float) -> float:
+        if not self.is_bad(pod):
+            return super().pod_memory(pod, now)
+        return leaking_working_set(pod, now, crash_after(pod), MEMORY_LIMIT_MIB * MIB)
 
     def mitigation(self, view: RolloutView) -> str | None:
         if self.initial_replicas is not None and view.desired > self.initial_replicas:

@@ -10,14 +10,14 @@ from ..clock import DrillClock
 from ..profiles import PodProfile, TrafficProfile
 from ..store import Store
 from .base import ActionReport, Scenario, ScenarioStatus
-from .registry import get_scenario, incident_names, register
+from .registry import SCENARIOS, get_scenario, incident_names, register
 
 HIDDEN = "hidden until the drill ends"
 
 
 def pool() -> tuple[str, ...]:
     """The incidents a random drill draws from: every registered one but `none` and itself."""
-    return incident_names()
+    return tuple(name for name in incident_names() if SCENARIOS[name].in_random_pool)
 
 
 def pick(seed: int, choices: tuple[str, ...] | None = None) -> str:
@@ -65,6 +65,9 @@ class RandomIncident(Scenario):
     def attach(self, cluster: Any) -> None:
         self.inner.attach(cluster)
 
+    def prepare_workload(self, store: Store, clock: DrillClock) -> None:
+        self.inner.prepare_workload(store, clock)
+
     def setup(self, store: Store, clock: DrillClock) -> None:
         self.clock = clock
         self.inner.setup(store, clock)
@@ -79,6 +82,9 @@ class RandomIncident(Scenario):
 
     def traffic_profile(self, deployment: dict[str, Any], pod: dict[str, Any]) -> TrafficProfile:
         return self.inner.traffic_profile(deployment, pod)
+
+    def pod_memory(self, pod: dict[str, Any], now: float) -> float:
+        return self.inner.pod_memory(pod, now)
 
     def symptom(self, store: Store, traffic_now: Any = None) -> str | None:
         return self.inner.symptom(store, traffic_now)

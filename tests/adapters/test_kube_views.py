@@ -385,3 +385,24 @@ def test_pending_deltas_coalesce() -> None:
         ("b", DELETED),
         ("d", MODIFIED),
     ]
+
+
+def test_last_termination_and_memory_limit_as_describe_shows_them() -> None:
+    from adapters.pod_resources import last_termination, memory_limit
+
+    status = {"containerStatuses": [
+        {"name": "a", "lastState": {"terminated": {"reason": "Error", "exitCode": 1,
+                                                   "finishedAt": stamp(600)}}},
+        {"name": "b", "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                                                   "finishedAt": stamp(60)}}},
+        {"name": "c", "lastState": {}},
+    ]}
+    reason, finished = last_termination(status)
+    assert reason == "OOMKilled" and finished == parse_time(stamp(60))
+    assert last_termination({}) == ("", None)
+    spec = {"containers": [{"resources": {"limits": {"memory": "512Mi"}}},
+                           {"resources": {"limits": {"memory": "1G"}}},
+                           {"resources": {"requests": {"memory": "2Gi"}}}]}
+    assert memory_limit(spec) == 10**9
+    assert memory_limit({"containers": [{"name": "x"}]}) is None
+    assert memory_limit({"containers": [{"resources": {"limits": {"memory": "lots"}}}]}) is None

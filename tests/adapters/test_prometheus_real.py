@@ -216,6 +216,12 @@ def test_real_prometheus_sees_the_bad_deploy(
         assert rate.p99_s is not None and rate.p99_s > 0, (key, rate)
         # Prometheus has minutes of history at most: the 5m-offset baseline is unknown
         assert rate.baseline_p99_s is None and rate.latency_ratio is None, (key, rate)
+        # the working set of the largest container, the deployment taken from the pod name
+        assert rate.memory_bytes is not None and 100 * 2**20 < rate.memory_bytes < 512 * 2**20
+
+    # narrowed to one deployment by pod name (Prometheus' RE2 and label_replace)
+    narrowed = metrics.deployment_rates("shop", "web")[("shop", "web")]
+    assert narrowed.memory_bytes is not None and narrowed.memory_bytes > 0
 
     # the bad revision fails 54 % of requests: once the 10 s window holds only it, so does
     # Prometheus

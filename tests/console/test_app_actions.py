@@ -261,7 +261,7 @@ async def test_verb_forbidden_from_the_start_is_disabled(cluster: Drill,
         await settled(pilot, rates=False)
         await until(pilot, lambda: "restart" in app.session.denied, message="the RBAC probe")
         # denying a resource denies its subresources (deployments/scale) too
-        assert set(app.session.denied) == {"restart", "undo", "scale"}
+        assert set(app.session.denied) == {"restart", "undo", "scale", "pause", "resume"}
         assert app.main_screen.check_action("nudge", ("scale", 1)) is None  # + and - too
         await until(pilot, lambda: notified(
             app, "forbidden: you may not patch deployments"),

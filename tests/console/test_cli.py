@@ -106,3 +106,48 @@ def test_every_registered_scenario_starts_as_warroom_drill_does(
     urls = [check.url for check in settings.checks]  # type: ignore[attr-defined]
     assert urls and all(f"/drill/v1/svc/{rehearsal.target}/" in url for url in urls)
     assert (tmp_path / "state" / "drill-kubeconfig.yaml").exists()
+
+
+@pytest.mark.parametrize("preset", ["istio", "linkerd", "ingress-nginx", "kube-prometheus"])
+def test_drill_preset_shows_the_same_incident_through_that_stack(
+    preset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`warroom drill --preset NAME`: the console reads the drill through that stack's series,
+    and sees what the generic queries see."""
+    from adapters.metrics import MetricsClient
+    from adapters.metrics_config import MetricsConfig
+
+    monkeypatch.setenv("WARROOM_STATE_DIR", str(tmp_path / "state"))
+    seen: list[tuple[object, object]] = []
+
+    def console(settings: object) -> int:
+        config = settings.metrics  # type: ignore[attr-defined]
+        assert isinstance(config, MetricsConfig) and config.preset == preset
+        generic = MetricsConfig(base_url=config.base_url, bearer_token=config.bearer_token,
+                                verify_tls=config.verify_tls)
+        with MetricsClient(config) as stack, MetricsClient(generic) as plain:
+            def failing() -> bool:
+                sample = plain.deployment_rates("shop").get(("shop", "api"))
+                return bool(sample and (sample.error_ratio or 0) > 0.3)
+
+            wait_for(failing, timeout=60, interval=0.2, message="the bad deploy's errors")
+            at = plain.server_time()
+            seen.append((stack.deployment_rates("shop", at=at).get(("shop", "api")),
+                         plain.deployment_rates("shop", at=at).get(("shop", "api"))))
+        return 0
+
+    monkeypatch.setattr("console.ui.app.run_app", console)
+    assert warroom_main(["drill", "--scenario", "bad-deploy-auth", "--speed", "120",
+                         "--preset", preset]) == 0
+    [(through_stack, generic)] = seen
+    assert through_stack is not None and generic is not None
+    assert through_stack.error_ratio == pytest.approx(generic.error_ratio, rel=1e-6)
+    assert through_stack.request_rate == pytest.approx(generic.request_rate, rel=1e-6)
+    assert through_stack.p99_s == pytest.approx(generic.p99_s, rel=1e-6)
+
+
+def test_drill_preset_typo_is_a_usage_error() -> None:
+    out = run("drill", "--preset", "istoi")
+    assert out.returncode == 2
+    assert "preset 'istoi' is not a known preset (did you mean 'istio'?)" in out.stderr
+    assert "Traceback" not in out.stderr

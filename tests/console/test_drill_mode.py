@@ -662,5 +662,6 @@ def test_every_incident_scenario_is_rehearsed_here() -> None:
         "bad-migration",
         "data-loss",
         "security-breach",
+        "bad-canary",  # tests/console/test_drill_canary.py
     }
     assert rehearsed == set(SCENARIOS) - {"none", "random"}

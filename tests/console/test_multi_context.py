@@ -62,6 +62,8 @@ def two_context_settings(kubeconfig: Path, **overrides: Any) -> ConsoleSettings:
     values: dict[str, Any] = {"kubeconfig": str(kubeconfig), "context": WEB,
                               "contexts": (WEB, MOBILE), "namespace": NAMESPACE,
                               "incident_title": "api breaks the mobile app",
+                              # the runbook's variables given: no form at start
+                              "runbook_values": {"deployment": "api"},
                               "watch_backoff_max": 1.0, "stale_after": 30.0}
     values.update(overrides)
     return ConsoleSettings(**values)

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {
     "production-bug", "migration-failed", "performance-degradation", "data-loss",
     "security-breach", "pre-rollback", "during-rollback", "post-rollback", "follow-up",
-    "before-deployment", "during-deployment", "after-deployment",
+    "before-deployment", "during-deployment", "after-deployment", "canary-failing",
 }
 BUILTINS = {"deployment": "api", "namespace": "shop", "previous_revision": "3"}
 
@@ -467,8 +467,8 @@ def test_wrong_step_type_lists_the_types_with_a_suggestion() -> None:
     text = VALID.replace("    type: restart\n", "    type: restrat\n")
     line = text.splitlines().index("    type: restrat") + 1
     assert messages_of(text) == (
-        f"x.yaml:{line}: steps[2].type: must be one of manual, scale, restart, undo, verify, "
-        "gate, shell, wait, not 'restrat' (did you mean 'restart'?)")
+        f"x.yaml:{line}: steps[2].type: must be one of manual, scale, restart, undo, pause, "
+        "resume, verify, gate, shell, wait, not 'restrat' (did you mean 'restart'?)")
 
 
 def test_missing_type_and_missing_fields() -> None:

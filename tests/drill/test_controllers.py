@@ -394,6 +394,55 @@ def test_paused_deployment_makes_no_rollout_progress() -> None:
     assert all(p["spec"]["containers"][0]["image"] == V2 for p in sim.pods("api", live=False))
 
 
+def test_pausing_mid_rollout_stops_it_where_it_is_and_resume_carries_on() -> None:
+    """kubectl rollout pause during a rolling update: no new pods of the new ReplicaSet, no
+    old ones removed; a scale while paused is shared proportionally; resume finishes it."""
+    sim = Sim()
+    sim.deploy("api", V1, replicas=4)
+    sim.until(lambda: sim.rolled_out("api"), limit=60)
+    sim.set_image("api", V2)
+    sim.until(lambda: 0 < sim.deployment("api")["status"].get("updatedReplicas", 0) < 4,
+              limit=60, step=0.5)
+
+    def pause(obj: dict) -> None:
+        obj["spec"]["paused"] = True
+
+    sim.change("api", pause)
+    sim.cp.tick()
+    sizes = {rs["metadata"]["name"]: rs["spec"]["replicas"] for rs in sim.replicasets("api")}
+    images = sorted(p["spec"]["containers"][0]["image"] for p in sim.pods("api"))
+    assert V1 in images and V2 in images
+    sim.run(120)  # two drill minutes: a running rollout would have finished long ago
+    assert {rs["metadata"]["name"]: rs["spec"]["replicas"]
+            for rs in sim.replicasets("api")} == sizes
+    assert sorted(p["spec"]["containers"][0]["image"] for p in sim.pods("api")) == images
+    status = sim.deployment("api")["status"]
+    assert status["observedGeneration"] == sim.deployment("api")["metadata"]["generation"]
+    assert sim.condition("api", "Progressing")["reason"] == ro.PAUSED  # type: ignore[index]
+    assert not sim.rolled_out("api")
+
+    sim.scale("api", 8)  # scaling works while paused, across both ReplicaSets
+    sim.run(20)
+    after = {rs["metadata"]["name"]: rs["spec"]["replicas"] for rs in sim.replicasets("api")}
+    assert sum(after.values()) == 8 + 2  # proportional scaling allows maxSurge (25 % of 8)
+    assert all(after[name] > size for name, size in sizes.items() if size)
+
+    def resume(obj: dict) -> None:
+        del obj["spec"]["paused"]  # kubectl rollout resume: {"spec":{"paused":null}}
+
+    sim.change("api", resume)
+    sim.until(lambda: sim.rolled_out("api"), limit=300)
+    sim.run(3)
+    assert all(p["spec"]["containers"][0]["image"] == V2 for p in sim.pods("api", live=False))
+    assert len(sim.pods("api", live=False)) == 8
+
+
+def test_paused_false_is_not_stored() -> None:
+    """`paused` is omitempty in apps/v1: the API server never returns paused: false."""
+    body = {"spec": {"paused": False, "template": {"spec": {"containers": []}}}}
+    assert "paused" not in ro.apply_deployment_defaults(body)["spec"]
+
+
 def test_recreate_strategy_stops_old_pods_before_starting_new_ones() -> None:
     sim = Sim()
     sim.deploy("api", V1, replicas=3, strategy={"type": "Recreate"})

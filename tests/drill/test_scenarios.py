@@ -6,7 +6,7 @@ import pytest
 
 from drill.profiles import HEALTHY_POD, HEALTHY_TRAFFIC, TrafficProfile
 from drill.scenarios import SCENARIOS, Scenario, ScenarioStatus, get_scenario, register
-from drill.scenarios.memory_leak import CRASH_EVERY, crash_after
+from drill.scenarios.memory_leak import CRASH_EVERY, DROPPED_AFTER_KILL, crash_after
 from drill.traffic import Traffic
 from tests.drill.factories import make_cluster, pods_of, rollout, run, seed_shop
 
@@ -179,10 +179,43 @@ def test_memory_leak_pods_oom_every_two_hours(shop) -> None:
     profiles = [scenario.pod_profile(p) for p in pods_of(store, "shop", "api")]
     for profile in profiles:
         assert profile.crash_reason == "OOMKilled"
-        assert profile.crash_after == pytest.approx(CRASH_EVERY, rel=0.05)
+        # staggered: killed between 70 % and 100 % of two hours after each start
+        assert 0.7 * CRASH_EVERY <= profile.crash_after <= CRASH_EVERY
         assert any("heap" in line for line in profile.log_lines)
     assert len({p.crash_after for p in profiles}) == len(profiles)  # jittered per pod
     assert scenario.pod_profile(pod).crash_after == crash_after(pod)  # deterministic
+
+
+def test_memory_leak_working_set_climbs_to_the_limit(shop) -> None:
+    store, clock = shop
+    scenario, deployment, pod = bad_pod(store, clock, "memory-leak")
+    limit = 512 * 1024 * 1024
+    now = clock.now().timestamp()
+    young = scenario.pod_memory(pod, now)
+    half = scenario.pod_memory(pod, now + crash_after(pod) / 2)
+    end = scenario.pod_memory(pod, now + crash_after(pod))
+    assert young < 0.5 * limit < half < end == pytest.approx(limit)
+    healthy = get_scenario("none").pod_memory(pod, now + 7200)
+    assert healthy < 0.5 * limit
+
+
+def test_memory_leak_fails_requests_right_after_a_kill(shop) -> None:
+    store, clock = shop
+    scenario, deployment, pod = bad_pod(store, clock, "memory-leak")
+    before = scenario.traffic_profile(deployment, pod).endpoints[0]
+    killed_at = clock.stamp()
+
+    def killed(obj: dict) -> None:
+        obj["status"]["containerStatuses"][0]["lastState"] = {"terminated": {
+            "reason": "OOMKilled", "exitCode": 137, "finishedAt": killed_at}}
+
+    pod = store.mutate("pods", "shop", pod["metadata"]["name"], killed)
+    after = scenario.traffic_profile(deployment, pod).endpoints[0]
+    assert before.error_ratio == 0 and after.error_ratio > 0.1  # dropped connections
+    assert after.latency_factor > before.latency_factor + 1  # cold caches
+    clock.advance(DROPPED_AFTER_KILL)
+    later = scenario.traffic_profile(deployment, pod).endpoints[0]
+    assert later.error_ratio == 0  # until the heap nears the limit again
 
 
 def test_memory_leak_latency_grows_with_pod_age(shop) -> None:

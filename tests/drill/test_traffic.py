@@ -10,6 +10,7 @@ import pytest
 from drill import promql
 from drill.profiles import Endpoint, TrafficProfile
 from drill.scenarios import get_scenario
+from drill.stack_series import FAMILIES
 from drill.traffic import BUCKETS, Traffic, bucket_shares, load_factor
 from tests.drill.factories import (
     add_deployment,
@@ -290,11 +291,17 @@ def test_exposition_parses(shop) -> None:
     run(clock, traffic, 60)
     text = traffic.exposition()
     types = check_exposition(text)
-    assert types == {
+    own = {
         "http_requests_total": "counter",
         "http_request_duration_seconds": "histogram",
         "warroom_drill_ready_pods": "gauge",
+        "container_memory_working_set_bytes": "gauge",
+        "container_spec_memory_limit_bytes": "gauge",
     }
+    stacks = {family: kind for family, (kind, _) in FAMILIES.items()}
+    # these factory pods have no owners or limits: the other stacks' families that apply
+    assert own.items() <= types.items() <= (own | stacks).items()
+    assert types["istio_requests_total"] == "counter"
     assert 'warroom_drill_ready_pods{namespace="shop",deployment="api"} 3' in text
     assert 'le="0.005"' in text and 'le="1"' in text and 'le="+Inf"' in text
 
@@ -403,3 +410,71 @@ def test_pods_of_one_profile_are_worked_out_together() -> None:
     assert slow.weighted_factor == pytest.approx(999 * 0.1 * 0.25 * 2.0)
     assert state.shares == pytest.approx({"/": (999 * 0.75 + 1) / 1000,
                                           "/slow": 999 * 0.25 / 1000})
+
+
+MEMORY_BY_DEPLOYMENT = (
+    'max by (namespace, deployment) (label_replace(container_memory_working_set_bytes'
+    '{{container!="",namespace="shop",pod=~"api-[a-z0-9]+-[a-z0-9]+"}}{offset}, "deployment", '
+    '"$1", "pod", "(.+)-[a-z0-9]+-[a-z0-9]+"))'
+)
+
+
+def test_memory_series_per_running_container(shop) -> None:
+    store, clock = shop
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 60)
+    result = promql.query(traffic, 'container_memory_working_set_bytes{namespace="shop"}')
+    pods = {pod["metadata"]["name"] for pod in store.list("pods", "shop")}
+    by_pod = {r["metric"]["pod"]: r for r in result["result"]}
+    assert set(by_pod) == pods
+    api = next(r for name, r in by_pod.items() if name.startswith("api-"))
+    assert api["metric"]["container"] == "api"
+    assert api["metric"]["image"] == "registry.local/shop/api:1.6.0"
+    assert 100 * 2**20 < float(api["value"][1]) < 256 * 2**20  # a steady healthy heap
+    # a stopped container has no sample; the deployment's others still do
+    victim = next(name for name in by_pod if name.startswith("api-"))
+
+    def stop(obj: dict) -> None:
+        obj["status"]["containerStatuses"][0]["state"] = {
+            "terminated": {"reason": "OOMKilled", "exitCode": 137}}
+
+    store.mutate("pods", "shop", victim, stop)
+    run(clock, traffic, 400)  # past the 5-minute lookback of its last sample
+    result = promql.query(traffic, 'container_memory_working_set_bytes{namespace="shop"}')
+    assert victim not in {r["metric"]["pod"] for r in result["result"]}
+    assert len(result["result"]) == len(pods) - 1
+
+
+def test_memory_leak_climbs_in_the_exported_series(shop) -> None:
+    store, clock = shop
+    scenario = get_scenario("memory-leak")
+    scenario.setup(store, clock)
+    rollout(store, "shop", "api", scenario.bad_image)
+    traffic = Traffic(store, clock, scenario.traffic_profile, memory_for=scenario.pod_memory)
+    run(clock, traffic, 1800, step=60)
+    early = api_value(traffic, MEMORY_BY_DEPLOYMENT.format(offset=""))
+    run(clock, traffic, 1800, step=60)
+    later = api_value(traffic, MEMORY_BY_DEPLOYMENT.format(offset=""))
+    back = api_value(traffic, MEMORY_BY_DEPLOYMENT.format(offset=" offset 30m"))
+    assert back == pytest.approx(early)
+    assert later > early * 1.2
+    limits = promql.query(traffic, 'container_spec_memory_limit_bytes{namespace="shop"}')
+    assert {r["value"][1] for r in limits["result"]} == {"0"}  # the factory pods set no limit
+
+
+def test_label_replace_follows_prometheus() -> None:
+    store, clock = make_cluster()
+    seed_shop(store)
+    traffic = Traffic(store, clock, traffic_for())
+    run(clock, traffic, 30)
+    query = ('label_replace(warroom_drill_ready_pods{namespace="shop"}, "app", "svc-$1", '
+             '"deployment", "(a.*)")')
+    result = promql.query(traffic, query)["result"]
+    apps = {r["metric"]["deployment"]: r["metric"].get("app") for r in result}
+    assert apps == {"api": "svc-api", "web": None, "worker": None}  # no match: unchanged
+    assert all(r["metric"]["__name__"] == "warroom_drill_ready_pods" for r in result)
+    emptied = promql.query(traffic, 'label_replace(warroom_drill_ready_pods, "deployment", '
+                                    '"", "deployment", "api")')["result"]
+    assert sum(1 for r in emptied if "deployment" not in r["metric"]) == 1
+    with pytest.raises(promql.PromQLError, match="regular expression"):
+        promql.query(traffic, 'label_replace(warroom_drill_ready_pods, "x", "", "y", "(")')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tests.widgets.test_pod_table import screen_lines
 from tests.widgets.widget_demo import DEPLOYMENTS, WidgetApp
 from widgets.deployment_list import DeploymentList
 from widgets.rows import DeploymentRow
@@ -17,7 +18,7 @@ async def test_apply_updates_in_place_adds_and_removes_by_key() -> None:
         await pilot.pause()
         assert table.keys == ["shop/api", "shop/checkout", "shop/web", "shop/worker"]
         assert str(table.get_cell("shop/api", "rollout")) == "✖ stalled"
-        assert str(table.get_cell("shop/worker", "rollout")) == "⏸ paused"
+        assert str(table.get_cell("shop/worker", "rollout")) == "⏸ paused at 2/2 new pods"
         assert str(table.get_cell("shop/web", "rollout")) == "✔ complete"
         assert str(table.get_cell("shop/checkout", "rollout")) == "⟳ progressing"
         table.move_to("shop/web")
@@ -87,3 +88,18 @@ async def test_grouped_rows_sit_under_their_context_header() -> None:
         table.apply_deltas([row(0, 1)])  # a new deployment lands in its group
         await pilot.pause()
         assert table.keys.index("0|shop/checkout") < table.keys.index("1|")
+
+
+async def test_a_paused_rollout_says_how_far_it_got_and_squeezes_in_a_narrow_pane() -> None:
+    paused = replace(DEPLOYMENTS[0], rollout="paused", updated=2, desired=5, ready=5)
+    app = WidgetApp(DeploymentList())
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(DeploymentList)
+        table.apply([paused])
+        await pilot.pause()
+        assert str(table.get_cell("shop/api", "rollout")) == "⏸ paused at 2/5 new pods"
+        table.styles.width = 40  # a narrow left pane: the cell ends in "…", not cut off
+        await pilot.pause()
+        await pilot.pause()
+        line = screen_lines(app)[table.region.y + 1][:40].rstrip()
+        assert "⏸ paused" in line and line.endswith("…"), line

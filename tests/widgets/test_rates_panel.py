@@ -96,3 +96,18 @@ async def test_rates_given_before_mount_are_shown() -> None:
         await pilot.pause()
         assert panel.keys == [r.key for r in RATES]
         assert card_text(panel, "shop/api", ".verdict") == "⚠ ROLL BACK NOW"
+
+
+async def test_no_data_names_the_series_instead_of_zero() -> None:
+    app = WidgetApp(RatesPanel())
+    async with app.run_test(size=(80, 40)) as pilot:
+        panel = app.query_one(RatesPanel)
+        series = 'response_total{direction="inbound",namespace="shop",deployment="worker"}'
+        worker = next(r for r in RATES if r.key == "shop/worker")
+        panel.update_rates([replace(worker, no_data=series)], VERDICTS)
+        await pilot.pause()
+        assert card_text(panel, "shop/worker", ".ratio") == f"no data: {series}"
+        assert card_text(panel, "shop/worker", ".errors .value").endswith(" ?")
+        panel.update_rates([replace(worker, no_data="", request_rate=3.0)], VERDICTS)
+        await pilot.pause()
+        assert card_text(panel, "shop/worker", ".ratio") == "latency n/a · 3.0 req/s"

@@ -69,3 +69,19 @@ def test_default_revision() -> None:
     assert default_revision([RevisionRow(1, None, ())]) == 1
     assert default_revision([]) is None
     assert "does NOT revert" in UNDO_NOTE
+
+
+async def test_on_a_paused_deployment_the_choice_is_resume_and_roll_back() -> None:
+    warning = "the deployment is paused (paused at 2/5 new pods): resumes it and rolls back"
+    app = ModalHost(UndoModal("shop/api", REVISIONS, DIFFS, [warning], resume_first=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, UndoModal)
+        assert str(modal.query_one("#undo").label) == "Resume and roll back to rev 6"
+        assert "rollout resume + undo" in str(modal.query_one("#undo-title").render())
+        assert "Enter resume and roll back" in str(modal.query_one("#undo-keys").render())
+        assert "paused at 2/5 new pods" in str(modal.query_one("#warnings Static").render())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.results == [6]

@@ -13,6 +13,14 @@ def _describe(request: ActionRequest) -> str:
     return f"rollout undo deployment/{request.target}" + (f" to revision {to}" if to else "")
 
 
+def _paused(request: ActionRequest, deployment: Any) -> str | None:
+    if deployment.paused and request.params.get("first") != "resume":
+        return ("you cannot rollback a paused deployment; resume it first with 'kubectl rollout "
+                f"resume deployment/{request.target}' and try again (the u key offers to resume "
+                "and roll back)")
+    return None
+
+
 def _run(tools: ActionTools, request: ActionRequest) -> Any:
     return tools.kube.undo(request.namespace, request.target, request.params.get("to_revision"))
 
@@ -25,4 +33,5 @@ UNDO = register(ActionKind(
     permission=("patch", "deployments"), follows_rollout=True, asks="revision",
     step_type="undo", scoring="rollback",
     warnings=lambda _r, _v: ["undo does not revert the replica count, HPA settings, "
-                         "ConfigMaps or Secrets"]))
+                         "ConfigMaps or Secrets"],
+    precondition=_paused, resume_when_paused=True))

@@ -1,4 +1,5 @@
-"""Verification: the configured HTTP checks, all at once (key v). Changes nothing."""
+"""Verification: the configured HTTP checks (key v): the selected workload's, else all.
+Changes nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from console.domain.actions import ActionRequest, ActionTools
 
 
 def _run(tools: ActionTools, request: ActionRequest) -> Any:
-    results = tools.probe(tools.checks)
+    named = request.params.get("checks") or []  # the ones chosen for the selected workload
+    results = tools.probe([c for c in tools.checks if c.name in named] or tools.checks)
     ok = all(r.ok for r in results)
     summary = "; ".join(f"{'✔' if r.ok else '✖'} {r.name}: {r.message}" for r in results)
     return ActionResult(ok, summary, {"passed": sum(r.ok for r in results),
