@@ -23,12 +23,12 @@ from .errors import AdapterError
 from .kube_exec import ExecConfig, ExecCredentials
 from .kube_identity import Impersonation, impersonation_of
 from .kube_proxy import use_proxy_url
+from .kubeconfig_files import KubeconfigArg, kubeconfig_paths
 
 DEFAULT_PRODUCTION_PATTERNS: tuple[str, ...] = ("prod", "production", "prd")
 IN_CLUSTER_CONTEXT = "in-cluster"
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
-KubeconfigArg = str | os.PathLike[str] | Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -68,25 +68,6 @@ def is_production(name: str, patterns: Sequence[str] = DEFAULT_PRODUCTION_PATTER
         if re.search(rf"(?<![a-z])(?:{pattern})(?![a-z])", name, re.IGNORECASE):
             return True
     return False
-
-
-def kubeconfig_paths(kubeconfig: KubeconfigArg) -> list[str]:
-    """The kubeconfig files kubectl would read, in precedence order (may be empty)."""
-    if kubeconfig:
-        explicit = [str(kubeconfig)] if isinstance(kubeconfig, (str, os.PathLike)) else [
-            str(p) for p in kubeconfig]
-        for path in explicit:
-            if not Path(path).expanduser().is_file():
-                raise AdapterError(f"The kubeconfig file {path} does not exist; check "
-                                   "--kubeconfig.")
-        return [str(Path(p).expanduser()) for p in explicit]
-    env = os.environ.get("KUBECONFIG", "")
-    if env:
-        listed = [p for p in env.split(os.pathsep) if p]
-        # kubectl skips missing files in $KUBECONFIG
-        return [str(Path(p).expanduser()) for p in listed if Path(p).expanduser().is_file()]
-    default = Path("~/.kube/config").expanduser()
-    return [str(default)] if default.is_file() else []
 
 
 def load_merged(paths: list[str]) -> Any:

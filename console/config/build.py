@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.errors import AdapterError
 from adapters.metrics_config import MetricsConfig
-from adapters.probes import Check
 from console.config.errors import ConfigError, ConfigProblem
 from console.config.schema import CheckTable
 from console.config.sources import Resolved, Sourced
+
+if TYPE_CHECKING:  # probes pull httpx and tenacity: imported when a check is configured
+    from adapters.probes import Check
 
 # ConsoleSettings field for each setting whose name differs
 FIELDS = {"runbook_dirs": "user_runbook_dirs", "checks_ca": "probe_ca"}
@@ -60,6 +62,8 @@ def metrics_config(resolved: Resolved) -> MetricsConfig | None:
 
 
 def _check(table: CheckTable) -> Check:
+    from adapters.probes import Check
+
     name = table.name or f"{table.workload} {table.url}"
     status: Any = tuple(table.expect_status) if isinstance(table.expect_status, list) \
         else table.expect_status

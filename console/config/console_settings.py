@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from adapters.errors import AdapterError
-from adapters.kube_config import list_contexts
+from adapters.kubeconfig_files import current_context_name
 from console.config.build import settings_fields, where
 from console.config.errors import ConfigError, ConfigProblem
 from console.config.load import find_config
@@ -18,8 +18,8 @@ from console.domain.settings import ConsoleSettings
 
 def current_context(kubeconfig: str | None) -> str | None:
     """The kubeconfig's current context (whose ``[context."NAME"]`` table applies)."""
-    try:
-        return next((c.name for c in list_contexts(kubeconfig) if c.current), None)
+    try:  # the files alone, without the Kubernetes client (the first frame waits for this)
+        return current_context_name(kubeconfig)
     except (AdapterError, Exception):  # noqa: BLE001 - connecting says what is wrong with it
         return None
 

@@ -32,12 +32,23 @@ from widgets.status_header import StatusHeader
 
 SIZE = (160, 48)
 ROOT = Path(__file__).resolve().parents[2]
-# what the first frame must not wait for: the Kubernetes client, validation, HTTP clients,
-# YAML, the drill server and the console's own heavy modules
-HEAVY = ("kubernetes", "pydantic", "aiohttp", "httpx", "yaml", "tenacity", "urllib3",
+# what the first frame must not wait for: the Kubernetes client, HTTP clients, the drill
+# server, the runbooks' schema and the console's own heavy modules. (pydantic itself is
+# loaded: the settings are checked against the config file's schema, console/config, before
+# anything starts, so that a bad value ends the command with its line.)
+HEAVY = ("kubernetes", "aiohttp", "httpx", "tenacity", "urllib3", "requests",
          "drill.cluster", "drill.faults", "drill.scenarios", "adapters.kubernetes",
-         "adapters.informer", "console.ui.main_screen", "console.ui.session",
-         "console.domain.actions", "console.runbook.schema")
+         "adapters.kube_config", "adapters.informer", "console.ui.main_screen",
+         "console.ui.session", "console.domain.actions", "console.runbook.schema",
+         "console.runbook.loading")
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+current-context: prod-eu
+clusters: [{name: eu, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: me, user: {token: t0ken}}]
+contexts: [{name: prod-eu, context: {cluster: eu, user: me, namespace: shop}}]
+"""
 
 PROBE = textwrap.dedent("""
     import asyncio, json, sys, threading
@@ -94,8 +105,9 @@ def texts(app: WarroomApp) -> list[str]:
 def test_the_first_screen_imports_nothing_heavy(tmp_path: Path) -> None:
     """`warroom` up to its first screen, in a fresh interpreter: none of the heavy modules."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "WARROOM_STATE_DIR": str(tmp_path / "state")}
-    done = subprocess.run([sys.executable, "-c", PROBE, "--kubeconfig", str(tmp_path / "kc"),
-                           "--context", "prod-eu", "-n", "shop"],
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)  # read for its current context (the config's table)
+    done = subprocess.run([sys.executable, "-c", PROBE, "--kubeconfig", str(kubeconfig)],
                           capture_output=True, text=True, timeout=120, env=env, check=False)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -113,8 +125,8 @@ def test_help_needs_none_of_the_heavy_modules_and_still_lists_scenarios() -> Non
             "except SystemExit:\n    pass\n"
             "print('MODULES', ' '.join(sorted(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                          check=False)
+                          timeout=60, cwd=ROOT, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300"})
     assert done.returncode == 0, done.stderr
     assert "memory-leak" in done.stdout and "bad-migration" in done.stdout  # read for --help
     modules = done.stdout.rsplit("MODULES", 1)[1].split()
