@@ -48,3 +48,7 @@ class ConsoleSettings:
     wall_clock: Callable[[], datetime] | None = None
     two_person: bool = False  # mutations need a second person's approval from another console
     actor: Any = None  # who is at this console (default: from the process and $SSH_CLIENT)
+    # the context's PostgreSQL for db-* runbook steps: a libpq DSN without the password, and
+    # a file holding the password (else libpq's PGPASSFILE / ~/.pgpass)
+    database_dsn: str | None = None
+    database_password_file: str | None = None

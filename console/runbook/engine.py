@@ -52,9 +52,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, NotFound
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
+from adapters.postgres import DatabaseConfig
 from adapters.probes import Check, Prober, ProbeResult
 from console.domain.actions import ActionRefused, ActionRequest, ActionRunner
 from console.domain.actor import Actor
@@ -62,6 +63,7 @@ from console.domain.audit import RUNBOOK_STEP, AuditLog, AuditWriteError
 from console.domain.incident import SharedIncident
 from console.domain.two_person import TwoPersonRule
 from console.runbook.compensations import Compensations
+from console.runbook.db_steps import DbRefused, DbSteps
 from console.runbook.gate_steps import query_values, run_gate, run_verification, run_wait
 from console.runbook.outcomes import (
     AbortOutcome,
@@ -82,6 +84,7 @@ from console.runbook.proposals import RunbookProposals
 from console.runbook.schema import AnyStep, BoundRunbook, ShellStep
 from console.runbook.schema_actions import ACTION_TYPES, ClusterAction, action_request
 from console.runbook.schema_checks import VerificationFields
+from console.runbook.schema_db import DB_STEPS
 from console.runbook.schema_steps import GateStep, ShellFields, VerifyStep, WaitStep
 from console.runbook.shell_steps import run_coroutine, run_shell
 
@@ -104,6 +107,7 @@ class RunbookEngine:
         clock: Callable[[], float] = time.monotonic,
         sleeper: Sleeper | None = None,
         two_person: bool = False,
+        database: DatabaseConfig | None = None,
     ) -> None:
         if two_person and incident is None:
             raise ValueError("the two-person rule needs a shared incident")
@@ -127,6 +131,9 @@ class RunbookEngine:
         self._compensations = Compensations(
             runbook, self._progress, audit, actions=self.actions, plan=self._plan_action,
             shell=self._shell, stop_event=self._stop, context=context, namespace=namespace)
+        self._db = DbSteps(database, incident_id=incident.id if incident else None,
+                           ready_pods=self._ready_pods if self.kube else None,
+                           namespace=namespace, stop=self._stop)
         self._proposals = RunbookProposals(
             TwoPersonRule(incident, audit), runbook, context=context, namespace=namespace,
         ) if two_person and incident is not None else None
@@ -292,6 +299,11 @@ class RunbookEngine:
                 return self._refused(step, refusal)
         elif step.is_mutating and self.read_only:
             return self._refused(step, "read-only mode: warroom was started with --read-only")
+        if isinstance(step, DB_STEPS):
+            try:
+                prompt = self._db.plan(step)
+            except DbRefused as refused:
+                return self._refused(step, str(refused))
         if approval is not None:  # another person proposed it: approving is confirming
             assert self._proposals is not None
             refusal = self._proposals.approve(approval[0], prompt, approval[1], confirm)
@@ -379,6 +391,8 @@ class RunbookEngine:
             return run_gate(step, live, query=self._query, clock=self._clock, sleep=self._sleep)
         if isinstance(step, WaitStep):
             return run_wait(step, live, clock=self._clock, sleep=self._sleep)
+        if isinstance(step, DB_STEPS):
+            return self._db.run(step, live)
         return "failed", f"do not know how to run a {step.kind} step"
 
     def _verify_after(self, step: AnyStep, message: str, progress: Progress
@@ -408,6 +422,14 @@ class RunbookEngine:
         prompt = (f"{request.describe()} in namespace {spec.namespace} on context "
                   f"{self.context} ({now})")
         return request, prompt
+
+    def _ready_pods(self, namespace: str, name: str) -> int:
+        """Ready pods of a writer deployment (0 when it is gone)."""
+        assert self.kube is not None
+        try:
+            return self.kube.get_deployment(namespace, name).ready
+        except NotFound:
+            return 0
 
     # ---- verification, gates, waits, shell ----------------------------------------------
     def _verify(self, fields: VerificationFields, progress: Progress) -> tuple[str, str]:

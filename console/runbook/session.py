@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.metrics import MetricsClient
+from adapters.postgres import DatabaseConfig
 from adapters.probes import Prober
 from console.domain.actions import ActionRunner
 from console.domain.actor import Actor
@@ -83,7 +84,8 @@ class ChecklistState:
 
     def attach_engine(self, *, actions: ActionRunner, metrics: MetricsClient | None,
                       prober: Prober | None, context: str, namespace: str,
-                      two_person: bool = False) -> str | None:
+                      two_person: bool = False,
+                      database: DatabaseConfig | None = None) -> str | None:
         """Run the runbook's steps for real (``two_person``: mutating ones only once another
         person approves them); returns why not when it cannot be bound."""
         if self.runbook is None:
@@ -96,7 +98,7 @@ class ChecklistState:
         self.engine = RunbookEngine(bound, incident=self.incident, audit=self.audit,
                                     actions=actions, metrics=metrics, prober=prober,
                                     context=context, namespace=namespace,
-                                    two_person=two_person)
+                                    two_person=two_person, database=database)
         return None
 
     # ---- reading -----------------------------------------------------------------------

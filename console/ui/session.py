@@ -21,6 +21,7 @@ from adapters.informer_status import WatchStatus
 from adapters.kube_config import is_production
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
+from adapters.postgres import DatabaseConfig
 from console.domain.actions import ActionRunner, prober_for
 from console.domain.audit import AuditError, AuditLog
 from console.domain.incident import IncidentError
@@ -101,7 +102,9 @@ class Session:
             self.metrics = MetricsClient(s.metrics)
         unbound = self.checklist.attach_engine(
             actions=self.runner, metrics=self.metrics, prober=prober,
-            context=self.context, namespace=self.namespace, two_person=s.two_person)
+            context=self.context, namespace=self.namespace, two_person=s.two_person,
+            database=DatabaseConfig(s.database_dsn, s.database_password_file)
+            if s.database_dsn else None)
         if unbound:
             self.checklist.problems.append(unbound)  # type: ignore[arg-type]
 
