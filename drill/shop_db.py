@@ -29,6 +29,7 @@ USERS = 20_000
 ORDERS = 60_000
 UNVERIFIED_EVERY = 12  # one user in 12 has not verified their email (email_verified NULL)
 FLUSH_S = 0.2
+FIRST_REVISION = "api_1_4_0"
 
 
 def revision_of(release: str) -> str:
@@ -43,9 +44,10 @@ def alembic_config() -> Config:
 class ShopDatabase:
     """The `shop` database of one drill (its server is `pg`)."""
 
-    def __init__(self, pg: DrillPostgres) -> None:
+    def __init__(self, pg: DrillPostgres, name: str = DATABASE) -> None:
         self.pg = pg
-        self.dsn = pg.dsn_for(DATABASE)  # for the console: TCP, password from pg.password_file
+        self.name = name
+        self.dsn = pg.dsn_for(name)  # for the console: TCP, password from pg.password_file
         self._lock = threading.Lock()
         self._pending = [0.0, 0.0]  # good, bad rows to insert
         self._stop = threading.Event()
@@ -53,13 +55,13 @@ class ShopDatabase:
         self.rows_written = [0, 0]  # good, bad rows inserted by the writer thread
 
     def connect(self) -> psycopg.Connection:
-        return psycopg.connect(self.pg.local_dsn(DATABASE), autocommit=True)
+        return psycopg.connect(self.pg.local_dsn(self.name), autocommit=True)
 
     # ---- creation -----------------------------------------------------------------------
     def create(self, release: str, users: int = USERS, orders: int = ORDERS) -> None:
         with psycopg.connect(self.pg.local_dsn(), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-        self.migrate(revision_of(release))
+            conn.execute(f"CREATE DATABASE {self.name}")
+        self.migrate(FIRST_REVISION)  # the rows are the history; later releases migrate them
         with self.connect() as conn:
             conn.execute(
                 "INSERT INTO users (email, created_at, email_verified) "
@@ -67,6 +69,8 @@ class ShopDatabase:
                 "CASE WHEN n %% %s = 0 THEN NULL ELSE true END "
                 "FROM generate_series(1, %s) AS n", (UNVERIFIED_EVERY, users))
             self.add_orders(conn, orders, good=True)
+        self.migrate(revision_of(release))
+        with self.connect() as conn:
             conn.execute("ANALYZE")
 
     @staticmethod
@@ -84,7 +88,7 @@ class ShopDatabase:
         """Upgrade (or downgrade) the schema to `revision` in-process, as the release's deploy
         job would."""
         engine = create_engine("postgresql+psycopg://",
-                               creator=lambda: psycopg.connect(self.pg.local_dsn(DATABASE)))
+                               creator=lambda: psycopg.connect(self.pg.local_dsn(self.name)))
         try:
             with engine.begin() as conn:
                 config = alembic_config()
@@ -115,7 +119,7 @@ class ShopDatabase:
     def dump(self, name: str) -> Path:
         """`pg_dump -Fc` of the database into the backup directory (a scheduled backup)."""
         path = self.pg.backup_dir / name
-        subprocess.run(["pg_dump", "-Fc", f"--file={path}", "-d", self.pg.local_dsn(DATABASE)],
+        subprocess.run(["pg_dump", "-Fc", f"--file={path}", "-d", self.pg.local_dsn(self.name)],
                        check=True, capture_output=True, timeout=120)
         return path
 

@@ -123,6 +123,7 @@ class RunbookEngine:
         self.namespace = namespace
         self._clock = clock
         self._stop = threading.Event()
+        self._idle = threading.Condition()  # notified whenever a step stops running
         self._sleeper: Sleeper = sleeper if sleeper is not None else self._stop.wait
         self._progress = RunbookProgress(runbook, incident, audit.actor)
         self._lock = self._progress.lock
@@ -233,6 +234,21 @@ class RunbookEngine:
         """Interrupt every wait, gate, verification and shell command this engine runs."""
         self._stop.set()
 
+    def shut_down(self, timeout: float) -> bool:
+        """``stop()`` and wait up to ``timeout`` seconds for the running steps to end (their
+        commands killed, their interruption on record); True when none is left running."""
+        self.stop()
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while True:
+                with self._lock:
+                    if not self._running:
+                        return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(min(left, 0.1))
+
     def run_step(self, step_id: str, confirm: Confirm | None = None,
                  progress: Progress | None = None) -> StepOutcome:
         """Run an action step to its end and return how it went. Blocking: use a worker."""
@@ -278,6 +294,8 @@ class RunbookEngine:
             with self._lock:
                 self._running.discard(step.id)
                 self._live.pop(step.id, None)
+            with self._idle:
+                self._idle.notify_all()
 
     def _run(self, step: AnyStep, confirm: Confirm | None, progress: Progress,
              approval: tuple[str, str] | None = None) -> StepOutcome:

@@ -30,6 +30,7 @@ from console.runbook.session import ChecklistState
 
 INFORMER_FLUSH = 0.015  # the informer gathers a batch for this long before handing it over
 LIST_PAGE = 2000  # pods listed a page at a time: shown as they come, no 10,000-pod JSON held
+ENGINE_SHUTDOWN_S = 2.5  # on exit: running runbook commands are killed and recorded (< HANGUP_GRACE)
 
 
 class ConnectError(Exception):
@@ -140,6 +141,9 @@ class Session:
         return True
 
     def close(self) -> None:
+        engine = self.checklist.engine if self.checklist is not None else None
+        if engine is not None:  # running commands (pg_dump...) killed, their end on record
+            engine.shut_down(ENGINE_SHUTDOWN_S)
         if self.informer is not None:
             self.informer.stop(timeout=1.0)
         if self.metrics is not None:
