@@ -129,6 +129,7 @@ class DrillCluster:
         self.store.close_watches()
         if self._runner:
             await self._runner.cleanup()
+        self.scenario.close()
         self._remove_ca_dir()
 
     def tick(self) -> None:

@@ -183,6 +183,8 @@ class Scenario:
     good_image: str | None = None
     # what the console's scorer needs to know (completed from the seed per subclass)
     rehearsal: ClassVar[Rehearsal] = Rehearsal()
+    # the scenario's real database (drill/shop_db.ShopDatabase), when it plays on one
+    database: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -209,6 +211,9 @@ class Scenario:
     def attach(self, cluster: Any) -> None:
         """Called by `DrillCluster` before `setup`, for scenarios that need more than the store
         (e.g. its `access` layer). Scenarios also work unattached (unit tests)."""
+
+    def close(self) -> None:
+        """Called when the drill cluster stops: stop what `attach` started (a database)."""
 
     def tick(self, store: Store, clock: DrillClock) -> None:
         """Called on every cluster tick, after the controllers and traffic."""
