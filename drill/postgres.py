@@ -81,6 +81,7 @@ class DrillPostgres:
         self.socket_dir = self.root / "run"
         self.backup_dir = self.root / "backups"  # the drill's scheduled dumps
         self.password_file = self.root / "password"
+        self.pgpass_file = self.root / "pgpass"  # libpq's format, for psql & co (PGPASSFILE)
         self.port = 0
         self._options = _as_server_user()
         self._stopper: weakref.finalize | None = None
@@ -98,6 +99,11 @@ class DrillPostgres:
     def local_dsn(self, database: str = "postgres") -> str:
         """Unix-socket DSN (trusted): how the drill itself connects."""
         return f"host={self.socket_dir} port={self.port} user={SUPERUSER} dbname={database}"
+
+    def libpq_env(self) -> dict[str, str]:
+        """What a shell's environment needs for `psql`, `pg_dump`... to reach this server."""
+        return {"PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": SUPERUSER,
+                "PGPASSFILE": str(self.pgpass_file)}
 
     @property
     def password(self) -> str:
@@ -123,6 +129,8 @@ class DrillPostgres:
         if self._options:
             os.chown(self.password_file, 0, 0)
         self.port = _free_port()
+        self.pgpass_file.write_text(f"127.0.0.1:{self.port}:*:{SUPERUSER}:{self.password}\n")
+        self.pgpass_file.chmod(0o600)
         server_options = (f"-k {self.socket_dir} -p {self.port} -c listen_addresses=127.0.0.1 "
                           "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                           "-c max_connections=40 -c shared_buffers=32MB")

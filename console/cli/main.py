@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from console.cli.audit import add_audit_commands, run_audit_command
 from console.cli.doctor import add_doctor_command, run_doctor
@@ -267,12 +268,13 @@ def run_drill_console(args: argparse.Namespace) -> int:
             return 0
     runner = DrillThread(scenario=args.scenario, speed=args.speed, seed=args.seed)
     try:
-        cluster = runner.start()
-    except OSError as exc:
+        cluster = runner.start(timeout=60)
+    except Exception as exc:  # noqa: BLE001 - e.g. no PostgreSQL for a database scenario
         print(f"warroom: cannot start the drill cluster: {exc}", file=sys.stderr)
         return 1
     try:
         kubeconfig = cluster.write_kubeconfig(state_dir() / "drill-kubeconfig.yaml")
+        os.environ.update(drill_libpq_env(cluster))
         scenario = cluster.scenario
         rehearsal = scenario.rehearsal  # what to watch and check (a free-play drill: shop/api)
         target_ns, target = rehearsal.namespace, rehearsal.deployment
@@ -282,8 +284,8 @@ def run_drill_console(args: argparse.Namespace) -> int:
                                   bearer_token=cluster.token, verify_tls=str(cluster.ca_path)),
             cluster_clock=cluster.clock.now, drill=cluster,
             runbook=args.runbook or getattr(scenario, "runbook", None) or None,
-            runbook_values={"deployment": target},
             checks=_drill_checks(cluster, target_ns, target, rehearsal.check_paths),
+            **drill_database(cluster, {"deployment": target}),
             probe_ca=str(cluster.ca_path),
             incident_title=f"drill: {scenario.title}" if scenario.name != "none"
             else "drill: free play",
@@ -293,6 +295,25 @@ def run_drill_console(args: argparse.Namespace) -> int:
         return run_app(settings)
     finally:
         runner.stop()
+
+
+def drill_database(cluster: Any, values: dict[str, str]) -> dict[str, Any]:
+    """Settings for a drill that plays on a real database: its DSN and password file and the
+    runbook values only the drill knows (`drill_libpq_env`: what its shell steps need)."""
+    scenario = cluster.scenario
+    database = getattr(scenario, "database", None)
+    runbook_values = {**values, **scenario.runbook_values()}
+    if database is None:
+        return {"runbook_values": runbook_values}
+    return {"runbook_values": runbook_values, "database_dsn": database.dsn,
+            "database_password_file": str(database.pg.password_file)}
+
+
+def drill_libpq_env(cluster: Any) -> dict[str, str]:
+    """libpq's variables (PGHOST, PGPORT, PGUSER, PGPASSFILE) for the drill's database, so
+    the runbook's psql/pg_dump shell steps reach it as an operator's shell would."""
+    database = getattr(cluster.scenario, "database", None)
+    return database.pg.libpq_env() if database is not None else {}
 
 
 def _drill_checks(cluster: object, namespace: str, deployment: str,

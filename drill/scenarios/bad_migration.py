@@ -12,6 +12,7 @@ from ..events import EventRecorder
 from ..postgres import DrillPostgres
 from ..profiles import Endpoint, TrafficProfile
 from ..shop_db import ShopDatabase
+from ..shop_migrations import ALEMBIC_INI
 from ..store import Store
 from .base import ActionReport, RolloutView, Scenario
 from .registry import register
@@ -85,6 +86,12 @@ class BadMigration(Scenario):
     def close(self) -> None:
         if self._pg is not None:
             self._pg.stop()
+
+    def runbook_values(self) -> dict[str, str]:
+        if self.database is None or self._pg is None:
+            return {}
+        return {"database": self.database.name, "migrations": str(ALEMBIC_INI),
+                "backup_file": str(self._pg.backup_dir / "pre_rollback_backup.dump")}
 
     @property
     def migration_applied(self) -> bool:

@@ -215,6 +215,11 @@ class Scenario:
     def close(self) -> None:
         """Called when the drill cluster stops: stop what `attach` started (a database)."""
 
+    def runbook_values(self) -> dict[str, str]:
+        """Values for the paired runbook's variables that only the drill knows (its database,
+        its backups)."""
+        return {}
+
     def tick(self, store: Store, clock: DrillClock) -> None:
         """Called on every cluster tick, after the controllers and traffic."""
 

@@ -95,6 +95,15 @@ class DataLoss(Scenario):
     def after_setup(self, store: Store, clock: DrillClock, deployment: dict[str, Any]) -> None:
         self._last = clock.elapsed()
 
+    def runbook_values(self) -> dict[str, str]:
+        if self.db is None:
+            return {}
+        return {"database": self.db.shop.name, "writer": "worker",
+                "writer_replicas": str(self.initial_replicas or 2),
+                "last_good_backup": self.db.last_good().path, "table": TABLE,
+                "keep_rows": "total_cents IS NOT NULL",
+                "corrupted_state_file": str(self.db.pg.backup_dir / "corrupted_state.dump")}
+
     def bad_traffic(
         self, deployment: dict[str, Any], pod: dict[str, Any], healthy: TrafficProfile
     ) -> TrafficProfile:
@@ -235,6 +244,7 @@ class DataLoss(Scenario):
             "rows_since_last_good_backup": db.good_after if not db.restored_from
             else db.missing_at_restore,
             "rows_missing": db.rows_missing,
+            "rows_at_risk": db.missing_at_restore if db.restored_from else db.good_after,
             "rows_recovered": db.rows_recovered,
             "rows_lost": db.rows_lost,
             "writes_stopped": self.writes_stopped,
