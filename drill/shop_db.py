@@ -47,12 +47,16 @@ class ShopDatabase:
     def __init__(self, pg: DrillPostgres, name: str = DATABASE) -> None:
         self.pg = pg
         self.name = name
-        self.dsn = pg.dsn_for(name)  # for the console: TCP, password from pg.password_file
         self._lock = threading.Lock()
         self._pending = [0.0, 0.0]  # good, bad rows to insert
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
         self.rows_written = [0, 0]  # good, bad rows inserted by the writer thread
+
+    @property
+    def dsn(self) -> str:
+        """For the console: TCP, no password (it is in `pg.password_file`)."""
+        return self.pg.dsn_for(self.name)
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(self.pg.local_dsn(self.name), autocommit=True)
