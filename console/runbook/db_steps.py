@@ -30,7 +30,8 @@ from typing import Any
 
 from adapters import migrations
 from adapters import postgres as pg
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, NotFound
+from adapters.kubernetes import KubeClient
 from adapters.shell import ShellResult
 from console.runbook.outcomes import Interrupted, Progress
 from console.runbook.schema_db import (
@@ -60,11 +61,10 @@ class DbSteps:
     """The database steps of one engine (one incident, one context)."""
 
     def __init__(self, database: pg.DatabaseConfig | None, *, incident_id: str | None,
-                 ready_pods: Callable[[str, str], int] | None, namespace: str,
-                 stop: threading.Event) -> None:
+                 kube: KubeClient | None, namespace: str, stop: threading.Event) -> None:
         self.database = database
         self.incident_id = incident_id
-        self.ready_pods = ready_pods
+        self.kube = kube
         self.namespace = namespace
         self.stop = stop
 
@@ -91,12 +91,15 @@ class DbSteps:
             raise DbRefused(error.message) from None
 
     def _check_writers(self, step: DbRestoreStep) -> None:
-        if self.ready_pods is None:
+        if self.kube is None:
             raise DbRefused("cannot check that writes are stopped: no cluster connection")
         running = []
         for writer in step.writers:
             namespace, _, name = writer.rpartition("/")
-            ready = self.ready_pods(namespace or self.namespace, name)
+            try:
+                ready = self.kube.get_deployment(namespace or self.namespace, name).ready
+            except NotFound:
+                ready = 0  # a writer that is gone writes nothing
             if ready:
                 running.append(f"{namespace or self.namespace}/{name} has {ready} ready pod(s)")
         if running:

@@ -52,7 +52,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from adapters.errors import AdapterError, NotFound
+from adapters.errors import AdapterError
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
 from adapters.postgres import DatabaseConfig
@@ -64,7 +64,13 @@ from console.domain.incident import SharedIncident
 from console.domain.two_person import TwoPersonRule
 from console.runbook.compensations import Compensations
 from console.runbook.db_steps import DbRefused, DbSteps
-from console.runbook.gate_steps import query_values, run_gate, run_verification, run_wait
+from console.runbook.gate_steps import (
+    query_values,
+    run_gate,
+    run_verification,
+    run_wait,
+    verify_after,
+)
 from console.runbook.outcomes import (
     AbortOutcome,
     Confirm,
@@ -133,7 +139,7 @@ class RunbookEngine:
             runbook, self._progress, audit, actions=self.actions, plan=self._plan_action,
             shell=self._shell, stop_event=self._stop, context=context, namespace=namespace)
         self._db = DbSteps(database, incident_id=incident.id if incident else None,
-                           ready_pods=self._ready_pods if self.kube else None,
+                           kube=self.kube,
                            namespace=namespace, stop=self._stop)
         self._proposals = RunbookProposals(
             TwoPersonRule(incident, audit), runbook, context=context, namespace=namespace,
@@ -235,19 +241,11 @@ class RunbookEngine:
         self._stop.set()
 
     def shut_down(self, timeout: float) -> bool:
-        """``stop()`` and wait up to ``timeout`` seconds for the running steps to end (their
-        commands killed, their interruption on record); True when none is left running."""
+        """``stop()``, then wait up to ``timeout`` s for the running steps to end (commands
+        killed, interruption on record); True when none is left running."""
         self.stop()
-        deadline = time.monotonic() + timeout
         with self._idle:
-            while True:
-                with self._lock:
-                    if not self._running:
-                        return True
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(min(left, 0.1))
+            return self._idle.wait_for(lambda: not self._running, timeout)
 
     def run_step(self, step_id: str, confirm: Confirm | None = None,
                  progress: Progress | None = None) -> StepOutcome:
@@ -397,12 +395,12 @@ class RunbookEngine:
                 return "pending", f"not run: {outcome.message}"
             if not outcome.ok:
                 return "failed", outcome.message
-            return self._verify_after(step, outcome.message, live)
+            return verify_after(step, outcome.message, live, self._verify)
         if isinstance(step, ShellStep):
             status, message = self._shell(step, live)
             if status != "done":
                 return status, message
-            return self._verify_after(step, message, live)
+            return verify_after(step, message, live, self._verify)
         if isinstance(step, VerifyStep):
             return self._verify(step, live)
         if isinstance(step, GateStep):
@@ -413,41 +411,9 @@ class RunbookEngine:
             return self._db.run(step, live)
         return "failed", f"do not know how to run a {step.kind} step"
 
-    def _verify_after(self, step: AnyStep, message: str, progress: Progress
-                      ) -> tuple[str, str]:
-        verification = getattr(step, "verify", None)
-        if verification is None:
-            return "done", message
-        try:
-            status, verdict = self._verify(verification, progress)
-        except Interrupted:
-            raise Interrupted("failed", f"{message}; stopped before verification finished"
-                               ) from None
-        if status == "done":
-            return "done", f"{message}; verified: {verdict}"
-        return "failed", f"{message}; verification failed: {verdict}"
-
     # ---- cluster actions ----------------------------------------------------------------
     def _plan_action(self, spec: ClusterAction) -> tuple[ActionRequest, str]:
-        """The ActionRequest for a scale/restart/undo (step or compensation) and its prompt."""
-        if self.kube is None or self.actions is None:
-            raise NoCluster(f"{spec.describe()}: no cluster connection")
-        view = self.kube.get_deployment(spec.namespace, spec.deployment)
-        request = action_request(spec, view, self.context)
-        now = f"now revision {view.revision}, {view.desired} replicas"
-        if view.images:
-            now += ", " + ", ".join(view.images)
-        prompt = (f"{request.describe()} in namespace {spec.namespace} on context "
-                  f"{self.context} ({now})")
-        return request, prompt
-
-    def _ready_pods(self, namespace: str, name: str) -> int:
-        """Ready pods of a writer deployment (0 when it is gone)."""
-        assert self.kube is not None
-        try:
-            return self.kube.get_deployment(namespace, name).ready
-        except NotFound:
-            return 0
+        return plan_action(spec, self.kube, self.actions, self.context)
 
     # ---- verification, gates, waits, shell ----------------------------------------------
     def _verify(self, fields: VerificationFields, progress: Progress) -> tuple[str, str]:
@@ -472,7 +438,6 @@ class RunbookEngine:
     def _shell(self, spec: ShellFields, progress: Progress) -> tuple[str, str]:
         return run_shell(spec, progress, self._stop)
 
-    # ---- requires -----------------------------------------------------------------------
     # ---- compensations and abort --------------------------------------------------------
     def compensations_due(self) -> list[str]:
         """Step ids whose ``undo:`` is due because a step failed, latest first."""
@@ -508,7 +473,6 @@ class RunbookEngine:
         except KeyError:
             raise KeyError(f"runbook {self.runbook.id} has no step {step_id!r}") from None
 
-
     def _audit(self, step: AnyStep, status: str, detail: str, *, by: Actor | None = None,
                params: dict[str, Any] | None = None, duration_s: float | None = None) -> None:
         self.audit.append(
@@ -526,6 +490,20 @@ class RunbookEngine:
             with contextlib.suppress(AuditWriteError):
                 self._audit(step, "refused", message, by=by)
         return StepOutcome(step.id, self._progress.state(step.id).status, False, message, refused=True)
+
+
+def plan_action(spec: ClusterAction, kube: KubeClient | None, actions: ActionRunner | None,
+                context: str) -> tuple[ActionRequest, str]:
+    """The ActionRequest for a scale/restart/undo (step or compensation) and its prompt."""
+    if kube is None or actions is None:
+        raise NoCluster(f"{spec.describe()}: no cluster connection")
+    view = kube.get_deployment(spec.namespace, spec.deployment)
+    request = action_request(spec, view, context)
+    now = f"now revision {view.revision}, {view.desired} replicas"
+    if view.images:
+        now += ", " + ", ".join(view.images)
+    return request, (f"{request.describe()} in namespace {spec.namespace} on context "
+                     f"{context} ({now})")
 
 
 def requires_message(runbook: BoundRunbook, progress: RunbookProgress, step: AnyStep,
