@@ -268,7 +268,7 @@ def run_drill_console(args: argparse.Namespace) -> int:
             return 0
     runner = DrillThread(scenario=args.scenario, speed=args.speed, seed=args.seed)
     try:
-        cluster = runner.start(timeout=60)
+        cluster = runner.start()
     except Exception as exc:  # noqa: BLE001 - e.g. no PostgreSQL for a database scenario
         print(f"warroom: cannot start the drill cluster: {exc}", file=sys.stderr)
         return 1
