@@ -70,6 +70,7 @@ class DrillCluster:
         self.clock_skew = clock_skew
         begin = (start or datetime.now(UTC)) + timedelta(seconds=clock_skew - WARMUP_SECONDS)
         self.clock = DrillClock(self.scenario.default_speed if speed is None else speed, begin)
+        self.scenario.prepare(begin + timedelta(seconds=WARMUP_SECONDS))  # while warming up
         self.store = Store(self.clock, seed=seed)
         self.events = EventRecorder(self.store, self.clock)
         self.control = ControlPlane(self.store, self.clock, self.events, self.scenario.pod_profile)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -77,13 +78,24 @@ class BadMigration(Scenario):
         self.database: ShopDatabase | None = None
         self._pg: DrillPostgres | None = None
 
+    def prepare(self, incident_at: datetime) -> None:
+        """A running drill: the shop database on a real PostgreSQL, at api 1.6.0's schema
+        (made while the cluster warms up)."""
+        def start() -> None:
+            self._pg = DrillPostgres()
+            self._pg.start()
+            database = ShopDatabase(self._pg)
+            database.create("1.6.0")
+            self.database = database
+
+        self.in_background(start)
+
     def attach(self, cluster: Any) -> None:
-        """A running drill: the shop database on a real PostgreSQL, at api 1.6.0's schema."""
-        self._pg = DrillPostgres().start()
-        self.database = ShopDatabase(self._pg)
-        self.database.create("1.6.0")
+        self.prepared()
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.prepared()
         if self._pg is not None:
             self._pg.stop()
 

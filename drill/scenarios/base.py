@@ -9,8 +9,10 @@ per `traffic_profile` (traffic), both keyed on the pod's image, so a rollback th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, ClassVar
 
 from ..clock import DrillClock
@@ -211,6 +213,33 @@ class Scenario:
     def attach(self, cluster: Any) -> None:
         """Called by `DrillCluster` before `setup`, for scenarios that need more than the store
         (e.g. its `access` layer). Scenarios also work unattached (unit tests)."""
+
+    def prepare(self, incident_at: datetime) -> None:
+        """Called first by `DrillCluster` (before its hour of warm-up): start slow set-up
+        (a database) with `in_background`; `attach` waits for it with `prepared`."""
+
+    def in_background(self, work: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # handed to `prepared`
+                self._prepare_error = exc
+
+        self._prepare_error: BaseException | None = None
+        self._preparing = threading.Thread(target=run, name=f"prepare-{self.name}",
+                                           daemon=True)
+        self._preparing.start()
+
+    def prepared(self, timeout: float = 120.0) -> None:
+        """Wait for `prepare`'s background work; re-raise its failure."""
+        thread = getattr(self, "_preparing", None)
+        if thread is None:
+            return
+        thread.join(timeout)
+        if thread.is_alive():
+            raise RuntimeError(f"scenario {self.name}: set-up did not finish in {timeout:g} s")
+        if self._prepare_error is not None:
+            raise self._prepare_error
 
     def close(self) -> None:
         """Called when the drill cluster stops: stop what `attach` started (a database)."""

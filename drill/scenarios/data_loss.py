@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from datetime import datetime
 from typing import Any
 
 from ..clock import DrillClock
@@ -83,12 +85,24 @@ class DataLoss(Scenario):
         self._last: float | None = None  # drill seconds of the last sync
 
     # ---- the incident --------------------------------------------------------------------
+    def prepare(self, incident_at: datetime) -> None:
+        """A running drill: its real PostgreSQL, the shop database and the nightly dumps
+        (made while the cluster warms up)."""
+        def start() -> None:
+            self.db = OrdersLedger().start(incident_at)
+            self.database = self.db.shop
+
+        self.in_background(start)
+
     def attach(self, cluster: Any) -> None:
-        """A running drill: its real PostgreSQL, the shop database and the nightly dumps."""
-        self.db = OrdersLedger().start(cluster.clock.now())
-        self.database = self.db.shop
+        self.prepared()
+        if self.db is None:  # not prepared (a hand-built store in a test)
+            self.db = OrdersLedger().start(cluster.clock.now())
+            self.database = self.db.shop
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.prepared()
         if self.db is not None:
             self.db.close()
 
