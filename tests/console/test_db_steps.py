@@ -317,15 +317,16 @@ def test_redact_dsn() -> None:
 
 KILL_SCRIPT = """
 import os, signal, sys, threading
+from adapters.kubernetes import KubeClient
 from adapters.postgres import DatabaseConfig
 from console.domain.audit import AuditLog
 from console.domain.incident import IncidentStore
 from console.runbook.engine import RunbookEngine
 from console.runbook.loading import parse_runbook
-dsn, pwfile, state, dump = sys.argv[1:5]
+dsn, pwfile, state, dump, kubeconfig, writer, step = sys.argv[1:8]
 shared = IncidentStore(state).open_new("kill", "high", context="drill", namespace="shop")
 audit = AuditLog(f"{state}/audit.jsonl")
-rb = parse_runbook(f'''
+steps = f'''
 title: Kill
 kind: procedure
 steps:
@@ -333,46 +334,79 @@ steps:
     title: backup
     type: db-backup
     file: {dump}
-''', default_id="kill").bind({})
-e = RunbookEngine(rb, incident=shared, audit=audit, context="drill", namespace="shop",
-                  database=DatabaseConfig(dsn, pwfile))
+  - id: restore
+    title: restore
+    type: db-restore
+    file: {dump}
+    current_backup: {dump}
+    writers: [{writer}]
+'''
+e = RunbookEngine(parse_runbook(steps, default_id="kill").bind({}), incident=shared,
+                  audit=audit, context="drill", namespace="shop",
+                  kube=KubeClient.connect(kubeconfig), database=DatabaseConfig(dsn, pwfile))
 def terminate(*_args):  # what the console does on SIGTERM/SIGHUP (Session.close)
     e.shut_down(2.5)
     os._exit(143)
 signal.signal(signal.SIGTERM, terminate)
-worker = threading.Thread(target=e.run_step, args=("backup",),
+if step == "restore":
+    assert e.run_step("backup").ok
+worker = threading.Thread(target=e.run_step, args=(step, lambda _q: True),
                           kwargs={"progress": lambda m, f: print("progress", m, flush=True)})
 worker.start()
 worker.join()
 """
 
 
-def test_killing_the_console_during_pg_dump_leaves_no_orphan(tmp_path, shop, server) -> None:
-    """A console killed (SIGTERM, as a closing terminal or `kill` does) during a pg_dump: no
-    pg_dump left running, the step's interruption on record."""
-    shop.add_orders(shop.connect(), 400_000, good=True)  # a dump that takes a moment
+@pytest.mark.parametrize(("step", "program", "started", "lock"), [
+    ("backup", "pg_dump", "pg_dump -Fc", "ACCESS EXCLUSIVE"),  # pg_dump waits for it
+    ("restore", "pg_restore", "pg_restore --clean", "SHARE"),  # its DROP TABLE waits
+])
+def test_killing_the_console_during_a_dump_or_restore_leaves_no_orphan(
+        tmp_path, shop, server, drill, step, program, started, lock) -> None:
+    """A console killed (SIGTERM, as a closing terminal or `kill` does) while pg_dump or
+    pg_restore runs (held up by a lock another session keeps on a table): the program is not
+    left running, the step's interruption is on record, a killed restore changed nothing."""
+    rows = count(shop, "SELECT count(*) FROM orders")
+    namespace = unique("kill")
+    make_namespace(drill.api(), namespace)
+    make_deployment(drill.api(), namespace, "worker", replicas=0)
+    holder = shop.connect()
+    holder.execute("CREATE SCHEMA hold")
+    holder.execute("CREATE TABLE hold.t (x int)")
+    holder.autocommit = False
+    holder.execute(f"LOCK TABLE hold.t IN {lock} MODE")
     script = tmp_path / "dumping_console.py"
     script.write_text(KILL_SCRIPT)
     dump = tmp_path / "big.dump"
     child = subprocess.Popen(
         [sys.executable, str(script), shop.dsn, str(server.password_file), str(tmp_path),
-         str(dump)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+         str(dump), str(drill.kubeconfig), f"{namespace}/worker", step],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
-    assert child.stdout is not None
-    wait_for(lambda: "pg_dump -Fc" in child.stdout.readline(), message="pg_dump started")
+    try:
+        assert child.stdout is not None
+        wait_for(lambda: f"progress {started}" in child.stdout.readline(), timeout=60,
+                 message=f"{program} started")
 
-    def dumps() -> list[psutil.Process]:
-        return [p for p in psutil.Process(child.pid).children(recursive=True)
-                if p.name() == "pg_dump"]
+        def running() -> list[psutil.Process]:
+            return [p for p in psutil.Process(child.pid).children(recursive=True)
+                    if p.name() == program]
 
-    running = wait_for(dumps, message="a running pg_dump")
-    pids = [p.pid for p in running]
-    child.send_signal(signal.SIGTERM)
-    child.wait(30)
+        pids = [p.pid for p in wait_for(running, message=f"a running {program}")]
+        child.send_signal(signal.SIGTERM)
+        child.wait(30)
+    finally:
+        holder.rollback()
+        holder.close()
     wait_for(lambda: not any(psutil.pid_exists(pid) and psutil.Process(pid).status()
                              != psutil.STATUS_ZOMBIE for pid in pids),
-             message="pg_dump gone")
-    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    statuses = [r["result"]["status"] for r in records if r.get("target") == "backup"]
-    assert statuses[-1] == "interrupted", statuses
-    assert not dump.exists()
+             message=f"{program} gone")
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()
+               if line.strip()]
+    mine = [r for r in records if r.get("target") == step]
+    assert [r["result"]["status"] for r in mine][-2:] == ["running", "interrupted"], mine
+    assert f"stopped: {program} was killed" in mine[-1]["result"]["detail"]
+    if step == "backup":
+        assert not dump.exists()
+    else:
+        assert count(shop, "SELECT count(*) FROM orders") == rows
