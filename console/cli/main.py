@@ -209,9 +209,14 @@ def run_drill_server(args: argparse.Namespace) -> int:
     from drill.cluster import DrillCluster
 
     async def serve() -> None:
-        cluster = DrillCluster(scenario=args.scenario or "none", speed=args.speed, seed=args.seed,
-                               port=args.port, anonymous_auth=args.anonymous_auth,
-                               clock_skew=args.clock_skew)
+        try:
+            cluster = DrillCluster(scenario=args.scenario or "none", speed=args.speed,
+                                   seed=args.seed, port=args.port,
+                                   anonymous_auth=args.anonymous_auth,
+                                   clock_skew=args.clock_skew)
+        except RuntimeError as exc:  # e.g. no PostgreSQL for a database scenario
+            print(f"warroom: cannot start the drill cluster: {exc}", file=sys.stderr)
+            raise SystemExit(1) from exc
         try:
             await cluster.start()
         except OSError as exc:
@@ -228,6 +233,11 @@ def run_drill_server(args: argparse.Namespace) -> int:
         if args.fault:
             print("faults: " + ", ".join(f["fault"] for f in cluster.faults.describe()["active"]),
                   file=sys.stderr, flush=True)
+        database = getattr(cluster.scenario, "database", None)
+        if database is not None:
+            print(f"database: {database.dsn} (password in {database.pg.password_file}; "
+                  f"psql: {' '.join(f'{k}={v}' for k, v in drill_libpq_env(cluster).items())} "
+                  f"psql {database.name})", file=sys.stderr, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
