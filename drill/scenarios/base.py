@@ -238,8 +238,11 @@ class Scenario:
         thread.join(timeout)
         if thread.is_alive():
             raise RuntimeError(f"scenario {self.name}: set-up did not finish in {timeout:g} s")
-        if self._prepare_error is not None:
-            raise self._prepare_error
+        error = self._prepare_error
+        if isinstance(error, RuntimeError):
+            raise error
+        if error is not None:
+            raise RuntimeError(f"scenario {self.name}: set-up failed: {error}") from error
 
     def close(self) -> None:
         """Called when the drill cluster stops: stop what `attach` started (a database)."""
