@@ -75,6 +75,7 @@ class DrillCluster:
         self.clock_skew = clock_skew
         begin = (start or datetime.now(UTC)) + timedelta(seconds=clock_skew - WARMUP_SECONDS)
         self.clock = DrillClock(self.scenario.default_speed if speed is None else speed, begin)
+        self.scenario.prepare(begin + timedelta(seconds=WARMUP_SECONDS))  # while warming up
         self.store = Store(self.clock, seed=seed)
         self.events = EventRecorder(self.store, self.clock)
         self.control = ControlPlane(self.store, self.clock, self.events, self.scenario.pod_profile)
@@ -138,6 +139,7 @@ class DrillCluster:
         self.store.close_watches()
         if self._runner:
             await self._runner.cleanup()
+        self.scenario.close()
         self._remove_ca_dir()
 
     def tick(self) -> None:

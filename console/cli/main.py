@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.errors import Invalid
 from adapters.metric_presets import PRESETS, check_preset
@@ -260,9 +261,14 @@ def run_drill_server(args: argparse.Namespace) -> int:
     from drill.cluster import DrillCluster
 
     async def serve() -> None:
-        cluster = DrillCluster(scenario=args.scenario or "none", speed=args.speed, seed=args.seed,
-                               port=args.port, anonymous_auth=args.anonymous_auth,
-                               clock_skew=args.clock_skew)
+        try:
+            cluster = DrillCluster(scenario=args.scenario or "none", speed=args.speed,
+                                   seed=args.seed, port=args.port,
+                                   anonymous_auth=args.anonymous_auth,
+                                   clock_skew=args.clock_skew)
+        except RuntimeError as exc:  # e.g. no PostgreSQL for a database scenario
+            print(f"warroom: cannot start the drill cluster: {exc}", file=sys.stderr)
+            raise SystemExit(1) from exc
         try:
             await cluster.start()
         except OSError as exc:
@@ -279,6 +285,11 @@ def run_drill_server(args: argparse.Namespace) -> int:
         if args.fault:
             print("faults: " + ", ".join(f["fault"] for f in cluster.faults.describe()["active"]),
                   file=sys.stderr, flush=True)
+        database = getattr(cluster.scenario, "database", None)
+        if database is not None:
+            print(f"database: {database.dsn} (password in {database.pg.password_file}; "
+                  f"psql: {' '.join(f'{k}={v}' for k, v in drill_libpq_env(cluster).items())} "
+                  f"psql {database.name})", file=sys.stderr, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -324,11 +335,12 @@ def run_drill_console(args: argparse.Namespace) -> int:
     runner = DrillThread(scenario=args.scenario, speed=args.speed, seed=args.seed)
     try:
         cluster = runner.start()
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - e.g. no PostgreSQL for a database scenario
         print(f"warroom: cannot start the drill cluster: {exc}", file=sys.stderr)
         return 1
     try:
         kubeconfig = cluster.write_kubeconfig(state_dir() / "drill-kubeconfig.yaml")
+        os.environ.update(drill_libpq_env(cluster))
         scenario = cluster.scenario
         rehearsal = scenario.rehearsal  # what to watch and check (a free-play drill: shop/api)
         target_ns, target = rehearsal.namespace, rehearsal.deployment
@@ -339,8 +351,8 @@ def run_drill_console(args: argparse.Namespace) -> int:
                                   preset=args.preset),
             cluster_clock=cluster.clock.now, drill=cluster,
             runbook=args.runbook or getattr(scenario, "runbook", None) or None,
-            runbook_values={"deployment": target},
             checks=_drill_checks(cluster, target_ns, target, rehearsal.check_paths),
+            **drill_database(cluster, {"deployment": target}),
             probe_ca=str(cluster.ca_path),
             incident_title=args.title or (f"drill: {scenario.title}" if scenario.name != "none"
                                           else "drill: free play"),
@@ -350,6 +362,25 @@ def run_drill_console(args: argparse.Namespace) -> int:
         return run_app(settings)
     finally:
         runner.stop()
+
+
+def drill_database(cluster: Any, values: dict[str, str]) -> dict[str, Any]:
+    """Settings for a drill that plays on a real database: its DSN and password file and the
+    runbook values only the drill knows (`drill_libpq_env`: what its shell steps need)."""
+    scenario = cluster.scenario
+    database = getattr(scenario, "database", None)
+    runbook_values = {**values, **scenario.runbook_values()}
+    if database is None:
+        return {"runbook_values": runbook_values}
+    return {"runbook_values": runbook_values, "database_dsn": database.dsn,
+            "database_password_file": str(database.pg.password_file)}
+
+
+def drill_libpq_env(cluster: Any) -> dict[str, str]:
+    """libpq's variables (PGHOST, PGPORT, PGUSER, PGPASSFILE) for the drill's database, so
+    the runbook's psql/pg_dump shell steps reach it as an operator's shell would."""
+    database = getattr(cluster.scenario, "database", None)
+    return database.pg.libpq_env() if database is not None else {}
 
 
 def _drill_checks(cluster: object, namespace: str, deployment: str,

@@ -36,8 +36,8 @@ def settings_fields(resolved: Resolved) -> dict[str, Any]:
             value = tuple(value)
         elif name == "checks":
             value = tuple(_check(c) for c in value)
-        elif name == "checks_ca" and value is not None:
-            value = _existing_file(value, item, resolved)
+        elif name in ("checks_ca", "database_password_file") and value is not None:
+            value = _existing_file(value, item, resolved, name)
         out[FIELDS.get(name, name)] = value
     out["runbook_values"] = {k: str(s.value) for k, s in resolved.merged("runbook_values").items()}
     out["metrics"] = metrics_config(resolved)
@@ -73,11 +73,11 @@ def _check(table: CheckTable) -> Check:
                  workload=table.workload)
 
 
-def _existing_file(value: str, item: Sourced, resolved: Resolved) -> str:
+def _existing_file(value: str, item: Sourced, resolved: Resolved, name: str) -> str:
     path = Path(value).expanduser()
     if not path.is_file():
         raise ConfigError([ConfigProblem(where(item, resolved),
-                                         f"checks_ca: no such file: {path}")])
+                                         f"{name}: no such file: {path}")])
     return str(path)
 
 

@@ -93,7 +93,8 @@ class ContextTable(Strict):
     checks: list[CheckTable] | None = None
     checks_ca: Text | None = None
     webhooks: list[HttpUrl] | None = None
-    database_dsn: Text | None = None
+    database_dsn: Text | None = None  # libpq DSN without the password (db-* runbook steps)
+    database_password_file: Text | None = None  # the password, alone in a file (else PGPASSFILE)
 
 
 class ConfigFile(ContextTable):

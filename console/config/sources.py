@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "contexts": [], "namespace": None, "read_only": False, "two_person": False,
     "production": None, "max_replicas": 50, "theme": "warroom-dark", "runbook": None,
     "runbook_dirs": [], "runbook_values": {}, "metrics": {}, "checks": [], "checks_ca": None,
-    "webhooks": [], "database_dsn": None,
+    "webhooks": [], "database_dsn": None, "database_password_file": None,
 }
 ENV: dict[str, str] = {  # setting -> environment variable
     "contexts": "WARROOM_CONTEXTS", "namespace": "WARROOM_NAMESPACE",
@@ -33,6 +33,7 @@ ENV: dict[str, str] = {  # setting -> environment variable
     "theme": "WARROOM_THEME", "runbook": "WARROOM_RUNBOOK",
     "runbook_dirs": "WARROOM_RUNBOOK_DIRS", "metrics.base_url": "WARROOM_PROMETHEUS",
     "database_dsn": "WARROOM_DATABASE_DSN",
+    "database_password_file": "WARROOM_DATABASE_PASSWORD_FILE",
 }
 LIST_SETTINGS = ("contexts", "runbook_dirs")  # from the environment: comma-separated
 

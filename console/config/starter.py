@@ -40,7 +40,8 @@ CONTEXT = """
 # cluster {cluster}, user {user}, namespace {namespace}
 production = {production}{guess}
 # namespace = {namespace_json}
-# database_dsn = "postgresql://app@db.example:5432/app"   # kept for a later release
+# database_dsn = "postgresql://app@db.example:5432/app"   # db-* runbook steps (no password)
+# database_password_file = "~/.config/warroom/db.password"
 # [context.{name}.metrics]
 # base_url = "https://prometheus.{short}.example.com"
 # [context.{name}.runbook_values]                        # runbook variables (or --set K=V)

@@ -53,5 +53,8 @@ class ConsoleSettings:
     two_person: bool = False  # mutations need a second person's approval from another console
     actor: Any = None  # who is at this console (default: from the process and $SSH_CLIENT)
     webhooks: tuple[str, ...] = ()  # notification URLs from the config file (not sent yet)
-    database_dsn: str | None = None  # the context's database, from the config file (not used yet)
     config_file: Path | None = None  # the config file these settings were read from
+    # the context's PostgreSQL for db-* runbook steps: a libpq DSN without the password, and
+    # a file holding the password (else libpq's PGPASSFILE / ~/.pgpass)
+    database_dsn: str | None = None
+    database_password_file: str | None = None

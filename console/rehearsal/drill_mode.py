@@ -39,6 +39,17 @@ class DrillSource(Protocol):
     ) -> dict[str, Any]: ...
 
 
+DATA_COUNTS = ("rows_at_risk", "rows_recovered", "rows_lost")
+
+
+def _data_counts(details: object) -> tuple[tuple[str, int], ...]:
+    """The row counts a database scenario reports (data-loss), once it has restored."""
+    if not isinstance(details, Mapping) or not details.get("restored_from"):
+        return ()
+    return tuple((key, int(details[key])) for key in DATA_COUNTS
+                 if isinstance(details.get(key), int) and not isinstance(details[key], bool))
+
+
 @dataclass(frozen=True)
 class DrillState:
     """What the drill says about itself (``GET /drill/v1/status``)."""
@@ -55,6 +66,7 @@ class DrillState:
     drill_time: str  # RFC3339, drill clock
     incident_start: str  # RFC3339, drill clock
     picked: str | None = None  # a random drill's scenario, once revealed
+    data: tuple[tuple[str, int], ...] = ()  # row counts from the drill's real database
 
     @classmethod
     def from_status(cls, data: Mapping[str, Any]) -> DrillState:
@@ -73,6 +85,7 @@ class DrillState:
             drill_time=str(data.get("drillTime") or ""),
             incident_start=str(data.get("incidentStart") or ""),
             picked=picked if isinstance(picked, str) and picked != HIDDEN_PICK else None,
+            data=_data_counts(details),
         )
 
     def drill_seconds_since_incident(self) -> float | None:
@@ -228,6 +241,7 @@ class DrillMode:
                 initial_replicas=self.initial_replicas,
                 drill_steps=state.steps if state else (),
                 drill_unsafe=state.unsafe if state else (),
+                data=state.data if state else (),
             )
 
     def score(

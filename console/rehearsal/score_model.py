@@ -32,6 +32,8 @@ class DrillFacts:
     drill_steps: tuple[str, ...] = ()
     drill_unsafe: tuple[str, ...] = ()
     rehearsal: Rehearsal | None = None
+    # what the drill read from its real database (data-loss): rows_lost, rows_recovered, ...
+    data: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class DrillScore:
     deductions: tuple[Deduction, ...]
     steps: tuple[StepSeen, ...] = ()
     good: tuple[str, ...] = ()
+    data: tuple[str, ...] = ()  # the database's outcome, in words (rows lost, recovered)
 
     @property
     def resolved(self) -> bool:

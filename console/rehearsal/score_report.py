@@ -47,6 +47,9 @@ def render_markdown(result: DrillScore) -> str:
                          f"-{action.points} |")
     else:
         lines.append("None.")
+    if result.data:
+        lines += ["", "## Data (counted in the drill's database)", ""]
+        lines += [f"- {_cell(line)}" for line in result.data]
     lines += ["", "## Steps seen", ""]
     if result.steps:
         for step in result.steps:

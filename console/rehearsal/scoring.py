@@ -269,10 +269,34 @@ def score(records: Iterable[Mapping[str, Any] | AuditRecord], facts: DrillFacts)
                                                   unsafe, flag)
     deductions += order_deductions
     deductions += [Deduction(action.points, "unsafe", action.what) for action in unsafe.values()]
+    data, data_deductions = _data_outcome(dict(facts.data), checks)
+    deductions += data_deductions
     steps = tuple(StepSeen(e.step, since(e.at), e.source) for e in found)
     total = max(0, 100 - sum(d.points for d in deductions))
     return DrillScore(facts.scenario, total, detect, mitigate, resolve, tuple(checks),
-                      tuple(unsafe.values()), tuple(deductions), steps, tuple(good))
+                      tuple(unsafe.values()), tuple(deductions), steps, tuple(good), data)
+
+
+DATA_LOST_POINTS = 10
+
+
+def _data_outcome(data: dict[str, int], checks: list[OrderCheck]
+                  ) -> tuple[tuple[str, ...], list[Deduction]]:
+    """The real database's outcome (the drill counts the rows by SQL): lines for the report,
+    and the deduction for rows lost for good."""
+    if not data:
+        return (), []
+    lines = [f"rows written after the last good backup: {data.get('rows_at_risk', 0)}",
+             f"rows recovered: {data.get('rows_recovered', 0)}",
+             f"rows lost: {data.get('rows_lost', 0)}"]
+    order = next((c for c in checks if "BEFORE the restore" in c.rule), None)
+    if order is not None:
+        lines.append("backup of the current state before the restore: "
+                     + ("yes" if order.ok else "no"))
+    lost = data.get("rows_lost", 0)
+    deductions = [Deduction(DATA_LOST_POINTS, "data", f"data lost: {lost} rows written after "
+                            "the last good backup are gone")] if lost else []
+    return tuple(lines), deductions
 
 
 __all__ = [

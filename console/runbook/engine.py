@@ -55,6 +55,7 @@ from typing import Any
 from adapters.errors import AdapterError
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
+from adapters.postgres import DatabaseConfig
 from adapters.probes import Check, Prober, ProbeResult
 from console.domain.actions import ActionRefused, ActionRequest, ActionRunner
 from console.domain.actor import Actor
@@ -62,7 +63,14 @@ from console.domain.audit import RUNBOOK_STEP, AuditLog, AuditWriteError
 from console.domain.incident import SharedIncident
 from console.domain.two_person import TwoPersonRule
 from console.runbook.compensations import Compensations
-from console.runbook.gate_steps import query_values, run_gate, run_verification, run_wait
+from console.runbook.db_steps import DbRefused, DbSteps
+from console.runbook.gate_steps import (
+    query_values,
+    run_gate,
+    run_verification,
+    run_wait,
+    verify_after,
+)
 from console.runbook.outcomes import (
     AbortOutcome,
     Confirm,
@@ -82,6 +90,7 @@ from console.runbook.proposals import RunbookProposals
 from console.runbook.schema import AnyStep, BoundRunbook, ShellStep
 from console.runbook.schema_actions import ACTION_TYPES, ClusterAction, action_request
 from console.runbook.schema_checks import VerificationFields
+from console.runbook.schema_db import DB_STEPS
 from console.runbook.schema_steps import GateStep, ShellFields, VerifyStep, WaitStep
 from console.runbook.shell_steps import run_coroutine, run_shell
 
@@ -104,6 +113,7 @@ class RunbookEngine:
         clock: Callable[[], float] = time.monotonic,
         sleeper: Sleeper | None = None,
         two_person: bool = False,
+        database: DatabaseConfig | None = None,
     ) -> None:
         if two_person and incident is None:
             raise ValueError("the two-person rule needs a shared incident")
@@ -119,6 +129,7 @@ class RunbookEngine:
         self.namespace = namespace
         self._clock = clock
         self._stop = threading.Event()
+        self._idle = threading.Condition()  # notified whenever a step stops running
         self._sleeper: Sleeper = sleeper if sleeper is not None else self._stop.wait
         self._progress = RunbookProgress(runbook, incident, audit.actor)
         self._lock = self._progress.lock
@@ -127,6 +138,9 @@ class RunbookEngine:
         self._compensations = Compensations(
             runbook, self._progress, audit, actions=self.actions, plan=self._plan_action,
             shell=self._shell, stop_event=self._stop, context=context, namespace=namespace)
+        self._db = DbSteps(database, incident_id=incident.id if incident else None,
+                           kube=self.kube,
+                           namespace=namespace, stop=self._stop)
         self._proposals = RunbookProposals(
             TwoPersonRule(incident, audit), runbook, context=context, namespace=namespace,
         ) if two_person and incident is not None else None
@@ -226,6 +240,13 @@ class RunbookEngine:
         """Interrupt every wait, gate, verification and shell command this engine runs."""
         self._stop.set()
 
+    def shut_down(self, timeout: float) -> bool:
+        """``stop()``, then wait up to ``timeout`` s for the running steps to end (commands
+        killed, interruption on record); True when none is left running."""
+        self.stop()
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._running, timeout)
+
     def run_step(self, step_id: str, confirm: Confirm | None = None,
                  progress: Progress | None = None) -> StepOutcome:
         """Run an action step to its end and return how it went. Blocking: use a worker."""
@@ -271,6 +292,8 @@ class RunbookEngine:
             with self._lock:
                 self._running.discard(step.id)
                 self._live.pop(step.id, None)
+            with self._idle:
+                self._idle.notify_all()
 
     def _run(self, step: AnyStep, confirm: Confirm | None, progress: Progress,
              approval: tuple[str, str] | None = None) -> StepOutcome:
@@ -292,6 +315,11 @@ class RunbookEngine:
                 return self._refused(step, refusal)
         elif step.is_mutating and self.read_only:
             return self._refused(step, "read-only mode: warroom was started with --read-only")
+        if isinstance(step, DB_STEPS):
+            try:
+                prompt = self._db.plan(step)
+            except DbRefused as refused:
+                return self._refused(step, str(refused))
         if approval is not None:  # another person proposed it: approving is confirming
             assert self._proposals is not None
             refusal = self._proposals.approve(approval[0], prompt, approval[1], confirm)
@@ -367,47 +395,25 @@ class RunbookEngine:
                 return "pending", f"not run: {outcome.message}"
             if not outcome.ok:
                 return "failed", outcome.message
-            return self._verify_after(step, outcome.message, live)
+            return verify_after(step, outcome.message, live, self._verify)
         if isinstance(step, ShellStep):
             status, message = self._shell(step, live)
             if status != "done":
                 return status, message
-            return self._verify_after(step, message, live)
+            return verify_after(step, message, live, self._verify)
         if isinstance(step, VerifyStep):
             return self._verify(step, live)
         if isinstance(step, GateStep):
             return run_gate(step, live, query=self._query, clock=self._clock, sleep=self._sleep)
         if isinstance(step, WaitStep):
             return run_wait(step, live, clock=self._clock, sleep=self._sleep)
+        if isinstance(step, DB_STEPS):
+            return self._db.run(step, live)
         return "failed", f"do not know how to run a {step.kind} step"
-
-    def _verify_after(self, step: AnyStep, message: str, progress: Progress
-                      ) -> tuple[str, str]:
-        verification = getattr(step, "verify", None)
-        if verification is None:
-            return "done", message
-        try:
-            status, verdict = self._verify(verification, progress)
-        except Interrupted:
-            raise Interrupted("failed", f"{message}; stopped before verification finished"
-                               ) from None
-        if status == "done":
-            return "done", f"{message}; verified: {verdict}"
-        return "failed", f"{message}; verification failed: {verdict}"
 
     # ---- cluster actions ----------------------------------------------------------------
     def _plan_action(self, spec: ClusterAction) -> tuple[ActionRequest, str]:
-        """The ActionRequest for a scale/restart/undo (step or compensation) and its prompt."""
-        if self.kube is None or self.actions is None:
-            raise NoCluster(f"{spec.describe()}: no cluster connection")
-        view = self.kube.get_deployment(spec.namespace, spec.deployment)
-        request = action_request(spec, view, self.context)
-        now = f"now revision {view.revision}, {view.desired} replicas"
-        if view.images:
-            now += ", " + ", ".join(view.images)
-        prompt = (f"{request.describe()} in namespace {spec.namespace} on context "
-                  f"{self.context} ({now})")
-        return request, prompt
+        return plan_action(spec, self.kube, self.actions, self.context)
 
     # ---- verification, gates, waits, shell ----------------------------------------------
     def _verify(self, fields: VerificationFields, progress: Progress) -> tuple[str, str]:
@@ -432,7 +438,6 @@ class RunbookEngine:
     def _shell(self, spec: ShellFields, progress: Progress) -> tuple[str, str]:
         return run_shell(spec, progress, self._stop)
 
-    # ---- requires -----------------------------------------------------------------------
     # ---- compensations and abort --------------------------------------------------------
     def compensations_due(self) -> list[str]:
         """Step ids whose ``undo:`` is due because a step failed, latest first."""
@@ -468,7 +473,6 @@ class RunbookEngine:
         except KeyError:
             raise KeyError(f"runbook {self.runbook.id} has no step {step_id!r}") from None
 
-
     def _audit(self, step: AnyStep, status: str, detail: str, *, by: Actor | None = None,
                params: dict[str, Any] | None = None, duration_s: float | None = None) -> None:
         self.audit.append(
@@ -486,6 +490,20 @@ class RunbookEngine:
             with contextlib.suppress(AuditWriteError):
                 self._audit(step, "refused", message, by=by)
         return StepOutcome(step.id, self._progress.state(step.id).status, False, message, refused=True)
+
+
+def plan_action(spec: ClusterAction, kube: KubeClient | None, actions: ActionRunner | None,
+                context: str) -> tuple[ActionRequest, str]:
+    """The ActionRequest for a scale/restart/undo (step or compensation) and its prompt."""
+    if kube is None or actions is None:
+        raise NoCluster(f"{spec.describe()}: no cluster connection")
+    view = kube.get_deployment(spec.namespace, spec.deployment)
+    request = action_request(spec, view, context)
+    now = f"now revision {view.revision}, {view.desired} replicas"
+    if view.images:
+        now += ", " + ", ".join(view.images)
+    return request, (f"{request.describe()} in namespace {spec.namespace} on context "
+                     f"{context} ({now})")
 
 
 def requires_message(runbook: BoundRunbook, progress: RunbookProgress, step: AnyStep,

@@ -16,7 +16,7 @@ from adapters.errors import AdapterError
 from adapters.metrics import MetricsClient
 from adapters.probes import Check, ProbeResult
 from console.runbook.field_types import format_duration
-from console.runbook.outcomes import Progress
+from console.runbook.outcomes import Interrupted, Progress
 from console.runbook.schema_checks import GateCondition, GateOutcome, VerificationFields
 from console.runbook.schema_steps import GateStep, WaitStep
 
@@ -170,3 +170,20 @@ def _shown(values: Sequence[float] | None, condition: GateCondition) -> str:
 def secs(seconds: float) -> str:
     return f"{seconds:.1f}s" if seconds < 60 else format_duration(round(seconds))
 
+
+
+def verify_after(step: object, message: str, progress: Progress,
+                 verify: Callable[[VerificationFields, Progress], tuple[str, str]]
+                 ) -> tuple[str, str]:
+    """After an action or shell step took effect: its ``verify:`` (if any) waited for."""
+    verification = getattr(step, "verify", None)
+    if verification is None:
+        return "done", message
+    try:
+        status, verdict = verify(verification, progress)
+    except Interrupted:
+        raise Interrupted("failed", f"{message}; stopped before verification finished"
+                          ) from None
+    if status == "done":
+        return "done", f"{message}; verified: {verdict}"
+    return "failed", f"{message}; verification failed: {verdict}"

@@ -41,6 +41,7 @@ from console.runbook.field_types import Identifier, Text
 from console.runbook.problems import did_you_mean, display_loc, problems_from
 from console.runbook.schema_actions import ActionStep, ActionStepBase
 from console.runbook.schema_checks import StrictModel, TaggedModel
+from console.runbook.schema_db import DbBackupStep, DbMigrateStep, DbRestoreStep, SqlGateStep
 from console.runbook.schema_steps import GateStep, ManualStep, ShellFields, VerifyStep, WaitStep
 from console.runbook.shell_templates import check_bound_values, check_shell_templates
 from console.runbook.templates import (
@@ -61,7 +62,8 @@ class ShellStep(ActionStepBase, ShellFields):
         return ShellFields.describe(self)
 
 
-AnyStep = ManualStep | ActionStep | VerifyStep | GateStep | ShellStep | WaitStep
+AnyStep = (ManualStep | ActionStep | VerifyStep | GateStep | ShellStep | WaitStep | DbBackupStep
+           | DbRestoreStep | DbMigrateStep | SqlGateStep)
 Step = Annotated[AnyStep, Field(discriminator="type")]
 
 

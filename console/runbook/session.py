@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.metrics import MetricsClient
+from adapters.postgres import DatabaseConfig
 from adapters.probes import Prober
 from adapters.redact import redact
 from console.domain.actions import ActionRunner
@@ -94,13 +95,14 @@ class ChecklistState:
 
     def attach_engine(self, *, actions: ActionRunner, metrics: MetricsClient | None,
                       prober: Prober | None, context: str, namespace: str,
-                      two_person: bool = False) -> str | None:
+                      two_person: bool = False,
+                      database: DatabaseConfig | None = None) -> str | None:
         """Run the runbook's steps for real (``two_person``: mutating ones only once another
         person approves them); returns why not when it cannot be bound (not when variables
         are only missing: ``questions`` asks for them)."""
         self._engine_args = {"actions": actions, "metrics": metrics, "prober": prober,
                              "context": context, "namespace": namespace,
-                             "two_person": two_person}
+                             "two_person": two_person, "database": database}
         if self.runbook is None:
             return None
         try:

@@ -192,6 +192,7 @@ class WarroomApp(App[int]):
             self.theme = self.settings.theme
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._hangup)
         self.gc.pause()  # no collections while start-up and the first list build the heap
         self.set_interval(CACHE_EVERY, self.gc.tick)
         if self.start_screen is None:  # the main screen is the first (else: once it shows)

@@ -26,6 +26,7 @@ from adapters.informer_deltas import Delta
 from adapters.informer_status import WatchStatus
 from adapters.kubernetes import KubeClient
 from adapters.metrics import MetricsClient
+from adapters.postgres import DatabaseConfig
 from console.domain.actions import ActionRunner, prober_for
 from console.domain.audit import AuditError, AuditLog
 from console.domain.audit_disk import AuditDiskGuard
@@ -34,6 +35,8 @@ from console.domain.settings import ConsoleSettings
 from console.domain.statefiles import default_state_dir
 from console.runbook.session import ChecklistState
 from console.ui.cluster_link import INFORMER_FLUSH, LIST_PAGE, ClusterLink, ConnectError
+
+ENGINE_SHUTDOWN_S = 2.5  # on exit: running runbook commands are killed and recorded (< HANGUP_GRACE)
 
 __all__ = ["INFORMER_FLUSH", "LIST_PAGE", "ClusterLink", "ConnectError", "Session"]
 
@@ -166,7 +169,9 @@ class Session:
             link.watch_rollouts()  # Argo Rollouts too, where discovery shows them
         unbound = self.checklist.attach_engine(
             actions=first.runner, metrics=first.metrics, prober=prober,
-            context=first.context, namespace=first.namespace, two_person=s.two_person)
+            context=first.context, namespace=first.namespace, two_person=s.two_person,
+            database=DatabaseConfig(s.database_dsn, s.database_password_file)
+            if s.database_dsn else None)
         if unbound:
             self.checklist.problems.append(unbound)  # type: ignore[arg-type]
 
@@ -221,6 +226,9 @@ class Session:
         return any(changed)
 
     def close(self) -> None:
+        engine = self.checklist.engine if self.checklist is not None else None
+        if engine is not None:  # running commands (pg_dump...) killed, their end on record
+            engine.shut_down(ENGINE_SHUTDOWN_S)
         for link in self.links:
             with contextlib.suppress(Exception):
                 link.close()

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
 from typing import Any
+
+import psycopg
 
 from ..clock import DrillClock
 from ..events import EventRecorder
+from ..postgres import DrillPostgres
 from ..profiles import Endpoint, TrafficProfile
+from ..shop_db import ShopDatabase
+from ..shop_migrations import ALEMBIC_INI
 from ..store import Store
 from .base import ActionReport, RolloutView, Scenario
 from .registry import register
 from .rehearsal import ROLLBACK_RULES, Rehearsal, Rule
 
-MIGRATION = "20241109_add_email_verified"
+MIGRATION = "api_1_7_0"  # drill/shop_migrations/versions/api_1_7_0.py
+GOOD_REVISION = "api_1_6_0"
 BROKEN_ERROR_RATIO = 0.98  # "~100 %": nearly every /users/* request fails
 
 
@@ -66,21 +74,68 @@ class BadMigration(Scenario):
 
     def __init__(self) -> None:
         super().__init__()
-        self.migration_applied = False
+        self._applied = False  # unattached (unit tests): no database, a flag
+        self.database: ShopDatabase | None = None
+        self._pg: DrillPostgres | None = None
+
+    def prepare(self, incident_at: datetime) -> None:
+        """A running drill: the shop database on a real PostgreSQL, at api 1.6.0's schema
+        (made while the cluster warms up)."""
+        def start() -> None:
+            self._pg = DrillPostgres()
+            self._pg.start()
+            database = ShopDatabase(self._pg)
+            database.create("1.6.0")
+            self.database = database
+
+        self.in_background(start)
+
+    def attach(self, cluster: Any) -> None:
+        self.prepared()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.prepared()
+        if self._pg is not None:
+            self._pg.stop()
+
+    def runbook_values(self) -> dict[str, str]:
+        if self.database is None or self._pg is None:
+            return {}
+        return {"database": self.database.name, "migrations": str(ALEMBIC_INI),
+                "backup_file": str(self._pg.backup_dir / "pre_rollback_backup.dump")}
+
+    @property
+    def migration_applied(self) -> bool:
+        if self.database is None:
+            return self._applied
+        try:
+            applied = self.database.revision_of_db() == MIGRATION
+        except psycopg.Error:
+            return True  # cannot tell: the follow-up stays
+        if not applied:
+            self.note_step("migrate-down")  # e.g. alembic downgrade -1 from a runbook step
+        return applied
 
     def after_setup(self, store: Store, clock: DrillClock, deployment: dict[str, Any]) -> None:
-        self.migration_applied = True
+        self._applied = True
+        users = "every"
+        if self.database is not None:  # the release's deploy job runs its migration
+            self.database.migrate(MIGRATION)
+            users = str(self.database.scalar("SELECT count(*) FROM users"))
         EventRecorder(store, clock).record(
             deployment,
             "MigrationApplied",
-            f"migration {MIGRATION} applied: users.email_verified set for 1204331 rows "
+            f"migration {MIGRATION} applied: users.email_verified set for {users} rows "
             "(all rows NULL)",
             component="db-migrate",
         )
 
     def migrate_down(self) -> None:
-        """Record `npm run migrate:down`: the column's bad values are gone."""
-        self.migration_applied = False
+        """`alembic downgrade -1` (the drill's `npm run migrate:down`): the bad values go."""
+        if self.database is not None:
+            self.database.migrate(GOOD_REVISION)
+        self._applied = False
         self.note_step("migrate-down")
 
     def do_action(self, action: str, store: Store) -> ActionReport:
@@ -92,7 +147,14 @@ class BadMigration(Scenario):
             "users.email_verified no longer holds the bad values")
 
     def details(self, store: Store) -> dict[str, Any]:
-        return {"migration": MIGRATION, "migrationApplied": self.migration_applied}
+        found: dict[str, Any] = {"migration": MIGRATION,
+                                  "migrationApplied": self.migration_applied}
+        if self.database is not None:
+            with contextlib.suppress(psycopg.Error):
+                found["revision"] = self.database.revision_of_db()
+                found["users_email_verified_null"] = self.database.scalar(
+                    "SELECT count(*) FROM users WHERE email_verified IS NULL")
+        return found
 
     def bad_traffic(
         self, deployment: dict[str, Any], pod: dict[str, Any], healthy: TrafficProfile

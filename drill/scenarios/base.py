@@ -9,8 +9,10 @@ per `traffic_profile` (traffic), both keyed on the pod's image, so a rollback th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, ClassVar
 
 from ..clock import DrillClock
@@ -187,6 +189,8 @@ class Scenario:
     good_image: str | None = None
     # what the console's scorer needs to know (completed from the seed per subclass)
     rehearsal: ClassVar[Rehearsal] = Rehearsal()
+    # the scenario's real database (drill/shop_db.ShopDatabase), when it plays on one
+    database: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -217,6 +221,44 @@ class Scenario:
     def prepare_workload(self, store: Store, clock: DrillClock) -> None:
         """Called before the cluster's warm-up hour: workload of the scenario's own (a
         Rollout, say) that must be settled and serving when the incident starts."""
+
+    def prepare(self, incident_at: datetime) -> None:
+        """Called first by `DrillCluster` (before its hour of warm-up): start slow set-up
+        (a database) with `in_background`; `attach` waits for it with `prepared`."""
+
+    def in_background(self, work: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # handed to `prepared`
+                self._prepare_error = exc
+
+        self._prepare_error: BaseException | None = None
+        self._preparing = threading.Thread(target=run, name=f"prepare-{self.name}",
+                                           daemon=True)
+        self._preparing.start()
+
+    def prepared(self, timeout: float = 120.0) -> None:
+        """Wait for `prepare`'s background work; re-raise its failure."""
+        thread = getattr(self, "_preparing", None)
+        if thread is None:
+            return
+        thread.join(timeout)
+        if thread.is_alive():
+            raise RuntimeError(f"scenario {self.name}: set-up did not finish in {timeout:g} s")
+        error = self._prepare_error
+        if isinstance(error, RuntimeError):
+            raise error
+        if error is not None:
+            raise RuntimeError(f"scenario {self.name}: set-up failed: {error}") from error
+
+    def close(self) -> None:
+        """Called when the drill cluster stops: stop what `attach` started (a database)."""
+
+    def runbook_values(self) -> dict[str, str]:
+        """Values for the paired runbook's variables that only the drill knows (its database,
+        its backups)."""
+        return {}
 
     def tick(self, store: Store, clock: DrillClock) -> None:
         """Called on every cluster tick, after the controllers and traffic."""

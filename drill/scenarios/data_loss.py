@@ -2,65 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+import contextlib
+import time
+from datetime import datetime
 from typing import Any
 
-from ..clock import DrillClock, rfc3339
+from ..clock import DrillClock
 from ..profiles import Endpoint, TrafficProfile
 from ..store import Store
 from ..workloads import deployment_pods, image_tag, is_ready
 from .base import ActionReport, Scenario, ScenarioActionError, ScenarioStatus, inspect_rollout
+from .orders_db import TABLE, OrdersLedger
 from .registry import register
 from .rehearsal import COMMUNICATE, Rehearsal, Rule
 
-TABLE = "orders"
 ROWS_PER_POD = 2.0  # rows each ready worker pod writes per drill second
-INITIAL_ROWS = 1_482_113
-BACKUP_AGES = (27 * 3600.0, 3 * 3600.0)  # scheduled pg_dumps, seconds before the bad deploy
 INVOICE_ERROR_RATIO = 0.4  # invoices of orders with a NULL total fail downstream
-
-
-@dataclass
-class Backup:
-    """One dump of the simulated `orders` table."""
-
-    name: str
-    taken: str  # RFC3339 drill time
-    rows: int
-    corrupt: int
-    kind: str  # "scheduled" (pg_dump every night) | "current-state" (taken by the operator)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "taken": self.taken, "rows": self.rows,
-                "corruptRows": self.corrupt, "kind": self.kind, "good": self.corrupt == 0}
-
-
-@dataclass
-class Database:
-    """The simulated database the worker writes to (only what the drill needs of it)."""
-
-    rows_total: float
-    rows_corrupt: float
-    backups: list[Backup] = field(default_factory=list)
-    evidence: str | None = None  # the newest backup of the current (corrupted) state
-    restored_from: str | None = None
-    recoverable: bool = False  # the restore came after a current-state backup
-    rows_missing: int = 0  # written since the restored backup, not in the table now
-    rows_recovered: int = 0
-    rows_lost: int = 0
-    reconciled: bool = False
-
-    @property
-    def total(self) -> int:
-        return int(self.rows_total)
-
-    @property
-    def corrupt(self) -> int:
-        return int(self.rows_corrupt)
-
-    def last_good(self) -> Backup:
-        return [b for b in self.backups if b.kind == "scheduled" and b.corrupt == 0][-1]
 
 
 @register
@@ -122,21 +79,44 @@ class DataLoss(Scenario):
 
     def __init__(self) -> None:
         super().__init__()
-        self.db: Database | None = None
+        self.db: OrdersLedger | None = None
+        self.database: Any = None  # the ShopDatabase (its DSN and password file: the console's)
         self.writes_stopped = False
         self._last: float | None = None  # drill seconds of the last sync
 
     # ---- the incident --------------------------------------------------------------------
+    def prepare(self, incident_at: datetime) -> None:
+        """A running drill: its real PostgreSQL, the shop database and the nightly dumps
+        (made while the cluster warms up)."""
+        def start() -> None:
+            self.db = OrdersLedger().start(incident_at)
+            self.database = self.db.shop
+
+        self.in_background(start)
+
+    def attach(self, cluster: Any) -> None:
+        self.prepared()
+        if self.db is None:  # not prepared (a hand-built store in a test)
+            self.db = OrdersLedger().start(cluster.clock.now())
+            self.database = self.db.shop
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.prepared()
+        if self.db is not None:
+            self.db.close()
+
     def after_setup(self, store: Store, clock: DrillClock, deployment: dict[str, Any]) -> None:
-        now = clock.now()
-        rate = (self.initial_replicas or 1) * ROWS_PER_POD
-        backups = []
-        for age in BACKUP_AGES:
-            taken = now - timedelta(seconds=age)
-            backups.append(Backup(f"{TABLE}_{taken:%Y_%m_%d_%H%M}.dump", rfc3339(taken),
-                                  INITIAL_ROWS - int(rate * age), 0, "scheduled"))
-        self.db = Database(float(INITIAL_ROWS), 0.0, backups)
         self._last = clock.elapsed()
+
+    def runbook_values(self) -> dict[str, str]:
+        if self.db is None:
+            return {}
+        return {"database": self.db.shop.name, "writer": "worker",
+                "writer_replicas": str(self.initial_replicas or 2),
+                "last_good_backup": self.db.last_good().path, "table": TABLE,
+                "keep_rows": "total_cents IS NOT NULL",
+                "corrupted_state_file": str(self.db.pg.backup_dir / "corrupted_state.dump")}
 
     def bad_traffic(
         self, deployment: dict[str, Any], pod: dict[str, Any], healthy: TrafficProfile
@@ -160,16 +140,24 @@ class DataLoss(Scenario):
         bad = sum(1 for pod in ready if self.is_bad(pod))
         return len(ready) - bad, bad
 
-    def _sync(self, store: Store) -> None:
-        """Integrate the writes since the last sync and notice writes stopping/resuming."""
+    def _sync(self, store: Store, force: bool = False) -> None:
+        """Queue the writes since the last sync (the worker's ready pods write for real),
+        read the table, and notice writes stopping/resuming."""
         if self.db is None or self.clock is None or self.target is None:
             return
         now = self.clock.elapsed()
         dt = max(0.0, now - (self._last if self._last is not None else now))
         self._last = now
         good, bad = self._writers(store)
-        self.db.rows_total += (good + bad) * ROWS_PER_POD * dt
-        self.db.rows_corrupt += bad * ROWS_PER_POD * dt
+        if good or bad:
+            self.db.shop.add_writes(good * ROWS_PER_POD * dt, bad * ROWS_PER_POD * dt)
+        if force:
+            self.db.shop.flush()
+        self.db.observe(force=force, now=time.monotonic())
+        if self.db.restored_from and "restore" not in self.step_names():
+            self.note_step("restore")  # restored outside the drill actions (db-restore, shell)
+        if self.db.reconciled and self.db.good_after and "reconcile" not in self.step_names():
+            self.note_step("reconcile")
         view = inspect_rollout(store, *self.target, self.bad_image)
         stopped = not bad and (not view.exists or view.desired == 0 or not view.template_bad)
         if stopped and not self.writes_stopped:
@@ -180,14 +168,14 @@ class DataLoss(Scenario):
                              "were stopped: corruption continues")
         self.writes_stopped = stopped
 
-    def _database(self) -> Database:
+    def _database(self) -> OrdersLedger:
         if self.db is None:
             raise ScenarioActionError(409, "the data-loss incident has not started")
         return self.db
 
     # ---- drill actions -------------------------------------------------------------------
     def do_action(self, action: str, store: Store) -> ActionReport:
-        self._sync(store)
+        self._sync(store, force=True)
         db = self._database()
         handler = {
             "stop-writes": self._stop_writes,
@@ -197,7 +185,7 @@ class DataLoss(Scenario):
         }[action]
         return handler(store, db)
 
-    def _stop_writes(self, store: Store, db: Database) -> ActionReport:
+    def _stop_writes(self, store: Store, db: OrdersLedger) -> ActionReport:
         """Writes are stopped by the cluster (scale to 0 or undo); this checks and reports."""
         if not self.writes_stopped:
             _good, bad = self._writers(store)
@@ -210,25 +198,21 @@ class DataLoss(Scenario):
                             f"writer is running; {db.corrupt} corrupt rows of {db.total} in "
                             f"{TABLE}")
 
-    def _backup_current(self, store: Store, db: Database) -> ActionReport:
+    def _backup_current(self, store: Store, db: OrdersLedger) -> ActionReport:
         assert self.clock is not None
-        now = self.clock.now()
-        backup = Backup(f"corrupted_state_{now:%Y_%m_%d_%H%M%S}.sql", rfc3339(now), db.total,
-                        db.corrupt, "current-state")
-        db.backups.append(backup)
-        db.evidence = backup.name
+        backup = db.backup_current(self.clock.now())
         self.note_step("backup-current")
         note = "" if self.writes_stopped else " (writes are still running: it is already stale)"
-        return ActionReport("backup-current", f"pg_dump of the current state written to "
-                            f"{backup.name}: {backup.rows} rows, {backup.corrupt} corrupt{note}")
+        return ActionReport("backup-current", f"pg_dump -Fc of the current state written to "
+                            f"{backup.path}: {backup.rows} rows, {backup.corrupt} corrupt{note}")
 
-    def _restore(self, store: Store, db: Database) -> ActionReport:
+    def _restore(self, store: Store, db: OrdersLedger) -> ActionReport:
         if db.restored_from and db.corrupt == 0:
             raise ScenarioActionError(409, f"already restored from {db.restored_from}; "
                                       "nothing was corrupted since")
         backup = db.last_good()
         unsafe: list[str] = []
-        missing = max(0, db.total - db.corrupt - backup.rows)
+        missing = db.good_after
         if db.evidence is None:
             unsafe.append(f"restored {backup.name} without a backup of the current (corrupted) "
                           f"state: the evidence and the {missing} rows written since the backup "
@@ -238,33 +222,25 @@ class DataLoss(Scenario):
             unsafe.append(f"restored while worker {image_tag(self.bad_image)} still writes: "
                           "corruption continues")
             self.note_unsafe("restore-while-writing", unsafe[-1])
-        db.rows_total = float(backup.rows)
-        db.rows_corrupt = 0.0
+        db.restore(backup)
         db.restored_from = backup.name
-        db.recoverable = db.evidence is not None
-        db.rows_missing = missing
-        db.reconciled = False
         self.note_step("restore")
-        return ActionReport("restore", f"pg_restore of {backup.name} (taken {backup.taken}): "
-                            f"{backup.rows} rows, 0 corrupt; {missing} rows written since it "
-                            "are missing", "; ".join(unsafe))
+        return ActionReport("restore", f"pg_restore of {backup.path} (taken {backup.taken}): "
+                            f"{backup.rows} rows, 0 corrupt; {db.rows_missing} rows written "
+                            "since it are missing", "; ".join(unsafe))
 
-    def _reconcile(self, store: Store, db: Database) -> ActionReport:
+    def _reconcile(self, store: Store, db: OrdersLedger) -> ActionReport:
         if db.restored_from is None:
             raise ScenarioActionError(409, "nothing to reconcile: restore the last good "
                                       "backup first")
         if db.reconciled:
             return ActionReport("reconcile", "already reconciled: nothing is missing")
         missing = db.rows_missing
-        db.rows_missing = 0
-        db.reconciled = True
+        recovered = db.reconcile()
         self.note_step("reconcile")
-        if db.recoverable:
-            db.rows_total += missing
-            db.rows_recovered += missing
-            return ActionReport("reconcile", f"recovered {missing} rows written since "
-                                f"{db.restored_from} from {db.evidence} and the application logs")
-        db.rows_lost += missing
+        if db.evidence is not None:
+            return ActionReport("reconcile", f"recovered {recovered} rows written since "
+                                f"{db.restored_from} from {db.evidence}")
         return ActionReport("reconcile", f"{missing} rows written since {db.restored_from} "
                             "cannot be recovered: there is no backup of the corrupted state")
 
@@ -279,8 +255,10 @@ class DataLoss(Scenario):
             "table": TABLE,
             "rows_total": db.total,
             "rows_corrupt": db.corrupt,
-            "rows_since_last_good_backup": max(0, db.total - last_good.rows),
+            "rows_since_last_good_backup": db.good_after if not db.restored_from
+            else db.missing_at_restore,
             "rows_missing": db.rows_missing,
+            "rows_at_risk": db.missing_at_restore if db.restored_from else db.good_after,
             "rows_recovered": db.rows_recovered,
             "rows_lost": db.rows_lost,
             "writes_stopped": self.writes_stopped,

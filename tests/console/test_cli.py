@@ -96,13 +96,22 @@ def test_every_registered_scenario_starts_as_warroom_drill_does(
     """`warroom drill --scenario NAME` for every listed scenario: the drill cluster starts and
     the console gets its settings (issue 21: `none` used to end in a TypeError here)."""
     monkeypatch.setenv("WARROOM_STATE_DIR", str(tmp_path / "state"))
+    for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSFILE"):  # a database drill exports them
+        monkeypatch.delenv(key, raising=False)
     opened: list[object] = []
     monkeypatch.setattr("console.ui.app.run_app", lambda settings: opened.append(settings) or 0)
     assert warroom_main(["drill", "--scenario", name]) == 0
     [settings] = opened
     rehearsal = get_scenario(name).rehearsal  # a random drill: its pick's (seed 7, as the CLI)
     assert settings.namespace == rehearsal.namespace  # type: ignore[attr-defined]
-    assert settings.runbook_values == {"deployment": rehearsal.deployment}  # type: ignore[attr-defined]
+    values = settings.runbook_values  # type: ignore[attr-defined]
+    assert values["deployment"] == rehearsal.deployment
+    if rehearsal.target == "shop/worker" or name == "bad-migration":  # a real database
+        assert values["database"] == "shop"
+        assert settings.database_dsn.endswith("/shop")  # type: ignore[attr-defined]
+        assert "password" not in settings.database_dsn  # type: ignore[attr-defined]
+    else:
+        assert values == {"deployment": rehearsal.deployment}
     urls = [check.url for check in settings.checks]  # type: ignore[attr-defined]
     assert urls and all(f"/drill/v1/svc/{rehearsal.target}/" in url for url in urls)
     assert (tmp_path / "state" / "drill-kubeconfig.yaml").exists()

@@ -351,3 +351,24 @@ def test_prometheus_flag_and_env_change_the_url_and_keep_the_files_credentials(
     metrics = _settings(build_parser().parse_args(["--prometheus", "http://flag:9090"])).metrics
     assert metrics is not None and metrics.base_url == "http://flag:9090"
     assert metrics.bearer_token == "tok" and dict(metrics.headers) == {"X-Scope-OrgID": "t1"}
+
+
+def test_the_database_settings_come_from_the_config_file(tmp_path, monkeypatch) -> None:
+    """database_dsn and database_password_file reach the settings the db-* steps use; a
+    password file that does not exist is named with its line."""
+    from console.cli.main import _settings, build_parser
+    from console.config.errors import ConfigError
+
+    secret = tmp_path / "db.password"
+    secret.write_text("s3cret\n")
+    config = tmp_path / "config.toml"
+    config.write_text('[context.drill]\ndatabase_dsn = "postgresql://app@db:5432/shop"\n'
+                      f'database_password_file = "{secret}"\n')
+    monkeypatch.setenv("WARROOM_CONFIG", str(config))
+    settings = _settings(build_parser().parse_args(["--context", "drill"]))
+    assert settings.database_dsn == "postgresql://app@db:5432/shop"
+    assert settings.database_password_file == str(secret)
+    config.write_text('database_password_file = "/nonexistent/db.password"\n')
+    with pytest.raises(ConfigError) as raised:
+        _settings(build_parser().parse_args(["--context", "drill"]))
+    assert "config.toml:1" in str(raised.value) and "no such file" in str(raised.value)

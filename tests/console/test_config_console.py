@@ -76,6 +76,7 @@ async def test_the_form_checks_each_field_and_binds_the_runbook(cluster: Drill,
         screen.query_one("#var-deployment", Input).value = "api"
         screen.query_one("#var-writer_replicas", Input).value = "three"
         screen.query_one("#var-last_good_backup", Input).value = "backup_2024_11_08.dump"
+        screen.query_one("#var-table", Input).value = "orders"
         screen.submit()
         await pilot.pause()
         assert app.screen is screen  # not accepted
@@ -88,11 +89,13 @@ async def test_the_form_checks_each_field_and_binds_the_runbook(cluster: Drill,
         assert "whole number" in str(screen.query_one("#err-writer_replicas", Label).render())
         assert str(screen.query_one("#err-database", Label).render()) == ""
         screen.query_one("#var-writer_replicas", Input).focus()
-        await pilot.press("ctrl+u", "3", "enter", "enter", "enter", "enter")
+        await pilot.press("ctrl+u", "3")
+        screen.submit()
         await until(pilot, lambda: not isinstance(app.screen, VariablesForm),
                     message="the form to close")
         checklist = app.session.checklist
-        assert checklist is not None and checklist.engine is not None
+        assert checklist is not None
+        await until(pilot, lambda: checklist.engine is not None, message="the runbook bound")
         await until(pilot, lambda: "STOP WRITES: scale api to 0" in titles(app),
                     message="the checklist with {writer} resolved")
         assert not any("‹" in t or "{" in t for t in titles(app))
@@ -146,13 +149,15 @@ async def test_set_and_config_values_need_no_form(cluster: Drill, state_dir: Pat
                       "writer_replicas = 3\n")
     monkeypatch.setenv("WARROOM_CONFIG", str(config))
     args = build_parser().parse_args(["--runbook", "data-loss", "--set", "deployment=api",
-                                      "--set", "last_good_backup=nightly.dump"])
+                                      "--set", "last_good_backup=nightly.dump",
+                                      "--set", "table=orders"])
     fixed = drill_settings(cluster)
     settings = _settings(args, kubeconfig=fixed.kubeconfig, context="drill",
                          namespace="shop", metrics=fixed.metrics,
                          cluster_clock=fixed.cluster_clock)
     assert settings.runbook_values == {"database": "shop_production", "writer_replicas": "3",
-                                       "deployment": "api", "last_good_backup": "nightly.dump"}
+                                       "deployment": "api", "last_good_backup": "nightly.dump",
+                                       "table": "orders"}
     app = WarroomApp(settings)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.session.checklist is not None
@@ -217,7 +222,7 @@ def open_checklist(state_dir: Path, resume: str | None = None,
 def test_each_binding_problem_lands_on_the_field_that_caused_it(state_dir: Path) -> None:
     state = open_checklist(state_dir)
     good = {"deployment": "api", "database": "shop", "writer_replicas": "3",
-            "last_good_backup": "b.dump"}
+            "last_good_backup": "b.dump", "table": "orders"}
     assert state.check_values(good) == {}
     assert state.check_values({**good, "writer_replicas": "three"}) == {
         "writer_replicas": "must be a whole number or a single {variable}, not 'three'"}
@@ -236,7 +241,7 @@ def test_a_second_console_picks_up_values_set_in_the_first(state_dir: Path) -> N
     second = open_checklist(state_dir, resume="latest")
     assert "STOP WRITES: scale ‹writer?› to 0" in [s.title for s in second.steps()[1]]
     assert first.set_values({"deployment": "api", "database": "shop", "writer_replicas": "4",
-                             "last_good_backup": "b.dump"}) == {}
+                             "last_good_backup": "b.dump", "table": "orders"}) == {}
     titles = [s.title for s in second.steps()[1]]
     assert "Resume writes: scale api back to 4" in titles
     assert second.unset() == [] and second.values["database"] == "shop"

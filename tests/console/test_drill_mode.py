@@ -25,7 +25,7 @@ import pytest
 from textual.pilot import Pilot
 
 from adapters.drill_admin import DrillAdmin
-from console.cli.main import _drill_checks
+from console.cli.main import _drill_checks, drill_database
 from console.domain.durations import format_elapsed as format_duration
 from console.rehearsal.drill_mode import DrillMode, DrillState
 from console.rehearsal.scoring import report_path
@@ -226,7 +226,7 @@ def scenario_settings(drill: Drill, **overrides: Any) -> Any:
     values: dict[str, Any] = {
         "namespace": namespace,
         "runbook": scenario.runbook,
-        "runbook_values": {"deployment": target},
+        **drill_database(drill.cluster, {"deployment": target}),
         "checks": _drill_checks(drill.cluster, namespace, target),
         "probe_ca": str(drill.cluster.ca_path),
         "incident_title": f"drill: {scenario.title}",

@@ -433,7 +433,7 @@ def test_requires_guard(shared: SharedIncident, audit: AuditLog) -> None:
 def test_requires_guard_in_the_shipped_runbooks(shared: SharedIncident, audit: AuditLog) -> None:
     data_loss = load_runbook(builtin_dir() / "data-loss.yaml").bind({
         "deployment": "api", "namespace": "shop", "database": "shop",
-        "writer_replicas": "3", "last_good_backup": "b.dump"})
+        "writer_replicas": "3", "last_good_backup": "b.dump", "table": "orders"})
     engine = RunbookEngine(data_loss, incident=shared, audit=audit, context="drill",
                            namespace="shop")
     refused = engine.run_step("restore", YES)

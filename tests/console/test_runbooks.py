@@ -23,6 +23,7 @@ from console.runbook.loading import builtin_dir, load_all, load_dir, load_runboo
 from console.runbook.schema import Runbook, ShellStep
 from console.runbook.schema_actions import ScaleStep, UndoStep
 from console.runbook.schema_checks import GateCondition
+from console.runbook.schema_db import DbBackupStep, DbMigrateStep, DbRestoreStep
 from console.runbook.schema_steps import GateStep, VerifyStep
 from console.runbook.templates import substitute, template_variables
 
@@ -244,8 +245,10 @@ def test_production_bug_follows_procedure_1() -> None:
 def test_migration_failed_rolls_back_migration_and_code() -> None:
     runbook = _shipped("migration-failed")
     down = runbook.step("rollback-migration")
-    assert isinstance(down, ShellStep) and down.argv == ["npm", "run", "migrate:down"]
+    assert isinstance(down, DbMigrateStep) and down.direction == "down"
+    assert "npm run migrate:down" in down.explain  # other tools: by hand
     assert "backup-current" in down.requires
+    assert isinstance(runbook.step("backup-current"), DbBackupStep)
     assert isinstance(runbook.step("deploy-previous-version"), UndoStep)
     assert "git revert <migration-commit>" in (
         runbook.step("revert-migration-commit").command or "")  # type: ignore[union-attr]
@@ -256,14 +259,16 @@ def test_data_loss_takes_a_backup_before_restoring() -> None:
     stop = runbook.step("stop-writes")
     assert isinstance(stop, ScaleStep) and stop.replicas == 0 and stop.confirm
     restore = runbook.step("restore")
-    assert isinstance(restore, ShellStep) and restore.argv is not None
-    assert restore.argv[0] == "pg_restore"
+    assert isinstance(restore, DbRestoreStep) and restore.writers == ["{writer}"]
+    assert restore.current_backup == "{corrupted_state_file}"
+    assert "mongorestore" in restore.explain  # other engines: by hand
     assert {"backup-current", "stop-writes"} <= set(restore.requires)
     assert runbook.index("backup-current") < runbook.index("restore")
     assert runbook.on_abort == "never"
     bound = runbook.bind(examples(runbook) | {"database": "myapp_production"})
-    assert bound.step("backup-current").argv == [  # type: ignore[union-attr]
-        "pg_dump", "--file=corrupted_state.sql", "myapp_production"]
+    backup = bound.step("backup-current")
+    assert isinstance(backup, DbBackupStep)
+    assert (backup.file, backup.database) == ("corrupted_state.dump", "myapp_production")
 
 
 def test_performance_degradation_scales_up_then_rolls_back() -> None:
@@ -468,7 +473,8 @@ def test_wrong_step_type_lists_the_types_with_a_suggestion() -> None:
     line = text.splitlines().index("    type: restrat") + 1
     assert messages_of(text) == (
         f"x.yaml:{line}: steps[2].type: must be one of manual, scale, restart, undo, pause, "
-        "resume, verify, gate, shell, wait, not 'restrat' (did you mean 'restart'?)")
+        "resume, verify, gate, shell, wait, db-backup, db-restore, db-migrate, sql-gate, not "
+        "'restrat' (did you mean 'restart'?)")
 
 
 def test_missing_type_and_missing_fields() -> None:

@@ -8,6 +8,7 @@ store with a frozen clock.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -275,26 +276,43 @@ def test_same_seed_same_pick_on_two_clusters() -> None:
 
 
 # ---- the models on a hand-built store --------------------------------------------------------
+@pytest.mark.postgres
 def test_corruption_grows_with_ready_bad_writers_only() -> None:
+    """The worker's ready pods insert rows into the real orders table: 0.11.0's with a NULL
+    total; at 0 replicas nothing is inserted."""
     store, clock = make_cluster()
     seed_shop(store)  # worker: 1 replica
     scenario = get_scenario("data-loss")
-    scenario.setup(store, clock)
-    clock.advance(100)
-    scenario.tick(store, clock)
-    db = scenario.details(store)
-    assert db["rows_corrupt"] == 0 and db["rows_total"] == 1_482_113 + 100 * ROWS_PER_POD
-    rollout(store, "shop", "worker", scenario.bad_image, replicas=2)
-    clock.advance(50)
-    assert scenario.details(store)["rows_corrupt"] == 2 * 50 * ROWS_PER_POD
-    assert scenario.status(store).reason.startswith("worker 0.11.0 is writing corrupt rows")
-    rollout(store, "shop", "worker", scenario.bad_image, replicas=0)  # scale to 0
-    clock.advance(50)
-    assert scenario.details(store)["rows_corrupt"] == 2 * 50 * ROWS_PER_POD
-    assert scenario.status(store).mitigated and scenario.step_names() == ("stop-writes",)
-    with pytest.raises(ScenarioActionError) as caught:
-        scenario.act("reconcile", store)
-    assert caught.value.code == 409
+    scenario.attach(SimpleNamespace(clock=clock))
+    try:
+        scenario.setup(store, clock)
+
+        def counted() -> dict[str, Any]:
+            scenario.tick(store, clock)
+            scenario.db.shop.flush()
+            scenario.db.observe(force=True)
+            return scenario.details(store)
+
+        start = counted()["rows_total"]
+        assert start == 60_000 + 3_000 + 1_500
+        clock.advance(100)
+        db = counted()
+        assert db["rows_corrupt"] == 0 and db["rows_total"] == start + 100 * ROWS_PER_POD
+        rollout(store, "shop", "worker", scenario.bad_image, replicas=2)
+        clock.advance(50)
+        assert counted()["rows_corrupt"] == 2 * 50 * ROWS_PER_POD
+        assert scenario.status(store).reason.startswith("worker 0.11.0 is writing corrupt rows")
+        rollout(store, "shop", "worker", scenario.bad_image, replicas=0)  # scale to 0
+        clock.advance(50)
+        assert counted()["rows_corrupt"] == 2 * 50 * ROWS_PER_POD
+        assert scenario.database.scalar("SELECT count(*) FROM orders WHERE total_cents IS NULL"
+                                        ) == 2 * 50 * ROWS_PER_POD
+        assert scenario.status(store).mitigated and scenario.step_names() == ("stop-writes",)
+        with pytest.raises(ScenarioActionError) as caught:
+            scenario.act("reconcile", store)
+        assert caught.value.code == 409
+    finally:
+        scenario.close()
 
 
 def test_pods_of_login_must_all_be_new_after_rotation() -> None:
