@@ -67,7 +67,8 @@ def runner_loop(kubeconfig: str, audit_path: str) -> None:
 
 def _settings(kubeconfig: str) -> ConsoleSettings:
     return ConsoleSettings(kubeconfig=kubeconfig, context="drill", namespace=NAMESPACE,
-                           incident_title="durability drill")
+                           incident_title="durability drill",
+                           runbook_values={"deployment": "api"})  # no variables form
 
 
 async def _until(pilot: Any, predicate: Any, timeout: float = 30.0) -> None:

@@ -202,7 +202,8 @@ async def test_restart_on_a_paused_deployment_offers_resume_and_restart(cluster:
 
 async def test_the_migration_runbooks_first_step_pauses_the_deployment(
         cluster: Drill, tmp_path: Path) -> None:
-    values = {"deployment": "api", "database": "shop", "app_dir": str(tmp_path)}
+    values = {"deployment": "api", "database": "shop", "app_dir": str(tmp_path),
+              "migrations": str(tmp_path / "alembic.ini")}
     app = WarroomApp(drill_settings(cluster, runbook="migration-failed", runbook_values=values))
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, rates=False)

@@ -60,7 +60,8 @@ def test_migration_failed_pauses_first_then_resumes_and_rolls_back_in_one_step(
              message="shop/api on the bad release")
     runbook = load_runbook(builtin_dir() / "migration-failed.yaml").bind({
         "deployment": "api", "namespace": "shop", "database": "shop",
-        "app_dir": str(tmp_path), "base_url": url})
+        "app_dir": str(tmp_path), "base_url": url,
+        "migrations": str(tmp_path / "alembic.ini")})
     engine = RunbookEngine(runbook, incident=shared, audit=audit, kube=kube,
                            context=kube.context, namespace="shop")
     assert engine.current == "stop-deployment"

@@ -33,7 +33,8 @@ def test_a_plugin_that_asks_for_a_password_gets_the_terminal(drill: Drill, tmp_p
     state = tmp_path / "state"
     name = f"wr-{uuid.uuid4().hex[:8]}"
     command = (f"cd {ROOT} && unset COLUMNS LINES && WARROOM_STATE_DIR={state} "
-               f"PYTHONPATH={ROOT} exec {WARROOM} --kubeconfig {kubeconfig} -n shop")
+               f"PYTHONPATH={ROOT} exec {WARROOM} --kubeconfig {kubeconfig} -n shop "
+               "--title 'login drill' --severity high")
     tmux("new-session", "-d", "-s", name, "-x", str(COLUMNS), "-y", str(ROWS), command)
     try:
         # the quiet first try fails; the console hands the terminal to the plugin's prompt
