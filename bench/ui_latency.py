@@ -322,7 +322,8 @@ def run_child(config_path: str) -> int:
         metrics=MetricsConfig(base_url=config["prometheus"], bearer_token=config["token"],
                               verify_tls=config["ca"]),
         state_dir=Path(config["state_dir"]), incident_title="ui latency benchmark",
-        title="ui latency benchmark")
+        title="ui latency benchmark",
+        runbook_values={"deployment": DEPLOYMENT})  # the runbook bound: no variables form
     app = MeasuredApp(settings, config["expect"])
     app.stages["LIST + JSON (informer threads)"] = listed
 
