@@ -353,7 +353,8 @@ if step == "restore":
 worker = threading.Thread(target=e.run_step, args=(step, lambda _q: True),
                           kwargs={"progress": lambda m, f: print("progress", m, flush=True)})
 worker.start()
-worker.join()
+while worker.is_alive():  # a signal delivered to another thread runs its handler here
+    worker.join(0.05)
 """
 
 
