@@ -35,7 +35,7 @@ class FilterBar(Horizontal):
         width: auto;
         padding: 0 1 0 0;
     }
-    FilterBar Input {
+    FilterBar Input, FilterBar Input:focus {
         width: 1fr;
         height: 1;
         border: none;
