@@ -60,9 +60,10 @@ async def close_score(pilot: Pilot[Any], app: WarroomApp) -> None:
 
 async def step(pilot: Pilot[Any], app: WarroomApp, step_id: str) -> str:
     """Run the current runbook step with g (y when asked); returns its detail."""
-    checklist = app.session.checklist
-    assert checklist is not None and checklist.engine is not None
-    engine = checklist.engine
+    await until(pilot, lambda: app.session.checklist is not None
+                and app.session.checklist.engine is not None, message="the runbook bound")
+    engine = app.session.checklist.engine  # type: ignore[union-attr]
+    assert engine is not None
     await until(pilot, lambda: engine.current == step_id and app.main_screen.ops.running is None,
                 message=f"the cursor on {step_id}")
     await pilot.press("g")
@@ -78,6 +79,8 @@ async def step(pilot: Pilot[Any], app: WarroomApp, step_id: str) -> str:
 
 
 async def space(pilot: Pilot[Any], app: WarroomApp, step_id: str) -> None:
+    await until(pilot, lambda: app.session.checklist is not None
+                and app.session.checklist.engine is not None, message="the runbook bound")
     engine = app.session.checklist.engine  # type: ignore[union-attr]
     await until(pilot, lambda: engine.current == step_id, message=f"the cursor on {step_id}")
     await pilot.press("space")
