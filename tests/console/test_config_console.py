@@ -113,7 +113,8 @@ async def test_the_form_checks_each_field_and_binds_the_runbook(cluster: Drill,
                     and again.session.runner is not None, message="the console to connect")
         await until(pilot, lambda: "STOP WRITES: scale api to 0" in titles(again),
                     message="the resumed checklist")
-        assert again.session.checklist.engine is not None
+        await until(pilot, lambda: again.session.checklist.engine is not None,
+                    message="the runbook bound")
         assert again.session.checklist.values["last_good_backup"] == "backup_2024_11_08.dump"
         await pilot.pause(0.3)
         assert not isinstance(again.screen, VariablesForm)
