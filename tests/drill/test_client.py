@@ -70,9 +70,18 @@ def test_update_with_stale_resource_version_conflicts(drill: Drill) -> None:
         apps.replace_namespaced_deployment("c", ns, stale)
     assert conflict.value.status == 409
     assert "the object has been modified" in json.loads(conflict.value.body)["message"]
-    fresh = apps.read_namespaced_deployment("c", ns)
-    fresh.spec.replicas = 3
-    assert apps.replace_namespaced_deployment("c", ns, fresh).spec.replicas == 3
+    # read-modify-write as client-go's RetryOnConflict does: the deployment controller may
+    # write the status (a new resourceVersion) between the read and the replace
+    for attempt in range(5):
+        fresh = apps.read_namespaced_deployment("c", ns)
+        fresh.spec.replicas = 3
+        try:
+            replaced = apps.replace_namespaced_deployment("c", ns, fresh)
+            break
+        except ApiException as again:
+            if again.status != 409 or attempt == 4:
+                raise
+    assert replaced.spec.replicas == 3
 
 
 def test_three_patch_types(drill: Drill) -> None:
