@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from drill.rollout import hash_suffix
+
 Obj = dict[str, Any]
 
 HASH_LABEL = "rollouts-pod-template-hash"
@@ -26,7 +28,6 @@ PENDING, RUNNING, SUCCESSFUL, FAILED, ERROR, INCONCLUSIVE = (
     "Pending", "Running", "Successful", "Failed", "Error", "Inconclusive")
 TERMINAL = frozenset({SUCCESSFUL, FAILED, ERROR, INCONCLUSIVE})
 COMPONENT = "rollouts-controller"
-_HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _DURATION = re.compile(r"(\d+)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -35,15 +36,7 @@ def template_hash(template: Obj) -> str:
     """A stable 10-character hash of a pod template, ignoring the hash label itself."""
     bare = copy.deepcopy(template or {})
     (bare.get("metadata") or {}).get("labels", {}).pop(HASH_LABEL, None)
-    text = json.dumps(bare, sort_keys=True, separators=(",", ":"))
-    value = 0xCBF29CE484222325
-    for byte in text.encode():
-        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    chars = []
-    for _ in range(10):
-        value, digit = divmod(value, len(_HASH_ALPHABET))
-        chars.append(_HASH_ALPHABET[digit])
-    return "".join(chars)
+    return hash_suffix(json.dumps(bare, sort_keys=True, separators=(",", ":")))
 
 
 def duration_seconds(value: Any) -> float | None:

@@ -152,6 +152,11 @@ def template_hash(template: Obj, collision_count: int = 0) -> str:
                       separators=(",", ":"))
     if collision_count:
         text += f"#{collision_count}"
+    return hash_suffix(text)
+
+
+def hash_suffix(text: str) -> str:
+    """FNV-1a 64 of ``text`` as 10 characters of the safe alphabet (no vowels)."""
     value = 0xCBF29CE484222325
     for byte in text.encode():
         value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
