@@ -1,7 +1,8 @@
 """A watch cache (informer) for pods, deployments, replicasets and events.
 
-Like client-go's reflector + store: LIST each kind once, then WATCH from the list's
-resourceVersion; after a dropped stream resume from the last resourceVersion seen (events or
+Like client-go's reflector + store: sync each kind once, with a watch-list where the server
+has one (the current state as the watch's first events, ``informer_watchlist``) or else a
+LIST and then a WATCH from the list's resourceVersion; after a dropped stream resume from the last resourceVersion seen (events or
 bookmarks) without listing again; relist only when the server answers 410 Gone; back off
 exponentially with jitter on errors. Changes go to the caller as batched, coalesced
 ``Delta`` lists (every ``flush_interval`` seconds or ``max_batch`` items) so a UI can apply
@@ -9,7 +10,8 @@ many at once, and the connection state (connecting / live / reconnecting / stale
 reported through a callback. Everything runs in daemon threads; ``stop()`` returns promptly.
 
 The deltas and their batching are in ``informer_deltas``, the connection state in
-``informer_status``, the paged LIST in ``informer_pages``.
+``informer_status``, the paged LIST in ``informer_pages``, the watch-list's initial events
+in ``informer_watchlist``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 from kubernetes.client.exceptions import ApiException
 
 from .argo_views import analysis_run_view, rollout_view
-from .errors import AdapterError, Operation, error_for_status, translate
+from .errors import AdapterError, Invalid, Operation, error_for_status, translate
 from .informer_deltas import ADDED, DELETED, MODIFIED, Delta, DeltaBatcher, View
 from .informer_pages import RESTARTED, list_pages
 from .informer_status import StatusBoard, WatchStatus
+from .informer_watchlist import InitialEvents, ends_initial_events
 from .kube_views import (
     DeploymentView,
     PodView,
@@ -64,6 +67,7 @@ class KindStats:
     events: int = 0  # ADDED/MODIFIED/DELETED events applied
     bookmarks: int = 0
     errors: int = 0
+    watch_lists: int = 0  # watch-lists opened (the state as initial events, no LIST)
     resource_version: str = ""
 
 
@@ -105,7 +109,8 @@ class Informer:
                  flush_interval: float = 0.05, max_batch: int = 1000,
                  backoff_initial: float = 0.5, backoff_max: float = 30.0,
                  stale_after: float = 10.0, watch_timeout: tuple[int, int] = (300, 600),
-                 page_size: int = 0, clock: Callable[[], datetime] | None = None) -> None:
+                 page_size: int = 0, clock: Callable[[], datetime] | None = None,
+                 watch_list: bool = True) -> None:
         self.kube = kube
         self.namespace = namespace
         self.kinds = tuple(kinds)
@@ -123,6 +128,8 @@ class Informer:
         self.watch_timeout = watch_timeout
         self.page_size = page_size
         self.clock = clock
+        self.watch_list = watch_list  # try sendInitialEvents first (then list where refused)
+        self._no_watch_list: set[str] = set()  # kinds whose server refused it
         self.stats: dict[str, KindStats] = {k: KindStats() for k in self.kinds}
         self._cache: dict[str, dict[str, View]] = {k: {} for k in self.kinds}
         self._pods_by_rs: dict[str, set[str]] = {}
@@ -409,17 +416,24 @@ class Informer:
         op = Operation("watch", kind, self.namespace)
         while not self._stop.is_set():
             stream = None
+            initial: InitialEvents | None = None  # a watch-list's initial events, until the end
             try:
+                timeout = random.randint(*self.watch_timeout)
                 if rv is None:
-                    rv = self._list(kind)
-                    self._board.mark_synced(kind)
-                    self._board.kind_live(kind)
+                    stream = self._open_watch_list(kind, timeout)
+                    if stream is not None:
+                        initial = self._initial_events(kind)
+                    else:
+                        rv = self._list(kind)
+                        self._board.mark_synced(kind)
+                        self._board.kind_live(kind)
                 else:
                     stats.resumes += 1
                 opened = time.monotonic()
-                stream = self.kube.open_watch(kind, self.namespace, rv,
-                                              label_selector=self._selector(kind),
-                                              timeout_seconds=random.randint(*self.watch_timeout))
+                if stream is None:
+                    stream = self.kube.open_watch(kind, self.namespace, rv,
+                                                  label_selector=self._selector(kind),
+                                                  timeout_seconds=timeout)
                 self._track(stream, True)
                 stats.watches += 1
                 if self._stop.is_set():
@@ -439,7 +453,16 @@ class Informer:
                         raise error_for_status(code, str(body.get("message") or ""), op,
                                                self.kube.context, self.kube.server)
                     new_rv = (body.get("metadata") or {}).get("resourceVersion")
-                    if kind_of_event == "BOOKMARK":
+                    if initial is not None:  # the current state, until the end bookmark
+                        if kind_of_event == ADDED:
+                            initial.add(body)
+                        elif ends_initial_events(event):
+                            initial.finish()
+                            initial = None
+                            stats.lists += 1
+                            self._board.mark_synced(kind)
+                            self._board.kind_live(kind)
+                    elif kind_of_event == "BOOKMARK":
                         stats.bookmarks += 1
                     elif kind_of_event in (ADDED, MODIFIED, DELETED):
                         self._apply(kind, kind_of_event, body)
@@ -453,9 +476,13 @@ class Informer:
                 else:
                     # The server closed the stream (its timeout, or a dropped connection):
                     # resume from rv. A watch that ends at once with nothing is throttled.
+                    if initial is not None:  # cut off before the state was complete
+                        rv = None
                     if received == 0 and time.monotonic() - opened < 1.0:
                         backoff.wait(self._stop)
             except ApiException as exc:
+                if initial is not None:
+                    rv = None  # the initial events were cut off: start the watch-list over
                 if self._stop.is_set():
                     break
                 if exc.status == 410:
@@ -465,10 +492,14 @@ class Informer:
                 self._failed(kind, stats, translate(exc, op, self.kube.context,
                                                     self.kube.server), backoff)
             except AdapterError as exc:
+                if initial is not None:
+                    rv = None
                 if self._stop.is_set():
                     break
                 self._failed(kind, stats, exc, backoff)
             except Exception as exc:  # noqa: BLE001 - broken streams, bad JSON: retry
+                if initial is not None:
+                    rv = None
                 if self._stop.is_set():
                     break
                 self._failed(kind, stats, translate(exc, op, self.kube.context,
@@ -477,6 +508,28 @@ class Informer:
                 if stream is not None:
                     self._track(stream, False)
                     stream.close()
+
+    def _open_watch_list(self, kind: str, timeout: int) -> WatchStream | None:
+        """A watch-list of ``kind`` (informer_watchlist.py), or None where the server refuses
+        it (422) or ``watch_list`` is off: then the kind is listed."""
+        if not self.watch_list or kind in self._no_watch_list:
+            return None
+        try:
+            stream = self.kube.open_watch(kind, self.namespace, None,
+                                          label_selector=self._selector(kind),
+                                          timeout_seconds=timeout, initial_events=True)
+        except Invalid as exc:
+            log.info("informer %s: no watch-list here, listing (%s)", kind, exc.message)
+            self._no_watch_list.add(kind)
+            return None
+        self.stats[kind].watch_lists += 1
+        return stream
+
+    def _initial_events(self, kind: str) -> InitialEvents:
+        return InitialEvents(lambda items: self._build_page(kind, items),
+                             lambda views: self._add_page(kind, views),
+                             lambda views: self._replace(kind, views),
+                             progressive=not self._cache[kind])
 
     def _failed(self, kind: str, stats: KindStats, error: AdapterError,
                 backoff: _Backoff) -> None:

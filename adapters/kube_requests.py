@@ -359,12 +359,20 @@ class KubeRequests:
 
     def open_watch(self, kind: str, namespace: str | None, resource_version: str | None, *,
                    label_selector: str | None = None, field_selector: str | None = None,
-                   timeout_seconds: int = 300, bookmarks: bool = True) -> WatchStream:
-        """Start a WATCH from ``resource_version`` (None: current state as ADDED events)."""
+                   timeout_seconds: int = 300, bookmarks: bool = True,
+                   initial_events: bool = False) -> WatchStream:
+        """Start a WATCH from ``resource_version`` (None: current state as ADDED events).
+
+        ``initial_events``: a watch-list (``sendInitialEvents``): the current state as ADDED
+        events, then a bookmark annotated ``k8s.io/initial-events-end``; a server without it
+        answers 422 (``Invalid``)."""
         path = self.collection(kind, namespace)
         query: list[tuple[str, Any]] = [("watch", "true"),
                                         ("timeoutSeconds", int(timeout_seconds))]
-        if bookmarks:
+        if initial_events:
+            query.extend((("sendInitialEvents", "true"),
+                          ("resourceVersionMatch", "NotOlderThan")))
+        if bookmarks or initial_events:
             query.append(("allowWatchBookmarks", "true"))
         query.extend((name, value) for name, value in (
             ("resourceVersion", resource_version), ("labelSelector", label_selector),

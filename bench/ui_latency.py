@@ -42,7 +42,8 @@ when the main screen is built (``build_main_screen``), so start-up is measured a
 Also printed: where the console's UI thread spends each window (drain, rates, resync, layout,
 render, frame write, GC pauses), idle CPU per thread, and RSS before the pods arrive.
 ``--profile start|idle|load`` adds a cProfile of the UI thread for that window. The what-if
-flags (``--gc-freeze``, ``--drain-every``, ``--informer-flush``, ``--no-resync``) patch the
+flags (``--gc-freeze``, ``--drain-every``, ``--informer-flush``, ``--no-resync``,
+``--no-watch-list``) patch the
 console inside the benchmark only, to size a fix before making it; the run says so.
 
 The figures depend on the machine: the drill cluster shares it with the console (its share of
@@ -148,6 +149,8 @@ def run_child(config_path: str) -> int:
         def informer(kube: KubeClient, *args: Any, **kwargs: Any) -> Any:
             if flush:
                 kwargs["flush_interval"] = flush
+            if config.get("no_watch_list"):
+                kwargs["watch_list"] = False
             return make_informer(kube, *args, **kwargs)
 
         def list_objects(kube: KubeClient, *args: Any, **kwargs: Any) -> Any:
@@ -242,6 +245,13 @@ def run_child(config_path: str) -> int:
 
             live.drain = measured_drain  # type: ignore[method-assign]
             return screen
+
+        async def on_event(self, event: Any) -> None:
+            if type(event).__name__ == "Key":  # a record of the keys that arrive, and where
+                focused = self.screen.focused
+                emit("key", key=event.key, screen=type(self.screen).__name__,
+                     focused=type(focused).__name__ if focused is not None else None)
+            await super().on_event(event)
 
         def _measured_filter(self, original: Callable[..., None],
                              what: str) -> Callable[..., None]:
@@ -358,6 +368,7 @@ class ChildLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.events: dict[str, dict[str, Any]] = {}
+        self.keys: list[tuple[str, str, str | None]] = []  # (key, screen, focused widget)
         self._offset = 0
 
     def poll(self) -> None:
@@ -372,6 +383,8 @@ class ChildLog:
                 self._offset += len(line.encode())
                 record = json.loads(line)
                 self.events.setdefault(record["event"], record)
+                if record["event"] == "key":
+                    self.keys.append((record["key"], record["screen"], record["focused"]))
 
     def wait(self, event: str, timeout: float, alive: Callable[[], bool]) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -383,6 +396,9 @@ class ChildLog:
                 break
             time.sleep(0.005)
         raise RuntimeError(f"the console did not report {event!r} within {timeout:.0f} s")
+
+
+PTY_KEYS = {"Tab": "\t", "Escape": "\x1b", "BSpace": "\x7f", "Enter": "\r"}
 
 
 class Terminal:
@@ -433,8 +449,8 @@ class Terminal:
         if self.kind == "tmux":
             subprocess.run(["tmux", "-L", self.socket, "send-keys", "-t", "bench", key],
                            check=False, capture_output=True)
-        elif self._master is not None:
-            os.write(self._master, key.encode())
+        elif self._master is not None:  # tmux's key names, as a terminal sends them
+            os.write(self._master, PTY_KEYS.get(key, key).encode())
 
     def capture(self) -> str:
         """What the pane shows now (tmux only)."""
@@ -639,8 +655,9 @@ def drive_filter(terminal: Terminal, log: ChildLog, alive: Callable[[], bool],
         try:
             log.wait(f"filter-{count}", 60, alive)
         except RuntimeError:
+            log.poll()
             print(f"(the filter did not answer key {count} ({key!r}) within 60 s: no filter "
-                  "figures from this run)")
+                  f"figures from this run; keys the console got: {log.keys})")
             terminal.press("Escape")
             return
 
@@ -733,7 +750,9 @@ def compare_startups(args: Any, cluster: Any, kubeconfig: Path, tmp: Path,
     full_m, kubectl_m = statistics.median(fulls), statistics.median(kubectl_s)
     want = targets(args.pods)
     ratio = full_m / kubectl_m
-    print(f"\nmedians of {args.compare} runs, {args.pods:,} pods:")
+    how = ("LIST then WATCH (--no-watch-list)" if args.no_watch_list
+           else "watch-list (sendInitialEvents)")
+    print(f"\nmedians of {args.compare} runs, {args.pods:,} pods, the console syncing by {how}:")
     print(f"  first frame from launch        {statistics.median(firsts):6.2f} s   "
           f"target <= {TARGET_FIRST_FRAME_S:g} s "
           f"{verdict(statistics.median(firsts), TARGET_FIRST_FRAME_S, below=False)}")
@@ -776,6 +795,9 @@ def main() -> None:
     parser.add_argument("--no-resync", action="store_true",
                         help="what-if: no rebuild of every pod row once loaded (the console "
                              "now rebuilds them only when the selection changes)")
+    parser.add_argument("--no-watch-list", action="store_true",
+                        help="what-if: the informers LIST then WATCH (paged) instead of a "
+                             "watch-list (sendInitialEvents), as against a server before 1.32")
     parser.add_argument("--profile-out", metavar="PATH", help="keep the profile (pstats) here")
     parser.add_argument("--compare", type=int, metavar="N",
                         help="only the start-up: the console's first full frame and kubectl "
@@ -803,6 +825,7 @@ def main() -> None:
               f"(drill controllers, clock {args.speed:g}x); drill clock now frozen")
         names = pod_names(thread)
         config = {"kubeconfig": str(kubeconfig), "namespace": NS, "expect": args.pods,
+                  "no_watch_list": args.no_watch_list,
                   "prometheus": cluster.url + "/prometheus", "token": cluster.token,
                   "ca": str(cluster.ca_path), "drill_time": cluster.clock.now().isoformat()}
         if args.compare:
@@ -948,7 +971,8 @@ def main() -> None:
             ("gc.freeze() once loaded", args.gc_freeze),
             (f"DRAIN_EVERY={args.drain_every}", args.drain_every),
             (f"informer flush_interval={args.informer_flush}", args.informer_flush),
-            ("no pod-row rebuild once loaded", args.no_resync)) if on]
+            ("no pod-row rebuild once loaded", args.no_resync),
+            ("LIST then WATCH, no watch-list", args.no_watch_list)) if on]
         if what_ifs:
             print("  WHAT-IF RUN (console patched in the benchmark): " + ", ".join(what_ifs))
         print(f"\nload: {total} changes in {drive:.1f} s ({total / drive:.0f}/s), "

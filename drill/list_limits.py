@@ -10,7 +10,8 @@
   (`apimachinery/pkg/apis/meta/internalversion/validation`): `sendInitialEvents` needs
   `resourceVersionMatch=NotOlderThan` and `allowWatchBookmarks=true`, a
   `resourceVersionMatch` on a watch needs `sendInitialEvents`; otherwise 422 Invalid on
-  `ListOptions.meta.k8s.io`.
+  `ListOptions.meta.k8s.io`. With the WatchList gate off (``ListLimits.watch_list``, as
+  kube-apiserver before 1.32) ``sendInitialEvents`` itself is refused the same way.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class ListLimits:
     bookmark_every: float = DEFAULT_BOOKMARK_EVERY
     clock: Callable[[], float] = field(default=time.time, repr=False)
     expired_tokens: int = 0  # continue requests answered 410
+    # the WatchList gate (on by default in kube-apiserver since 1.32): off, a watch with
+    # sendInitialEvents is refused with 422 as older servers refuse it
+    watch_list: bool = True
 
     def token(self, position: tuple[str, str]) -> str:
         """A continue token for the page that starts after ``position`` (namespace, name)."""
@@ -79,8 +83,9 @@ class ListLimits:
         return position
 
 
-def watch_options_errors(query: Mapping[str, str]) -> ApiError | None:
-    """422 Invalid for watch-list parameters a real server rejects, else None."""
+def watch_options_errors(query: Mapping[str, str], watch_list: bool = True) -> ApiError | None:
+    """422 Invalid for watch-list parameters a real server rejects, else None. Without
+    ``watch_list`` (the server's WatchList gate off) ``sendInitialEvents`` is refused."""
     initial = query.get("sendInitialEvents")
     match = query.get("resourceVersionMatch", "")
     bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
@@ -92,6 +97,9 @@ def watch_options_errors(query: Mapping[str, str]) -> ApiError | None:
         if not bookmarks:
             problems.append(("allowWatchBookmarks", "sendInitialEvents requires setting "
                                                     "allowWatchBookmarks to true"))
+        if not watch_list:
+            problems.append(("sendInitialEvents", "sendInitialEvents is forbidden for watch "
+                                                  "unless the WatchList feature gate is enabled"))
     elif match:
         problems.append(("resourceVersionMatch", "resourceVersionMatch is forbidden for watch "
                                                  "unless sendInitialEvents is provided"))

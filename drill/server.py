@@ -56,6 +56,9 @@ DEFAULT_WATCH_SECONDS = 1800
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+INITIAL_WRITE = 500  # a watch's initial events are written this many at a time
+
+
 def dump(body: Any, status: int = 200) -> web.Response:
     return web.Response(
         body=json.dumps(body, separators=(",", ":")).encode(), status=status, content_type=JSON
@@ -344,7 +347,7 @@ async def _watch(request: web.Request, cluster: ApiBackend, rt: ResourceType,
     labels = parse_label_selector(request.query.get("labelSelector"))
     fields = parse_field_selector(request.query.get("fieldSelector"))
     rv_param = request.query.get("resourceVersion", "")
-    invalid_options = watch_options_errors(request.query)
+    invalid_options = watch_options_errors(request.query, cluster.limits.watch_list)
     if invalid_options is not None:
         raise invalid_options
     send_initial = _truthy(request.query.get("sendInitialEvents"))
@@ -366,6 +369,7 @@ async def _watch(request: web.Request, cluster: ApiBackend, rt: ResourceType,
         watch = cluster.store.watch(rt.name, namespace, since, labels, fields)
     except ApiError as error:
         expired_error = error
+    snapshot_rv = cluster.store.rv  # the state the initial events hold
     response = web.StreamResponse(status=200, headers={"Content-Type": JSON})
     response.enable_chunked_encoding()
     try:
@@ -377,12 +381,15 @@ async def _watch(request: web.Request, cluster: ApiBackend, rt: ResourceType,
     columns_sent = False
 
     async def send(event_type: str, obj: dict[str, Any]) -> None:
+        await response.write(encode_event(event_type, obj))
+
+    def encode_event(event_type: str, obj: dict[str, Any]) -> bytes:
         nonlocal columns_sent
         if table and event_type in ("ADDED", "MODIFIED", "DELETED"):
             obj = _table(cluster, rt, [obj], with_columns=not columns_sent)
             columns_sent = True
-        line = json.dumps({"type": event_type, "object": obj}, separators=(",", ":"))
-        await response.write(line.encode() + b"\n")
+        return json.dumps({"type": event_type, "object": obj},
+                          separators=(",", ":")).encode() + b"\n"
 
     if expired_error is not None:
         await send("ERROR", expired_error.status())
@@ -392,14 +399,21 @@ async def _watch(request: web.Request, cluster: ApiBackend, rt: ResourceType,
     try:
         if since is None:
             initial = watch.queue.qsize()
+            lines: list[bytes] = []  # the current state goes out in large writes
             for _ in range(initial):
                 event = watch.queue.get_nowait()
                 if event is not None:
-                    await send(event.type, event.obj)
+                    lines.append(encode_event(event.type, event.obj))
+                    if len(lines) >= INITIAL_WRITE:
+                        await response.write(b"".join(lines))
+                        lines = []
             if send_initial and bookmarks:
-                await send("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {
-                    "resourceVersion": str(cluster.store.rv),
-                    "annotations": {"k8s.io/initial-events-end": "true"}}})
+                lines.append(encode_event("BOOKMARK", {
+                    "kind": rt.kind, "apiVersion": rt.api_version, "metadata": {
+                        "resourceVersion": str(snapshot_rv),
+                        "annotations": {"k8s.io/initial-events-end": "true"}}}))
+            if lines:
+                await response.write(b"".join(lines))
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:

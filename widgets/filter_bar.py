@@ -94,7 +94,9 @@ class FilterBar(Horizontal):
             field.value = text
         field.cursor_position = len(text)
         self.add_class("-open")
-        field.focus()
+        # focus now, not after the queued messages (Widget.focus defers it): "/" and the
+        # key typed right after it may arrive in one read, and that key is the pattern's
+        self.screen.set_focus(field)
 
     def note(self, text: str, *, error: bool = False) -> None:
         """What the filter does now ("12 of 10,000"), or why it could not be used."""

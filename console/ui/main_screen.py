@@ -11,14 +11,15 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.actions import SkipAction
+from textual.widgets import Footer, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from console.domain import action_kinds, incident_commands
@@ -79,7 +80,9 @@ OTHER_KEYS = [
     Binding("1", "pane('left')", "Pods", show=False),
     Binding("2", "pane('middle')", "Rates", show=False),
     Binding("3", "pane('right')", "Runbook", show=False),
-    Binding("slash", "filter", "Filter", show=False),
+    # priority: the bar opens (and takes the focus) before the key typed right after "/"
+    # is handed to a widget; a "/" typed into the bar itself is let through (SkipAction)
+    Binding("slash", "filter", "Filter", show=False, priority=True),
     Binding("o", "sort", "Sort", show=False),
     Binding("O", "sort_reverse", "Reverse sort", show=False),
     Binding("A", "approve", "Approve", show=False),
@@ -106,6 +109,15 @@ def key_bindings() -> list[Binding]:
 
 
 class MainScreen(Screen[None]):
+    # Keys that move the focus take effect in the order typed: a terminal hands a burst of
+    # keys over at once and the app passes each to the widget focused at that moment, so a
+    # focus change queued behind them would come too late ("tab /web" typed fast).
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("tab", "app.focus_next", "Focus Next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Focus Previous", show=False,
+                priority=True),
+    ]
+
     def __init__(self, app: WarroomApp) -> None:
         super().__init__()
         # the registry's keys after the screen's own (tab, shift+tab)
@@ -440,6 +452,8 @@ class MainScreen(Screen[None]):
 
     # ---- finding: filter, sort, namespace ----------------------------------------------------
     def action_filter(self) -> None:
+        if isinstance(self.focused, Input):
+            raise SkipAction  # "/" is part of the pattern being typed
         self.filters.open()
 
     @on(FilterBar.Changed)

@@ -304,7 +304,7 @@ def test_paged_first_list_hands_over_each_page(drill: Drill, kube: KubeClient, n
 
     paged = KubeClient.connect(str(drill.kubeconfig))
     paged.list_objects = counting  # type: ignore[method-assign]
-    informer = start(started, paged, ns, rec, kinds=("pods",), page_size=3)
+    informer = start(started, paged, ns, rec, kinds=("pods",), page_size=3, watch_list=False)
     assert listed == [3, 3, 1]
     assert set(informer.items("pods")) == listed_pods(drill, ns)
     wait_for(lambda: {d.key for d in rec.all() if d.type == ADDED} == listed_pods(drill, ns),
@@ -317,7 +317,7 @@ def test_paged_relist_replaces_the_cache(drill: Drill, kube: KubeClient, ns: str
     make_deployment(drill.api(), ns, "q", replicas=4)
     settle(drill, ns, "q")
     rec = Recorder()
-    informer = start(started, kube, ns, rec, kinds=("pods",), page_size=2)
+    informer = start(started, kube, ns, rec, kinds=("pods",), page_size=2, watch_list=False)
     victim = sorted(informer.items("pods"))[0]
     wait_for(lambda: rec.seen("pods", victim, ADDED), message="victim delivered")
     store = drill.cluster.store
@@ -332,3 +332,77 @@ def test_paged_relist_replaces_the_cache(drill: Drill, kube: KubeClient, ns: str
     assert informer.stats["pods"].relists_after_410 >= 1
     wait_for(lambda: set(informer.items("pods")) == listed_pods(drill, ns),
              message="cache matches the server after the relist")
+
+
+def counting_lists(drill: Drill) -> tuple[KubeClient, list[str]]:
+    """A client that records the kinds it LISTs."""
+    listed: list[str] = []
+    counted = KubeClient.connect(str(drill.kubeconfig))
+    list_objects = counted.list_objects
+
+    def counting(kind: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        listed.append(kind)
+        return list_objects(kind, *args, **kwargs)
+
+    counted.list_objects = counting  # type: ignore[method-assign]
+    return counted, listed
+
+
+def test_watch_list_syncs_without_a_list(drill: Drill, ns: str,
+                                         started: list[Informer]) -> None:
+    """Where the server has WatchList the state comes as the watch's first events: no LIST;
+    the same watch then carries the changes."""
+    make_deployment(drill.api(), ns, "w", replicas=3)
+    settle(drill, ns, "w")
+    counted, listed = counting_lists(drill)
+    rec = Recorder()
+    informer = start(started, counted, ns, rec)
+    assert listed == []
+    assert all(stats.watch_lists == 1 and stats.lists == 1 for stats in informer.stats.values())
+    assert set(informer.items("pods")) == listed_pods(drill, ns)
+    wait_for(lambda: {d.key for d in rec.all() if d.kind == "pods" and d.type == ADDED}
+             == listed_pods(drill, ns), message="every pod delivered as ADDED")
+    assert all(p.revision == "1" for p in informer.pods())
+    client.AppsV1Api(drill.api()).patch_namespaced_deployment_scale("w", ns,
+                                                                    {"spec": {"replicas": 4}})
+    settle(drill, ns, "w")
+    wait_for(lambda: set(informer.items("pods")) == listed_pods(drill, ns), message="4 pods")
+    assert informer.stats["pods"].watches == 1 and listed == []
+
+
+def test_watch_list_refused_falls_back_to_list(drill_factory: Any,
+                                               started: list[Informer]) -> None:
+    """A server without WatchList (422, as before 1.32): the informer lists, and does not
+    ask again on the next sync."""
+    old = drill_factory()
+    old.cluster.limits.watch_list = False
+    counted, listed = counting_lists(old)
+    informer = start(started, counted, "shop", kinds=("pods", "deployments"))
+    assert sorted(listed) == ["deployments", "pods"]
+    assert set(informer.items("pods")) == listed_pods(old, "shop")
+    assert all(stats.watch_lists == 0 and stats.lists == 1 for stats in informer.stats.values())
+    assert informer._no_watch_list == {"pods", "deployments"}
+
+
+def test_watch_list_relist_after_410_replaces_the_cache(drill: Drill, kube: KubeClient,
+                                                        ns: str,
+                                                        started: list[Informer]) -> None:
+    make_deployment(drill.api(), ns, "g", replicas=3)
+    settle(drill, ns, "g")
+    rec = Recorder()
+    informer = start(started, kube, ns, rec, kinds=("pods",))
+    victim = sorted(informer.items("pods"))[0]
+    # delivered, not just cached: a still-pending ADDED would coalesce with the DELETED
+    wait_for(lambda: rec.seen("pods", victim, ADDED), message="victim delivered")
+    store = drill.cluster.store
+
+    def expire_history() -> None:
+        store.close_watches()
+        store.delete("pods", ns, victim.partition("/")[2])
+        store.compact()
+
+    drill.call(expire_history)
+    wait_for(lambda: rec.seen("pods", victim, DELETED), message="DELETED from the relist")
+    wait_for(lambda: set(informer.items("pods")) == listed_pods(drill, ns),
+             message="cache matches the server after the relist")
+    assert informer.stats["pods"].watch_lists >= 1

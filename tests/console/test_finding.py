@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from kubernetes import client
+from textual import events
 
 from console.domain.row_filter import FilterError, RowFilter
 from console.ui.app import WarroomApp
@@ -71,6 +72,23 @@ async def test_slash_filters_pods_of_every_workload_and_escape_restores(cluster,
         await until(pilot, lambda: pods_shown(app) == 3, message="api's 3 pods back")
         assert all(key.split("/")[1].startswith("api-") for key in table.keys)
         assert screen.header().showing is None
+
+
+async def test_keys_typed_right_after_slash_go_into_the_filter(cluster, state_dir):
+    """A terminal hands "/web-" over in one read: the app queues every key before the
+    binding of "/" runs, so the bar must take the focus before the next key is handed on;
+    a "/" typed into the bar is part of the pattern."""
+    app = WarroomApp(drill_settings(cluster, state_dir=state_dir))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot, rates=False)
+        burst = [("tab", "\t"), ("slash", "/"), *((c.replace("-", "minus"), c) for c in "web-")]
+        for key, character in burst:
+            app.post_message(events.Key(key, character))  # one burst, no pause between
+        await until(pilot, lambda: app.query_one(FilterBar).text == "web-",
+                    message="every key of the burst in the bar")
+        await until(pilot, lambda: pods_shown(app) == 2, message="web's pods")
+        await pilot.press("slash")
+        assert app.query_one(FilterBar).text == "web-/"
 
 
 async def test_filter_follows_live_changes(cluster, state_dir):

@@ -118,6 +118,43 @@ def test_watch_list_options_are_validated(strict: Drill, query: dict[str, str],
     assert body["details"]["group"] == "meta.k8s.io"
 
 
+def test_watch_list_sends_the_state_then_the_end_bookmark_at_its_version(strict: Drill) -> None:
+    core = client.CoreV1Api(strict.api())
+    listed = core.list_namespaced_pod("shop")
+    names, end = [], None
+    with strict.http() as http, http.stream("GET", PODS, params={
+            "watch": "true", "sendInitialEvents": "true", "allowWatchBookmarks": "true",
+            "resourceVersionMatch": "NotOlderThan", "timeoutSeconds": "5"}) as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            event = json.loads(line)
+            if event["type"] == "BOOKMARK":
+                end = event["object"]["metadata"]
+                break
+            assert event["type"] == "ADDED"
+            names.append(event["object"]["metadata"]["name"])
+    assert sorted(names) == sorted(p.metadata.name for p in listed.items)
+    assert end is not None and end["annotations"] == {"k8s.io/initial-events-end": "true"}
+    # the version of the state sent: no older than the list before it
+    assert int(end["resourceVersion"]) >= int(listed.metadata.resource_version)
+
+
+def test_watch_list_is_refused_where_the_gate_is_off(strict: Drill) -> None:
+    """kube-apiserver before 1.32 (the WatchList gate off) refuses sendInitialEvents: 422."""
+    strict.cluster.limits.watch_list = False
+    try:
+        with strict.http() as http:
+            r = http.get(PODS, params={
+                "watch": "true", "sendInitialEvents": "true", "allowWatchBookmarks": "true",
+                "resourceVersionMatch": "NotOlderThan"})
+    finally:
+        strict.cluster.limits.watch_list = True
+    assert r.status_code == 422
+    assert r.json()["message"] == (
+        'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: '
+        "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled")
+
+
 def test_bookmark_cadence_is_configurable(strict: Drill) -> None:
     assert DEFAULT_BOOKMARK_EVERY == 60.0  # a real server: about one a minute
     rv = client.CoreV1Api(strict.api()).list_namespaced_pod("shop").metadata.resource_version
