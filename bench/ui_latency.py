@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import collections
 import json
 import os
 import re
@@ -130,6 +131,7 @@ def run_child(config_path: str) -> int:
 
     listed: list[tuple[float, float]] = []  # (start, seconds) of every LIST (informer threads)
     received: dict[str, float] = {}  # "ns/pod restarts" -> when its watch event was read
+    layouts: list[tuple[float, str]] = []  # (when, widget class) of each layout asked for
 
     def patch_client() -> None:
         """Time the client's start-up steps and record when each change is read off the
@@ -351,12 +353,24 @@ def run_child(config_path: str) -> int:
         signal.signal(signal.SIGUSR2, stop)
 
     app.stages["gc (all threads)"] = watch_gc()
+    from textual.widget import Widget
+
+    widget_refresh = Widget.refresh
+
+    def counting_refresh(self: Any, *regions: Any, layout: bool = False, **kwargs: Any) -> Any:
+        if layout and not self._layout_required:  # a new layout asked for: by whom, when
+            parent = type(self.parent).__name__ if self.parent is not None else "-"
+            layouts.append((time.monotonic(),
+                            f"{type(self).__name__}#{self.id or '?'} in {parent}"))
+        return widget_refresh(self, *regions, layout=layout, **kwargs)
+
+    Widget.refresh = counting_refresh  # type: ignore[method-assign]
     emit("app_start")
     if profiler is not None and config.get("profile_phase") == "start":
         profiler.enable()  # until the first full frame
     app.run()
     emit("done", frames=app.frames, applied=app.applied, stages=app.stages, received=received,
-         filters=app.filter_calls)
+         filters=app.filter_calls, layouts=layouts)
     log.close()
     return 0
 
@@ -1010,6 +1024,10 @@ def main() -> None:
         print_timeline(done["stages"], launched, first_full_s)
         print_stages(done["stages"], "idle", idle_began, args.idle)
         print_stages(done["stages"], "load", began, drive)
+        asked = collections.Counter(name for at, name in done.get("layouts", [])
+                                    if began <= at <= began + drive)
+        print("  layouts asked for during the load, by widget: " + (", ".join(
+            f"{name} {count}" for name, count in asked.most_common(8)) or "none"))
 
         p50 = quantile(arrival_to_frame, 0.5) * 1000 if arrival_to_frame else None
         p99 = quantile(arrival_to_frame, 0.99) * 1000 if arrival_to_frame else None

@@ -177,19 +177,26 @@ class RateCard(Vertical):
 
     def _put(self, selector: str, text: str) -> Static:
         """Set a text only when it changed, and lay the screen out again only when its shape
-        may have changed (another number of lines, or a line that may wrap): the reasons
-        change with every crash-looping pod, and a layout redoes the whole screen."""
+        changed (another number of lines, once wrapped to the card's width): the reasons and
+        the restart count change with every crash-looping pod, and a layout redoes the whole
+        screen (~25 ms with 10,000 pods)."""
         widget = self.query_one(selector, Static)
         old = self._texts.get(selector)
         if old != text:
             self._texts[selector] = text
             room = widget.content_region.width
-            same_shape = (old is not None and old.count("\n") == text.count("\n")
-                          and "[" not in old + text
-                          and all(cell_len(line) < room
-                                  for line in (*old.split("\n"), *text.split("\n"))))
-            widget.update(Text(plain_text(text)), layout=not same_shape)  # never markup
+            shown = Text(plain_text(text))  # never markup
+            same_shape = (old is not None and room > 0
+                          and self._lines(Text(plain_text(old)), room)
+                          == self._lines(shown, room))
+            widget.update(shown, layout=not same_shape)
         return widget
+
+    def _lines(self, text: Text, room: int) -> int:
+        """How many lines ``text`` takes ``room`` cells wide (wrapped as the widget wraps)."""
+        if all(cell_len(line) < room for line in text.plain.split("\n")):
+            return text.plain.count("\n") + 1
+        return len(text.wrap(self.app.console, room))
 
 
 class RatesPanel(VerticalScroll):

@@ -124,3 +124,26 @@ def test_time_to_limit_fits_the_climb_since_the_last_kill() -> None:
     far = [100 * mib + t * 0.02 * mib for t in times]  # a real climb, but 5.6 hours away
     assert (512 - 110.8) / 0.02 > HORIZON_S and time_to_limit(times, far, limit) is None
     assert time_to_limit(times, [*climbing[:-1], limit], limit) == 0.0
+
+
+def test_restart_log_keeps_the_last_restarts_of_each_pod() -> None:
+    """A count that jumps (a missed stretch of the watch) records at most ``keep``; a pod's
+    oldest restarts leave the workload's count as newer ones come; moving a pod to another
+    workload moves its restarts."""
+    from console.domain.restart_log import RestartLog
+
+    log = RestartLog(keep=4)
+    log.observe(pod("api-a", 0, None), pod("api-a", 1000, NOW - timedelta(minutes=2)), NOW,
+                "shop/api")
+    assert log.of_group("shop/api", NOW).total == 4
+    for restarts in range(1001, 1004):  # three more, an hour before: the 4 newest are kept
+        log.observe(pod("api-a", restarts - 1, NOW), pod("api-a", restarts, NOW - timedelta(
+            hours=2), "Error"), NOW, "shop/api")
+    recent = log.of_group("shop/api", NOW)
+    assert (recent.total, recent.oom, recent.latest) == (1, 1, NOW - timedelta(minutes=2))
+    assert log.of_group("shop/api", NOW, timedelta(hours=3)).total == 4
+    log.observe(pod("api-a", 1003, None), pod("api-a", 1004, NOW), NOW, "shop/web")
+    assert log.of_group("shop/api", NOW, timedelta(hours=3)).total == 0
+    assert log.of_group("shop/web", NOW).total == 1
+    log.forget("shop/api-a")
+    assert log.of_group("shop/web", NOW) == log.of_group("shop/none", NOW)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.text import Text
+
 from tests.widgets.widget_demo import RATES, VERDICTS, WidgetApp
 from widgets.rates_panel import RatesPanel, millis, percent, times_baseline, verdict_text
 from widgets.rows import VerdictRow
@@ -111,3 +113,31 @@ async def test_no_data_names_the_series_instead_of_zero() -> None:
         panel.update_rates([replace(worker, no_data="", request_rate=3.0)], VERDICTS)
         await pilot.pause()
         assert card_text(panel, "shop/worker", ".ratio") == "latency n/a · 3.0 req/s"
+
+
+async def test_a_wrapped_text_lays_the_screen_out_only_when_its_lines_change() -> None:
+    """A layout redoes the whole screen: a restart count that moves on inside a wrapped
+    line must not ask for one; more wrapped lines must (the card grows)."""
+    app = WidgetApp(RatesPanel())
+    async with app.run_test(size=(40, 40)) as pilot:
+        panel = app.query_one(RatesPanel)
+        api = RATES[0]
+        panel.update_rates([replace(api, restarts_last_hour=1000)], VERDICTS)
+        await pilot.pause()
+        card = panel.card("shop/api")
+        ratio = card.query_one(".ratio")
+        lines = ratio.size.height
+        assert lines >= 2, "the ratio line wraps in a narrow card"
+        before = ratio._layout_updates
+        panel.update_rates([replace(api, restarts_last_hour=2000)], VERDICTS)
+        await pilot.pause()
+        assert "2000 restarts in 1h" in card_text(panel, "shop/api", ".ratio")
+        assert ratio._layout_updates == before
+        long = replace(api, restarts_last_hour=10**40)  # longer: more wrapped lines
+        panel.update_rates([long], VERDICTS)
+        await pilot.pause()
+        assert ratio._layout_updates > before
+        assert ratio.size.height > lines
+        # the count of wrapped lines the card goes by is the one the screen shows
+        shown = Text(card_text(panel, "shop/api", ".ratio"))
+        assert card._lines(shown, ratio.content_region.width) == ratio.size.height
