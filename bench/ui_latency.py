@@ -1035,6 +1035,12 @@ def main() -> None:
         fastest_kubectl = min((s for _, s, _ in kubectls), default=None)
         want = targets(args.pods)
         keystrokes, clears, most_rows = filter_figures(done.get("filters", []))
+        slowest = sorted(((frame - began, index, rows) for index, (what, began, _, frame, rows)
+                          in enumerate(done.get("filters", []), start=1)
+                          if what == "keystroke" and frame is not None), reverse=True)[:3]
+        if slowest:
+            print("\nslowest filter keystrokes (ms, key #, rows shown after): " + ", ".join(
+                f"{took * 1000:.0f} (#{index}, {rows:,})" for took, index, rows in slowest))
         k99 = quantile(keystrokes, 0.99) * 1000 if keystrokes else None
         first_s = first["t"] - launched
         ratio = first_full_s / fastest_kubectl if fastest_kubectl else None
