@@ -57,6 +57,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import collections
+import faulthandler
 import json
 import os
 import re
@@ -909,7 +910,10 @@ def main() -> None:
             name = (visible[(i // VISIBLE_SHARE) % len(visible)] if on_screen
                     else names[(i * stride) % len(names)])
             seq = i + 1
+            # a drill loop held for long (a GC pass over 50,000 pods, say): say where it was
+            faulthandler.dump_traceback_later(10.0)
             written = thread.call(change_pod, store, name, seq)
+            faulthandler.cancel_dump_traceback_later()
             sent[f"{NS}/{name} {seq}"] = (written, on_screen)
         drive = time.monotonic() - began
         cpu_after = process.cpu_times()

@@ -36,12 +36,16 @@ async def answer(traffic: Traffic, params: dict[str, str], ranged: bool) -> web.
         return _dump({"status": "error", "errorType": "bad_data",
                       "error": "parameter 'query' is required"}, 400)
     try:
+        # evaluated off the drill's loop, as a real Prometheus is its own server: a query
+        # over 50,000 pods' series takes seconds and must not hold the API server meanwhile
+        # (the series are read as a snapshot, under the traffic's lock)
         if ranged:
-            data = promql.query_range(traffic, expr, _time(params, "start"),
-                                      _time(params, "end"), _step(params.get("step")))
+            data = await asyncio.to_thread(promql.query_range, traffic, expr,
+                                           _time(params, "start"), _time(params, "end"),
+                                           _step(params.get("step")))
         else:
             at = _time(params, "time") if params.get("time") else None
-            data = promql.query(traffic, expr, at)
+            data = await asyncio.to_thread(promql.query, traffic, expr, at)
     except promql.PromQLError as exc:
         return _dump({"status": "error", "errorType": "bad_data", "error": str(exc)}, 400)
     except ValueError as exc:
