@@ -239,6 +239,7 @@ class Traffic:
         # fault hooks, consulted by the server
         self.query_delay = 0.0
         self.down = False
+        self.queries_running = 0  # PromQL queries being evaluated now (prometheus_api.py)
         self.tick()
 
     # ---- fault hooks ---------------------------------------------------------------------

@@ -45,6 +45,9 @@ def same_text(a: Text, b: Text) -> bool:
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
+AFRESH_AT = 1000  # rows going at once, and more than half the table: clear and re-add the rest
+
+
 class ColumnWidths:
     """How many cells of one column have each width; ``widest`` is the largest in use."""
 
@@ -189,13 +192,14 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
             return
         keep = self.cursor_key
         added: list[tuple[str, tuple[Text, ...]]] = []
-        gone = []
-        for key in deletes:
-            if key in self._rows:
+        gone = [key for key in dict.fromkeys(deletes) if key in self._rows]
+        if (self._direct_cells and len(gone) >= AFRESH_AT
+                and 2 * len(gone) > len(self._rows)):
+            self._start_afresh(gone)  # most rows go (a filter narrowing 10,000 to 500)
+        elif gone:
+            for key in gone:
                 del self._rows[key]
                 del self._shown[key]
-                gone.append(key)
-        if gone:
             self._uncount([self._cell_widths.pop(key) for key in gone])
             self._remove_rows(gone)
         for row in upserts:
@@ -242,6 +246,24 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
             self._highlight_cursor()
         self.check_idle()
         self.refresh()
+
+    def _start_afresh(self, gone: list[str]) -> None:
+        """Drop ``gone`` by clearing the table and putting the others back: the work is in
+        the rows that stay, not in the (many more) that go. The view goes back to the top;
+        ``_apply`` puts the cursor back on its row."""
+        leaving = set(gone)
+        kept = [key for key in self.keys if key not in leaving]
+        for key in gone:
+            del self._rows[key]
+            del self._shown[key]
+            del self._cell_widths[key]
+        for column, _ in self.COLUMNS:
+            self._widths[column] = ColumnWidths(self._widths[column].floor)
+        for key in kept:
+            self._count(self._cell_widths[key])
+        self._dirty.clear()
+        self.clear()
+        self._add_rows([(key, self._shown[key]) for key in kept])
 
     def _remove_rows(self, keys: list[str]) -> None:
         """Remove rows at once: DataTable.remove_row renumbers every row per call, O(rows)

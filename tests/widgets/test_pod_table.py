@@ -238,3 +238,33 @@ async def test_columns_fit_the_pane_at_every_width(width: int) -> None:
             x += render_width
         if width >= 120:
             assert [c.key.value for c in columns][-1] == "revision"  # REV stays longest
+
+
+async def test_most_rows_going_at_once_leaves_the_rest_in_order_with_the_cursor() -> None:
+    """A filter narrowing thousands of rows to a few hundred clears the table and puts the
+    rest back (keyed_table.AFRESH_AT): same rows, same order, cursor on its pod, columns
+    as wide as what is left."""
+    from widgets.keyed_table import AFRESH_AT
+
+    app = WidgetApp(PodTable())
+    async with app.run_test() as pilot:
+        table = app.query_one(PodTable)
+        many = [pod(f"api-7d9f8c6b5-{i:05d}", "1/1", "Running", 0, "6m", "7")
+                for i in range(2 * AFRESH_AT)]
+        wide = replace(many[-1], status="CrashLoopBackOff")  # only a leaving row is this wide
+        table.apply_deltas([*many[:-1], wide], [])
+        await pilot.pause()
+        assert column_width(table, "status") == len("✖ CrashLoopBackOff")
+        staying = many[::7]
+        table.move_to(staying[5].key)
+        await pilot.pause()
+        table.sync([*staying, many[1]])  # one row updated on the way
+        await pilot.pause()
+        assert table.keys == sorted(row.key for row in [*staying, many[1]])
+        assert table.row_count == len(staying) + 1
+        assert table.cursor_key == staying[5].key
+        assert column_width(table, "status") == len("✔ Running")
+        assert str(table.get_cell(staying[3].key, "status")) == "✔ Running"
+        table.apply_deltas([replace(staying[3], restarts=9)], [])  # still updated in place
+        await pilot.pause()
+        assert str(table.get_cell(staying[3].key, "restarts")) == "9"
