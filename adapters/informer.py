@@ -9,7 +9,8 @@ exponentially with jitter on errors. Changes go to the caller as batched, coales
 many at once, and the connection state (connecting / live / reconnecting / stale since T) is
 reported through a callback. Everything runs in daemon threads; ``stop()`` returns promptly.
 
-The deltas and their batching are in ``informer_deltas``, the connection state in
+The cache and its views are in ``informer_cache``, the deltas and their batching in
+``informer_deltas``, the connection state in
 ``informer_status``, the paged LIST in ``informer_pages``, the watch-list's initial events
 in ``informer_watchlist``.
 """
@@ -20,28 +21,19 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
 
-from .argo_views import analysis_run_view, rollout_view
 from .errors import AdapterError, Invalid, Operation, error_for_status, translate
-from .informer_deltas import ADDED, DELETED, MODIFIED, Delta, DeltaBatcher, View
+from .informer_cache import InformerCache
+from .informer_deltas import ADDED, DELETED, MODIFIED, Delta, View
 from .informer_pages import RESTARTED, list_pages
 from .informer_status import StatusBoard, WatchStatus
 from .informer_watchlist import InitialEvents, ends_initial_events
-from .kube_views import (
-    DeploymentView,
-    PodView,
-    RevisionView,
-    deployment_view,
-    event_view,
-    pod_view,
-    revision_view,
-)
 
 if TYPE_CHECKING:
     from .kube_requests import KubeRequests, WatchStream
@@ -51,8 +43,6 @@ log = logging.getLogger(__name__)
 ALL_KINDS: tuple[str, ...] = ("pods", "deployments", "replicasets", "events")
 # Argo Rollouts' kinds: watched only when discovery shows the cluster serves them
 ARGO_KINDS: tuple[str, ...] = ("rollouts", "analysisruns")
-ARGO_VIEWS: dict[str, Callable[[Any], View]] = {"rollouts": rollout_view,
-                                                 "analysisruns": analysis_run_view}
 
 
 @dataclass
@@ -86,12 +76,8 @@ class _Backoff:
         self.delay = min(self.delay * 2, self.maximum)
 
 
-def _key(obj: Mapping[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    return f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
 
-
-class Informer:
+class Informer(InformerCache):
     """List + watch of several kinds into a local cache, delivering batched deltas.
 
     kube: a connected KubeClient (any ``KubeRequests``). namespace: one namespace, or None for all. kinds: a subset
@@ -127,14 +113,10 @@ class Informer:
         self.stale_after = stale_after
         self.watch_timeout = watch_timeout
         self.page_size = page_size
-        self.clock = clock
+        super().__init__(self.kinds, clock, kube.server_now, flush_interval, max_batch)
         self.watch_list = watch_list  # try sendInitialEvents first (then list where refused)
         self._no_watch_list: set[str] = set()  # kinds whose server refused it
         self.stats: dict[str, KindStats] = {k: KindStats() for k in self.kinds}
-        self._cache: dict[str, dict[str, View]] = {k: {} for k in self.kinds}
-        self._pods_by_rs: dict[str, set[str]] = {}
-        self._lock = threading.RLock()
-        self._batches = DeltaBatcher(flush_interval, max_batch)
         self._stop = threading.Event()
         self._board = StatusBoard(self.kinds, stale_after, self._stop, self._notify_status)
         self._streams: set[Any] = set()
@@ -191,29 +173,6 @@ class Informer:
         """The current overall connection state."""
         return self._board.status
 
-    # ---- the cache --------------------------------------------------------------------
-    def get(self, kind: str, key: str) -> View | None:
-        """A cached view by ``namespace/name``."""
-        with self._lock:
-            return self._cache[kind].get(key)
-
-    def items(self, kind: str) -> dict[str, View]:
-        """A copy of one kind's cache, keyed by ``namespace/name``."""
-        with self._lock:
-            return dict(self._cache[kind])
-
-    def pods(self) -> list[PodView]:
-        """Cached pods."""
-        return [v for v in self.items("pods").values() if isinstance(v, PodView)]
-
-    def deployments(self) -> list[DeploymentView]:
-        """Cached deployments."""
-        return [v for v in self.items("deployments").values() if isinstance(v, DeploymentView)]
-
-    def drain(self, limit: int | None = None) -> list[Delta]:
-        """Take pending deltas (pull mode, when no ``on_deltas`` was given)."""
-        return self._batches.drain(limit)
-
     # ---- delivery -------------------------------------------------------------------
     def _notify_status(self, status: WatchStatus) -> None:
         if self.on_status is not None:
@@ -236,125 +195,6 @@ class Informer:
             if now - last_status >= self._board.idle_wait():  # "reconnecting" turns "stale"
                 last_status = now
                 self._board.recompute()
-
-    # ---- views ------------------------------------------------------------------------
-    def _now(self) -> datetime:
-        return self.clock() if self.clock is not None else self.kube.server_now()
-
-    def _build(self, kind: str, obj: Mapping[str, Any]) -> View:
-        if kind == "pods":
-            owner_rs = None
-            if "replicasets" in self._cache:
-                for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-                    if ref.get("controller") and ref.get("kind") == "ReplicaSet":
-                        ns = (obj.get("metadata") or {}).get("namespace") or ""
-                        found = self._cache["replicasets"].get(f"{ns}/{ref.get('name')}")
-                        owner_rs = found if isinstance(found, RevisionView) else None
-            return pod_view(obj, replicaset=owner_rs, now=self._now())
-        if kind == "deployments":
-            return deployment_view(obj, now=self._now())
-        if kind == "replicasets":
-            return revision_view(obj)
-        if kind in ARGO_VIEWS:
-            return ARGO_VIEWS[kind](obj)
-        return event_view(obj, now=self._now())
-
-    def _index_pod(self, key: str, old: View | None, new: View | None) -> None:
-        if isinstance(old, PodView) and old.replicaset:
-            keys = self._pods_by_rs.get(f"{old.namespace}/{old.replicaset}")
-            if keys is not None:
-                keys.discard(key)
-        if isinstance(new, PodView) and new.replicaset:
-            self._pods_by_rs.setdefault(f"{new.namespace}/{new.replicaset}", set()).add(key)
-
-    def _refresh_pods_of(self, rs: RevisionView, at: float) -> list[Delta]:
-        """A ReplicaSet's revision changed (rollback reuses an old RS): update its pods."""
-        if "pods" not in self._cache:
-            return []
-        deltas = []
-        pods = self._cache["pods"]
-        revision = str(rs.revision) if rs.revision is not None else None
-        for key in list(self._pods_by_rs.get(rs.key, ())):
-            pod = pods.get(key)
-            if not isinstance(pod, PodView):
-                continue
-            updated = replace(pod, revision=revision or pod.pod_template_hash,
-                              deployment=rs.deployment or pod.deployment)
-            if updated != pod:
-                pods[key] = updated
-                deltas.append(Delta("pods", MODIFIED, key, updated, at))
-        return deltas
-
-    def _apply(self, kind: str, event_type: str, obj: Mapping[str, Any]) -> None:
-        at = time.monotonic()
-        key = _key(obj)
-        with self._lock:
-            cache = self._cache[kind]
-            old = cache.get(key)
-            view = self._build(kind, obj)
-            deltas: list[Delta] = []
-            if event_type == DELETED:
-                cache.pop(key, None)
-                deltas.append(Delta(kind, DELETED, key, view, at))
-            else:
-                cache[key] = view
-                deltas.append(Delta(kind, MODIFIED if old is not None else ADDED, key, view, at))
-            if kind == "pods":
-                self._index_pod(key, old, None if event_type == DELETED else view)
-            elif kind == "replicasets" and event_type != DELETED and isinstance(
-                    view, RevisionView):
-                if not isinstance(old, RevisionView) or (old.revision, old.deployment) != (
-                        view.revision, view.deployment):
-                    deltas.extend(self._refresh_pods_of(view, at))
-        self._batches.emit(deltas)
-
-    def _replace(self, kind: str, fresh: dict[str, View]) -> None:
-        """A (re)list: the new truth. Emit ADDED / MODIFIED (resourceVersion changed) /
-        DELETED (gone meanwhile) against the cache, like client-go's Replace."""
-        at = time.monotonic()
-        with self._lock:
-            cache = self._cache[kind]
-            deltas: list[Delta] = []
-            for key, view in fresh.items():
-                old = cache.get(key)
-                if old is None:
-                    deltas.append(Delta(kind, ADDED, key, view, at))
-                elif old.resource_version != view.resource_version or old != view:
-                    deltas.append(Delta(kind, MODIFIED, key, view, at))
-            for key, old in cache.items():
-                if key not in fresh:
-                    deltas.append(Delta(kind, DELETED, key, old, at))
-            if kind == "pods":
-                self._pods_by_rs.clear()
-                for key, view in fresh.items():
-                    self._index_pod(key, None, view)
-            self._cache[kind] = fresh
-            if kind == "replicasets":
-                for view in fresh.values():
-                    if isinstance(view, RevisionView):
-                        deltas.extend(self._refresh_pods_of(view, at))
-        self._batches.emit(deltas)
-
-    def _add_page(self, kind: str, views: dict[str, View]) -> None:
-        """One page of the first list into the (so far empty) cache, handed over at once."""
-        at = time.monotonic()
-        with self._lock:
-            cache = self._cache[kind]
-            deltas = [Delta(kind, ADDED, key, view, at) for key, view in views.items()
-                      if key not in cache]
-            cache.update(views)
-            if kind == "pods":
-                for key, view in views.items():
-                    self._index_pod(key, None, view)
-            elif kind == "replicasets":
-                for view in views.values():
-                    if isinstance(view, RevisionView):
-                        deltas.extend(self._refresh_pods_of(view, at))
-        self._batches.emit(deltas)
-
-    def _build_page(self, kind: str, items: list[Mapping[str, Any]]) -> dict[str, View]:
-        with self._lock:  # pods read the ReplicaSet cache for their revision
-            return {_key(obj): self._build(kind, obj) for obj in items}
 
     # ---- list + watch -----------------------------------------------------------------
     def _selector(self, kind: str) -> str | None:

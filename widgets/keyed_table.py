@@ -28,15 +28,14 @@ from textual import events, on
 from textual.widgets import DataTable
 from textual.widgets.data_table import (
     CellDoesNotExist,
-    CellKey,
     ColumnKey,
-    Row,
     RowDoesNotExist,
     RowKey,
 )
 
 from widgets.column_fit import ColumnNeed, fit_columns, hidden_label
 from widgets.plain_text import plain_cell
+from widgets.table_bulk import BulkRows
 from widgets.table_sort import TableSort
 
 
@@ -96,7 +95,7 @@ class Keyed(Protocol):
 RowT = TypeVar("RowT", bound=Keyed)
 
 
-class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
+class KeyedTable(TableSort, BulkRows, DataTable[Text], Generic[RowT]):
     """A row-cursor DataTable of frozen rows with a ``key``; subclasses say how rows look.
 
     Subclasses set ``COLUMNS`` ((column key, label) pairs) and ``SORT_COLUMN``, implement
@@ -224,29 +223,6 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
             self.move_to(keep)
         self._announce_cursor()
 
-    def _add_rows(self, added: list[tuple[str, tuple[Text, ...]]]) -> None:
-        """Append rows (sorted afterwards). DataTable.add_row costs, per row, a cursor
-        reassignment (a reactive round) and, on idle, a measurement of every new cell; here
-        the rows go in at once and the columns are sized from ``ColumnWidths``."""
-        if not self._direct_cells:
-            for key, cells in added:
-                self.add_row(*self._shown_cells(cells), key=key)
-            return
-        columns = [ColumnKey(column) for column, _ in self.COLUMNS if column not in self._hidden]
-        had_rows = bool(self.rows)
-        for key, cells in added:
-            row_key = RowKey(key)
-            self._row_locations[row_key] = len(self.rows)
-            self._data[row_key] = dict(zip(columns, self._shown_cells(cells), strict=True))
-            self.rows[row_key] = Row(row_key, 1)
-        self._update_count += 1
-        self._require_update_dimensions = True  # the virtual size, on idle (no measuring)
-        self.cursor_coordinate = self.cursor_coordinate
-        if not had_rows and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()
-        self.check_idle()
-        self.refresh()
-
     def _start_afresh(self, gone: list[str]) -> None:
         """Drop ``gone`` by clearing the table and putting the others back: the work is in
         the rows that stay, not in the (many more) that go. The view goes back to the top;
@@ -264,32 +240,6 @@ class KeyedTable(TableSort, DataTable[Text], Generic[RowT]):
         self._dirty.clear()
         self.clear()
         self._add_rows([(key, self._shown[key]) for key in kept])
-
-    def _remove_rows(self, keys: list[str]) -> None:
-        """Remove rows at once: DataTable.remove_row renumbers every row per call, O(rows)
-        each -- a filter narrowing 10,000 rows to 12 would take minutes that way."""
-        if not self._direct_cells or len(keys) < 16:
-            for key in keys:
-                self.remove_row(key)
-            return
-        updated = getattr(self, "_updated_cells", None)
-        for key in keys:
-            row_key = RowKey(key)
-            cells = self._data.pop(row_key, None)
-            if updated and cells:
-                updated.difference_update(CellKey(row_key, column) for column in cells)
-            self.rows.pop(row_key, None)
-        locations = self._row_locations
-        kept = sorted((locations.get(row_key), row_key) for row_key in list(locations)
-                      if row_key in self._data)
-        self._row_locations = type(locations)(
-            {row_key: index for index, (_, row_key) in enumerate(kept)})
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate
-        self.hover_coordinate = self.hover_coordinate
-        self._update_count += 1
-        self.check_idle()
-        self.refresh(layout=True)
 
     def _announce_cursor(self) -> None:
         """Tell the subclass when the row under the cursor is a different row than before."""

@@ -138,7 +138,8 @@ def test_expired_continue_token_falls_back_to_one_full_list(private: Drill,
         return list_objects(kind, *args, **kwargs)
 
     kube.list_objects = counting  # type: ignore[method-assign]
-    informer: Informer = kube.informer(ns, kinds=("pods",), page_size=2, backoff_initial=0.5)
+    informer: Informer = kube.informer(ns, kinds=("pods",), page_size=2, backoff_initial=0.5,
+                                       watch_list=False)  # the paged LIST, not a watch-list
     informer.start()
     try:
         assert informer.wait_synced(10), "the informer never finished its list"
