@@ -10,6 +10,7 @@ state. No Textual here.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -65,6 +66,8 @@ class ClusterLink:
         self._on_status: Callable[[WatchStatus], None] | None = None
         self._on_deltas: Callable[[list[Delta]], None] | None = None
         self.argo: Informer | None = None  # Argo Rollouts' watch, when the cluster serves them
+        self._closed = False  # close() ran: a discovery answering late starts no watch
+        self._argo_lock = threading.Lock()
 
     def connect(self, *, on_deltas: Callable[[list[Delta]], None],
                 on_status: Callable[[WatchStatus], None],
@@ -169,10 +172,14 @@ class ClusterLink:
             served = False  # discovery failed: no Rollouts shown, the rest works
         if not served:
             return
-        self.argo = kube.informer(self.namespace, kinds=ARGO_KINDS, on_deltas=self._on_deltas,
-                                  flush_interval=INFORMER_FLUSH, clock=s.cluster_clock,
-                                  backoff_max=s.watch_backoff_max, stale_after=s.stale_after)
-        self.argo.start()
+        with self._argo_lock:  # not after close(): its threads would retry a gone cluster
+            if self._closed:
+                return
+            self.argo = kube.informer(self.namespace, kinds=ARGO_KINDS,
+                                      on_deltas=self._on_deltas, flush_interval=INFORMER_FLUSH,
+                                      clock=s.cluster_clock, backoff_max=s.watch_backoff_max,
+                                      stale_after=s.stale_after)
+            self.argo.start()
 
     def probe_permissions(self) -> bool:
         """Ask which actions the user may not run (network requests); True if that changed."""
@@ -189,8 +196,10 @@ class ClusterLink:
     def close(self) -> None:
         if self.informer is not None:
             self.informer.stop(timeout=1.0)
-        if self.argo is not None:
-            self.argo.stop(timeout=1.0)
+        with self._argo_lock:
+            self._closed = True
+            if self.argo is not None:
+                self.argo.stop(timeout=1.0)
         if self.metrics is not None:
             with contextlib.suppress(Exception):
                 self.metrics.close()
