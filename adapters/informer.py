@@ -2,17 +2,16 @@
 
 Like client-go's reflector + store: sync each kind once, with a watch-list where the server
 has one (the current state as the watch's first events, ``informer_watchlist``) or else a
-LIST and then a WATCH from the list's resourceVersion; after a dropped stream resume from the last resourceVersion seen (events or
-bookmarks) without listing again; relist only when the server answers 410 Gone; back off
+LIST and then a WATCH from the list's resourceVersion; after a dropped stream resume from
+the last resourceVersion seen (events or bookmarks) without listing again; relist only when the server answers 410 Gone; back off
 exponentially with jitter on errors. Changes go to the caller as batched, coalesced
 ``Delta`` lists (every ``flush_interval`` seconds or ``max_batch`` items) so a UI can apply
 many at once, and the connection state (connecting / live / reconnecting / stale since T) is
 reported through a callback. Everything runs in daemon threads; ``stop()`` returns promptly.
 
 The cache and its views are in ``informer_cache``, the deltas and their batching in
-``informer_deltas``, the connection state in
-``informer_status``, the paged LIST in ``informer_pages``, the watch-list's initial events
-in ``informer_watchlist``.
+``informer_deltas``, the connection state in ``informer_status``, the paged LIST in
+``informer_pages``, the watch-list's initial events in ``informer_watchlist``.
 """
 
 from __future__ import annotations
@@ -74,7 +73,6 @@ class _Backoff:
     def wait(self, stop: threading.Event) -> None:
         stop.wait(random.uniform(self.delay / 2, self.delay))
         self.delay = min(self.delay * 2, self.maximum)
-
 
 
 class Informer(InformerCache):
@@ -316,13 +314,9 @@ class Informer(InformerCache):
                 else:
                     # The server closed the stream (its timeout, or a dropped connection):
                     # resume from rv. A watch that ends at once with nothing is throttled.
-                    if initial is not None:  # cut off before the state was complete
-                        rv = None
                     if received == 0 and time.monotonic() - opened < 1.0:
                         backoff.wait(self._stop)
             except ApiException as exc:
-                if initial is not None:
-                    rv = None  # the initial events were cut off: start the watch-list over
                 if self._stop.is_set():
                     break
                 if exc.status == 410:
@@ -332,19 +326,17 @@ class Informer(InformerCache):
                 self._failed(kind, stats, translate(exc, op, self.kube.context,
                                                     self.kube.server), backoff)
             except AdapterError as exc:
-                if initial is not None:
-                    rv = None
                 if self._stop.is_set():
                     break
                 self._failed(kind, stats, exc, backoff)
             except Exception as exc:  # noqa: BLE001 - broken streams, bad JSON: retry
-                if initial is not None:
-                    rv = None
                 if self._stop.is_set():
                     break
                 self._failed(kind, stats, translate(exc, op, self.kube.context,
                                                     self.kube.server), backoff)
             finally:
+                if initial is not None:  # cut off before the end bookmark: start over
+                    rv = None
                 if stream is not None:
                     self._track(stream, False)
                     stream.close()

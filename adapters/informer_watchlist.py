@@ -48,11 +48,9 @@ class InitialEvents:
         self._page = page
         self._pending: list[Mapping[str, Any]] = []
         self._fresh: dict[str, View] = {}
-        self.count = 0
 
     def add(self, obj: Mapping[str, Any]) -> None:
         self._pending.append(obj)
-        self.count += 1
         if len(self._pending) >= self._page:
             self._flush()
 
