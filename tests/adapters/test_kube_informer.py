@@ -96,6 +96,20 @@ def drop_every_watch(drill: Drill, informer: Informer) -> None:
     wait_for(dropped, message="every watch dropped and reopened")
 
 
+def delete_behind_its_back(drill: Drill, key: str) -> None:
+    """Atomically on the drill loop: every watch dropped, the pod ``key`` deleted, the
+    history compacted: resuming answers 410, and only a relist shows the deletion."""
+    store = drill.cluster.store
+    namespace, _, name = key.partition("/")
+
+    def expire_history() -> None:
+        store.close_watches()
+        store.delete("pods", namespace, name)
+        store.compact()
+
+    drill.call(expire_history)
+
+
 def listed_pods(drill: Drill, namespace: str) -> set[str]:
     return {f"{namespace}/{p.metadata.name}"
             for p in client.CoreV1Api(drill.api()).list_namespaced_pod(namespace).items}
@@ -320,14 +334,7 @@ def test_paged_relist_replaces_the_cache(drill: Drill, kube: KubeClient, ns: str
     informer = start(started, kube, ns, rec, kinds=("pods",), page_size=2, watch_list=False)
     victim = sorted(informer.items("pods"))[0]
     wait_for(lambda: rec.seen("pods", victim, ADDED), message="victim delivered")
-    store = drill.cluster.store
-
-    def expire_history() -> None:
-        store.close_watches()
-        store.delete("pods", ns, victim.partition("/")[2])
-        store.compact()
-
-    drill.call(expire_history)
+    delete_behind_its_back(drill, victim)
     wait_for(lambda: rec.seen("pods", victim, DELETED), message="DELETED from the paged relist")
     assert informer.stats["pods"].relists_after_410 >= 1
     wait_for(lambda: set(informer.items("pods")) == listed_pods(drill, ns),
@@ -394,14 +401,7 @@ def test_watch_list_relist_after_410_replaces_the_cache(drill: Drill, kube: Kube
     victim = sorted(informer.items("pods"))[0]
     # delivered, not just cached: a still-pending ADDED would coalesce with the DELETED
     wait_for(lambda: rec.seen("pods", victim, ADDED), message="victim delivered")
-    store = drill.cluster.store
-
-    def expire_history() -> None:
-        store.close_watches()
-        store.delete("pods", ns, victim.partition("/")[2])
-        store.compact()
-
-    drill.call(expire_history)
+    delete_behind_its_back(drill, victim)
     wait_for(lambda: rec.seen("pods", victim, DELETED), message="DELETED from the relist")
     wait_for(lambda: set(informer.items("pods")) == listed_pods(drill, ns),
              message="cache matches the server after the relist")
