@@ -125,9 +125,11 @@ class KeyedTable(TableSort, BulkRows, DataTable[Text], Generic[RowT]):
         self.sort_column = self.SORT_COLUMN
         self.sort_reverse = False
         self._label_widths: dict[str, int] = {}
+        self._dropped: list[object] = []  # rows that went, freed after the next frame
         self._direct_cells = isinstance(getattr(self, "_data", None), dict) and all(
             hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations", "rows",
-                                             "_update_count", "_highlight_cursor"))
+                                             "_update_count", "_highlight_cursor",
+                                             "_updated_cells", "_new_rows", "_clear_caches"))
 
     # ---- subclass hooks ----------------------------------------------------------------
     def _cells(self, row: RowT) -> tuple[Text, ...]:
@@ -224,22 +226,22 @@ class KeyedTable(TableSort, BulkRows, DataTable[Text], Generic[RowT]):
         self._announce_cursor()
 
     def _start_afresh(self, gone: list[str]) -> None:
-        """Drop ``gone`` by clearing the table and putting the others back: the work is in
-        the rows that stay, not in the (many more) that go. The view goes back to the top;
+        """Drop ``gone`` by keeping the others in new structures: the work is in the rows
+        that stay, not in the (many more) that go, whose cells are let go of only after
+        the next frame (``BulkRows._release_later``). The view goes back to the top;
         ``_apply`` puts the cursor back on its row."""
         leaving = set(gone)
-        kept = [key for key in self.keys if key not in leaving]
-        for key in gone:
-            del self._rows[key]
-            del self._shown[key]
-            del self._cell_widths[key]
+        rows, shown, widths = self._rows, self._shown, self._cell_widths
+        self._release_later((rows, shown, widths))
+        self._rows = {key: row for key, row in rows.items() if key not in leaving}
+        self._shown = {key: shown[key] for key in self._rows}
+        self._cell_widths = {key: widths[key] for key in self._rows}
         for column, _ in self.COLUMNS:
             self._widths[column] = ColumnWidths(self._widths[column].floor)
-        for key in kept:
-            self._count(self._cell_widths[key])
+        for cell_widths in self._cell_widths.values():
+            self._count(cell_widths)
         self._dirty.clear()
-        self.clear()
-        self._add_rows([(key, self._shown[key]) for key in kept])
+        self._keep_rows(list(self._rows))
 
     def _announce_cursor(self) -> None:
         """Tell the subclass when the row under the cursor is a different row than before."""

@@ -8,9 +8,12 @@ structures directly, in one pass, and ask for one refresh.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
+from textual.coordinate import Coordinate
 from textual.widgets.data_table import CellKey, ColumnKey, Row, RowKey
 
 
@@ -25,6 +28,7 @@ class BulkRows:
     _row_locations: Any
     _update_count: int
     _require_update_dimensions: bool
+    _dropped: list[object]
 
     def _add_rows(self, added: list[tuple[str, tuple[Text, ...]]]) -> None:
         """Append rows (sorted afterwards). DataTable.add_row costs, per row, a cursor
@@ -48,6 +52,38 @@ class BulkRows:
             self._highlight_cursor()
         self.check_idle()
         self.refresh()
+
+    def _keep_rows(self, keys: list[str]) -> None:
+        """Keep only the rows ``keys``, in their order, and go back to the top (a filter
+        narrowing 10,000 rows to 500). DataTable.clear() would first build the line offsets
+        of every row it is about to drop (O(rows)); here new row structures are made from the
+        kept rows alone, O(kept)."""
+        locations = self._row_locations
+        kept = sorted(((locations.get(RowKey(key)), RowKey(key)) for key in keys),
+                      key=itemgetter(0))
+        data, rows = self._data, self.rows
+        self._release_later((data, rows))
+        self._data = {row_key: data[row_key] for _, row_key in kept}
+        self.rows = {row_key: rows[row_key] for _, row_key in kept}
+        self._row_locations = TwoWayDict(
+            {row_key: index for index, (_, row_key) in enumerate(kept)})
+        self._updated_cells.clear()  # type: ignore[attr-defined]
+        self._new_rows.clear()  # type: ignore[attr-defined]
+        self._clear_caches()  # type: ignore[attr-defined]
+        self._update_count += 1
+        self._require_update_dimensions = True
+        self.cursor_coordinate = Coordinate(0, 0)
+        self.hover_coordinate = Coordinate(0, 0)
+        self.scroll_to(0, 0, animate=False, immediate=True)  # type: ignore[attr-defined]
+        self.check_idle()
+        self.refresh(layout=True)
+
+    def _release_later(self, dropped: object) -> None:
+        """Hold ``dropped`` (the structures of rows that went) until the next frame is out:
+        freeing 10,000 rows' cells takes longer than drawing the 500 that stay."""
+        self._dropped.append(dropped)
+        if len(self._dropped) == 1:
+            self.call_after_refresh(self._dropped.clear)  # type: ignore[attr-defined]
 
     def _remove_rows(self, keys: list[str]) -> None:
         """Remove rows at once: DataTable.remove_row renumbers every row per call, O(rows)
