@@ -56,6 +56,8 @@ class PodIndex:
         self._by_deployment: dict[str, set[str]] = {}
         self._counts: dict[str, PodCounts] = {}
         self.restarts = RestartLog()
+        self.changes = 0  # upserts and deletes so far (a search's cached words are stale)
+        self.memberships = 0  # pods added or removed so far (a search's name order is stale)
 
     def restarts_within(self, key: str, now: datetime) -> RecentRestarts:
         """Restarts of ``namespace/deployment``'s pods in the hour before ``now``."""
@@ -85,8 +87,11 @@ class PodIndex:
         key = pod.key
         old = self._pods.get(key)
         self.restarts.observe(old, pod, now, deployment_key(pod))
+        self.changes += 1
         if old is not None:
             self._forget(key, old)
+        else:
+            self.memberships += 1
         self._pods[key] = pod
         group = deployment_key(pod)
         self._by_deployment.setdefault(group, set()).add(key)
@@ -99,6 +104,8 @@ class PodIndex:
         old = self._pods.pop(key, None)
         self.restarts.forget(key)
         if old is not None:
+            self.changes += 1
+            self.memberships += 1
             self._forget(key, old)
 
     def _forget(self, key: str, pod: PodView) -> None:

@@ -58,6 +58,11 @@ class RowFilter:
     def active(self) -> bool:
         return self._pattern is not None
 
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The compiled pattern (None: the filter keeps every row)."""
+        return self._pattern
+
     def keeps(self, words: str) -> bool:
         """Whether a row found by ``words`` passes the filter."""
         if self._pattern is None:

@@ -9,9 +9,9 @@ again. A pattern that does not compile leaves the filter in force, and the table
 
 from __future__ import annotations
 
-import heapq
 from typing import TYPE_CHECKING
 
+from console.domain.pod_search import PodSearch
 from console.domain.row_filter import FilterError, RowFilter, deployment_words, pod_words
 from console.ui import view_model as vm
 from widgets.deployment_list import DeploymentList
@@ -37,6 +37,7 @@ class RowFilters:
         self.pods = RowFilter()
         self.deployments = RowFilter()
         self.matched = 0  # pods the pod filter matched (the table holds MAX_MATCHES at most)
+        self.search = PodSearch()  # what keystrokes share (words, name order, last matches)
 
     # ---- what the live data asks ------------------------------------------------------------
     def shows_pod(self, pod: PodView, selected: str | None, deployment: str) -> bool:
@@ -68,6 +69,8 @@ class RowFilters:
         """`/`: filter the workloads pane if it has the keys, else the pods."""
         target = "deployments" if isinstance(self.screen.focused, DeploymentList) else "pods"
         current = self.deployments if target == "deployments" else self.pods
+        if target == "pods":
+            self.search.prepare(self.screen.live.pods)  # sorted before the first keystroke
         self.screen.query_one(FilterBar).open(target, current.text)
 
     def changed(self, target: str, text: str) -> None:
@@ -83,6 +86,8 @@ class RowFilters:
     def closed(self, target: str, kept: bool) -> None:
         if not kept:
             self._set(target, RowFilter())
+        if not self.pods.active:
+            self.search.release()
         table = self.screen.query_one(DeploymentList if target == "deployments" else PodTable)
         table.focus()
 
@@ -103,11 +108,13 @@ class RowFilters:
         now = live.now()
         table = self.screen.query_one(PodTable)
         if self.pods.active:
-            keeps, words = self.pods.keeps, pod_words
-            pods = [pod for pod in live.pods.values() if keeps(words(pod))]
-            self.matched = len(pods)
-            if len(pods) > MAX_MATCHES:  # the first ones in the table's order
-                pods = first_in_order(table, pods, now)
+            by_name = table.sort_column == "name"
+            found = self.search.find(live.pods, self.pods, MAX_MATCHES if by_name else 0,
+                                     reverse=table.sort_reverse)
+            self.matched = found.matched
+            pods = found.first  # the first ones in the table's order, when that is by name
+            if not by_name:
+                pods = first_in_order(table, [live.pods[key] for key in found.keys], now)
         elif live.selected is not None:
             pods = list(live.pods.of_deployment(live.selected))
         else:
@@ -146,10 +153,8 @@ class RowFilters:
 
 
 def first_in_order(table: PodTable, pods: list[PodView], now: object) -> list[PodView]:
-    """The MAX_MATCHES pods that come first in the table's sort order."""
-    if table.sort_column == "name":  # the default: no rows to build for the others
-        pick = heapq.nlargest if table.sort_reverse else heapq.nsmallest
-        return pick(MAX_MATCHES, pods, key=lambda pod: (pod.name, pod.key))
+    """The MAX_MATCHES pods that come first in the table's sort order (by a column other
+    than the name: PodSearch gives those in order)."""
     key_of = table.SORT_KEYS[table.sort_column]
     ranked = sorted(((key_of(vm.pod_row(pod, now)), pod.key), pod) for pod in pods)  # type: ignore[arg-type]
     if table.sort_reverse:
