@@ -227,6 +227,8 @@ def run_child(config_path: str) -> int:
             filters = screen.filters
             for method, what in (("changed", "keystroke"), ("closed", "clear")):
                 setattr(filters, method, self._measured_filter(getattr(filters, method), what))
+            self._timed(filters.search, "find", "filter: pod search")
+            self._timed(filters.search, "prepare", "filter: words and order (on /)")
             self._timed(live, "refresh_ages", "ages (1 s timer, on screen)")
             self._timed(screen, "refresh_header", "header (1 s timer)")
             self._timed(screen, "_tail_audit", "audit tail (0.5 s timer)")
@@ -284,8 +286,10 @@ def run_child(config_path: str) -> int:
 
             def measured_apply(upserts: Any, deletes: Any) -> None:
                 upserts = list(upserts)
+                began = time.monotonic()
                 apply(upserts, deletes)
                 now = time.monotonic()
+                self._stage("pod table apply", began)
                 for row in upserts:
                     if row.restarts != 0:  # only rows the benchmark changed
                         applied.setdefault(f"{row.key} {row.restarts}", now)
@@ -630,13 +634,17 @@ def print_stages(stages: dict[str, list[list[float]]], phase: str, began: float,
 
 
 def print_timeline(stages: dict[str, list[list[float]]], launched: float,
-                   seconds: float) -> None:
-    """Every recorded call from launch to the first full frame, in order of its start."""
+                   seconds: float, title: str = "start-up", since: float | None = None,
+                   ) -> None:
+    """Every recorded call from ``since`` (launch) to ``launched + seconds``, in order of its
+    start."""
     calls = sorted((start, took, stage) for stage, recorded in stages.items()
-                   for start, took in recorded if start <= launched + seconds)
-    print("\nstart-up timeline (s from launch: start - end, stage):")
+                   for start, took in recorded
+                   if (since is None or start + took >= since) and start <= launched + seconds)
+    print(f"\n{title} timeline (s from {'launch' if since is None else 'its start'}: "
+          "start - end, stage):")
     for start, took, stage in calls:
-        if took >= 0.005:  # the longer steps; short timer ticks left out
+        if took >= 0.005 or since is not None:  # the longer steps; short ticks left out
             print(f"  {start - launched:6.3f} - {start + took - launched:6.3f}  {stage}")
 
 
@@ -1055,6 +1063,10 @@ def main() -> None:
         if slowest:
             print("\nslowest filter keystrokes (ms, key #, rows shown after): " + ", ".join(
                 f"{took * 1000:.0f} (#{index}, {rows:,})" for took, index, rows in slowest))
+            _, index, _ = slowest[0]
+            _, key_began, _, key_frame, _ = done["filters"][index - 1]
+            print_timeline(done["stages"], key_began, key_frame - key_began,
+                           title=f"the slowest keystroke (#{index})", since=key_began)
         k99 = quantile(keystrokes, 0.99) * 1000 if keystrokes else None
         first_s = first["t"] - launched
         ratio = first_full_s / fastest_kubectl if fastest_kubectl else None

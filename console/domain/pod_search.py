@@ -44,34 +44,44 @@ class PodSearch:
     """The `/` filter over a ``PodIndex``, with what keystrokes share kept."""
 
     def __init__(self) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Forget everything kept (the filter was cleared)."""
         self._index: PodIndex | None = None
         self._words: dict[str, tuple[PodView, str]] = {}
         self._order: list[str] = []
         self._order_at = -1  # the index's memberships when _order was sorted
         self._last: tuple[str, int, list[str]] | None = None  # (plain text, changes, keys)
 
-    def release(self) -> None:
-        """Forget everything kept (the filter was cleared)."""
-        self.__init__()  # type: ignore[misc]
-
     def prepare(self, index: PodIndex) -> None:
-        """Sort the pods by name (when the bar opens, so the first keystroke need not)."""
+        """Sort the pods by name and make their words (when the bar opens, so the first
+        keystroke need not)."""
+        self._sort(index)
+        words = self._words
+        for key in self._order:
+            pod = index[key]
+            known = words.get(key)
+            if known is None or known[0] is not pod:
+                words[key] = (pod, pod_words(pod))
+
+    def _sort(self, index: PodIndex) -> None:
+        """Every pod's key in name order (sorted again only when pods came or went)."""
         if index is not self._index:
             self.release()
             self._index = index
         if self._order_at != index.memberships:
             self._order = sorted(index, key=lambda key: (index[key].name, key))
+            self._order_at = index.memberships
             if len(self._words) > len(index):  # words of pods that have gone
                 self._words = {key: known for key, known in self._words.items()
                                if key in index}
-            self._order_at = index.memberships
-            self._last = None
 
     def find(self, index: PodIndex, wanted: RowFilter, limit: int,
              reverse: bool = False) -> Found:
         """The pods ``wanted`` keeps: the first ``limit`` by name (last, when ``reverse``)
         and how many matched."""
-        self.prepare(index)
+        self._sort(index)
         text = plain_text(wanted)
         last = self._last
         if (text is not None and last is not None and last[1] == index.changes
