@@ -35,6 +35,7 @@ from textual.widgets.data_table import (
 
 from widgets.column_fit import ColumnNeed, fit_columns, hidden_label
 from widgets.plain_text import plain_cell
+from widgets.quick_cells import QuickCells
 from widgets.table_bulk import BulkRows
 from widgets.table_sort import TableSort
 
@@ -95,7 +96,7 @@ class Keyed(Protocol):
 RowT = TypeVar("RowT", bound=Keyed)
 
 
-class KeyedTable(TableSort, BulkRows, DataTable[Text], Generic[RowT]):
+class KeyedTable(TableSort, BulkRows, QuickCells, DataTable[Text], Generic[RowT]):
     """A row-cursor DataTable of frozen rows with a ``key``; subclasses say how rows look.
 
     Subclasses set ``COLUMNS`` ((column key, label) pairs) and ``SORT_COLUMN``, implement
@@ -129,7 +130,10 @@ class KeyedTable(TableSort, BulkRows, DataTable[Text], Generic[RowT]):
         self._direct_cells = isinstance(getattr(self, "_data", None), dict) and all(
             hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations", "rows",
                                              "_update_count", "_highlight_cursor",
-                                             "_updated_cells", "_new_rows", "_clear_caches"))
+                                             "_updated_cells", "_new_rows", "_clear_caches",
+                                             "_column_locations", "_show_hover_cursor",
+                                             "_pseudo_class_state",
+                                             "_get_styles_to_render_cell"))
 
     # ---- subclass hooks ----------------------------------------------------------------
     def _cells(self, row: RowT) -> tuple[Text, ...]:
