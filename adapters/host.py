@@ -47,9 +47,13 @@ class HostHealth:
 
 
 def sample_host(
-    workdir: str, api_host: str | None = None, api_port: int | None = None
+    workdir: str, api_host: str | None = None, api_port: int | None = None,
+    *, connections: bool = True,
 ) -> HostHealth:
-    """Take a snapshot of host health; never raises for permission problems."""
+    """Take a snapshot of host health; never raises for permission problems.
+
+    ``connections=False`` leaves ``api_connections`` out (None): listing them walks every
+    socket of the process, the most expensive part of a sample."""
     process, first_sample = _own_process()
     if first_sample:
         _prime_cpu_counters(process)
@@ -65,7 +69,8 @@ def sample_host(
         mem_available_bytes=memory.available,
         disk_free_bytes=disk_free,
         disk_percent=disk_percent,
-        api_connections=_count_connections(process, api_host, api_port),
+        api_connections=(_count_connections(process, api_host, api_port) if connections
+                         else None),
         proc_cpu_percent=proc_cpu,
         proc_rss_bytes=proc_rss,
     )

@@ -64,7 +64,8 @@ class AuditDiskGuard:
             return self._latest
 
     def sample(self) -> BastionHealth:
-        health = sample_host(str(self.state_dir))
+        # the header shows load, memory and the audit disk, not the connection count
+        health = sample_host(str(self.state_dir), connections=False)
         reading = BastionHealth(health, disk_warning(health.disk_free_bytes, health.disk_percent),
                                 self._cannot_write(health.disk_free_bytes))
         with self._lock:

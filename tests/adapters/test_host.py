@@ -79,3 +79,15 @@ def test_denied_connection_listing_is_not_an_error(monkeypatch: pytest.MonkeyPat
     health = sample_host(".", "127.0.0.1", 6443)
     assert health.api_connections is None
     assert health.mem_available_bytes > 0
+
+
+def test_a_sample_without_connections_does_not_list_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console's five-second sample leaves the connection count out: listing sockets is
+    the costly part of a sample, and the header does not show it."""
+    def listed(self: psutil.Process, kind: str = "inet") -> list[object]:
+        raise AssertionError("connections were listed")
+
+    monkeypatch.setattr(psutil.Process, "net_connections", listed)
+    health = sample_host(".", connections=False)
+    assert health.api_connections is None and health.disk_free_bytes is not None

@@ -29,6 +29,7 @@ def test_guard_reads_the_state_directory_disk(tmp_path: Path) -> None:
     assert reading.host.disk_free_bytes >= FULL_BYTES  # the test machine's disk has room
     assert guard.refusal() is None
     assert guard.latest is reading
+    assert reading.host.api_connections is None  # every 5 s: sockets are not listed
 
 
 def test_human_bytes() -> None:
