@@ -37,6 +37,7 @@ from .prometheus_api import PrometheusAPI, Sample, Series, unix_seconds
 DeploymentKey = tuple[str, str]
 """``(namespace, deployment)``."""
 
+BASELINE_REUSE_S = 60.0  # server seconds a "now" shifted baseline is used again
 _MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 _SELECTOR = re.compile(r'[A-Za-z_:][A-Za-z0-9_:]*\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\}')
 
@@ -131,6 +132,9 @@ class MetricsClient:
         self._prometheus = PrometheusAPI(config, transport=transport)
         self._lock = threading.Lock()
         self._pinned: dict[DeploymentKey, float] | None = None
+        # (scope, server time, p99s) of the last shifted baseline asked for "now"
+        self._baseline_kept: tuple[tuple[str | None, str | None], float,
+                                   dict[DeploymentKey, float]] | None = None
 
     @property
     def config(self) -> MetricsConfig:
@@ -268,10 +272,8 @@ class MetricsClient:
         pinned = self.pinned_baseline
         baseline: dict[DeploymentKey, float] = dict(pinned or {})
         if any(key not in baseline for key in keys):
-            shifted = self._by_deployment(
-                self.instant(self.expression("baseline_p99", namespace, deployment), when)
-            )
-            baseline = shifted | baseline
+            baseline = self._shifted_baseline(namespace, deployment, when, at is None,
+                                              keys) | baseline
 
         stamp = _utc(when) if when is not None else datetime.now(UTC)
         rates: dict[DeploymentKey, RateSample] = {}
@@ -293,6 +295,23 @@ class MetricsClient:
         return rates
 
     # ---- baseline ------------------------------------------------------------------------
+    def _shifted_baseline(self, namespace: str | None, deployment: str | None,
+                          when: float | None, now: bool,
+                          keys: set[DeploymentKey]) -> dict[DeploymentKey, float]:
+        """p99 ``baseline_offset`` before ``when``. Asked for the server's now, an answer
+        less than ``BASELINE_REUSE_S`` old that knows every deployment is used again: it
+        moves as slowly as the hour-old latency it is, and the poll runs every 5 s."""
+        scope = (namespace, deployment)
+        kept = self._baseline_kept
+        if (now and when is not None and kept is not None and kept[0] == scope
+                and 0 <= when - kept[1] < BASELINE_REUSE_S and keys <= kept[2].keys()):
+            return kept[2]
+        shifted = self._by_deployment(
+            self.instant(self.expression("baseline_p99", namespace, deployment), when))
+        if now and when is not None:
+            self._baseline_kept = (scope, when, shifted)
+        return shifted
+
     def pin_baseline(
         self,
         namespace: str | None = None,

@@ -99,6 +99,7 @@ class StatusHeader(Widget):
         self.set_reactive(StatusHeader.info, info)
         self._composed = False
         self._texts: dict[str, str] = {}  # selector -> the text it shows
+        self._labels: dict[str, Static] = {}  # selector -> its widget (the clock ticks 1/s)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="production-banner")
@@ -138,7 +139,7 @@ class StatusHeader(Widget):
             for name in ("severity", "incident-status", "namespace", "identity", "connection",
                          "incident-clock", "drill-time", "read-only", "credentials", "contexts",
                          "host", "host-warning"):
-                self.query_one(f"#{name}", Label).add_class("-hidden")
+                self._label(f"#{name}").add_class("-hidden")
             return
         self.set_class(info.production, "-production")
         self.set_class(info.status == "resolved", "-resolved")
@@ -166,7 +167,7 @@ class StatusHeader(Widget):
         clock.set_class(not info.incident_clock, "-hidden")
         drill = self._update("#drill-time", f"DRILL {info.drill_time}")
         drill.set_class(info.drill_time is None, "-hidden")
-        self.query_one("#read-only", Label).set_class(not info.read_only, "-hidden")
+        self._label("#read-only").set_class(not info.read_only, "-hidden")
         credentials = self._update("#credentials", f"⚿ {info.credentials}"
                                    if info.credentials else "")
         credentials.set_class(not info.credentials, "-hidden")
@@ -176,13 +177,20 @@ class StatusHeader(Widget):
         host = self._update("#host", f"bastion {info.host}" if info.host else "")
         host.set_class(not info.host, "-hidden")
         for name in ("namespace", "connection"):
-            self.query_one(f"#{name}", Label).remove_class("-hidden")
+            self._label(f"#{name}").remove_class("-hidden")
+
+    def _label(self, selector: str) -> Static:
+        """The child ``selector`` (looked up once: the clocks tick every second)."""
+        label = self._labels.get(selector)
+        if label is None:
+            label = self._labels[selector] = self.query_one(selector, Static)
+        return label
 
     def _update(self, selector: str, text: str) -> Static:
         """Set a label's text only when it changed, and lay the screen out again only when
         its width may have changed: the clocks tick every second at the same width, and a
         layout redoes the whole screen."""
-        label = self.query_one(selector, Static)
+        label = self._label(selector)
         old = self._texts.get(selector)
         if old != text:
             self._texts[selector] = text

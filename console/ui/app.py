@@ -41,6 +41,8 @@ from widgets.toasts import show_newest_toast
 # screen and the session (and all they import) load in a worker thread while the start
 # screen is shown (console/ui/start_screen.py; tests/console/test_start_screen.py checks).
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from console.ui.drill_bridge import DrillBridge
     from console.ui.main_screen import MainScreen
     from console.ui.session import Session
@@ -93,6 +95,15 @@ class WarroomApp(App[int]):
         self.start_screen: StartScreen | None = None
         self._light_start = (MAIN_SCREEN_MODULE not in sys.modules if start_screen is None
                              else start_screen)
+
+    def get_driver_class(self) -> type[Driver]:
+        """On Linux, Textual's driver with an input thread that sleeps while nobody types
+        (console/ui/quiet_input.py); TEXTUAL_DRIVER or another platform: Textual's choice."""
+        if sys.platform.startswith("linux") and not os.environ.get("TEXTUAL_DRIVER"):
+            from console.ui.quiet_input import QuietDriver
+
+            return QuietDriver
+        return super().get_driver_class()
 
     # ---- the session and the main screen, made on first use ---------------------------------
     @property

@@ -304,7 +304,9 @@ class LiveData:
                 rates = metrics.deployment_rates(link.namespace)
                 self.rates = {f"{ns}/{name}": sample for (ns, name), sample in rates.items()}
                 self.metrics_answered = True
-                if time.monotonic() - last_history > 10:
+                # the history has a point every 1/60 of its span (15 s of 15 minutes):
+                # asking more often than that draws the same line again
+                if time.monotonic() - last_history > max(10.0, self.settings.history_minutes):
                     last_history = time.monotonic()
                     # the deployments Prometheus knows: the watch may not have listed any yet
                     for key in sorted(set(self.deployments) | set(self.rates)):

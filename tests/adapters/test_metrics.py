@@ -358,6 +358,35 @@ def test_deployment_rates_evaluate_every_query_at_the_first_answers_time() -> No
     assert all(re.search(r'namespace=~?"shop"', r.url.params["query"]) for r in seen)
 
 
+def test_the_shifted_baseline_of_now_is_asked_again_only_once_it_is_a_minute_old() -> None:
+    """The poll runs every 5 s; the baseline is p99 half an hour ago and moves as slowly:
+    asked for the server's now, one answer serves the polls of the next minute (server
+    time), unless a deployment it does not know appears. Asked for a given time: always."""
+    clock = {"now": NOW}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        at = float(request.url.params.get("time", clock["now"]))
+        query = request.url.params["query"]
+        for marker, samples in SCRIPT.items():
+            if marker in query:
+                return httpx.Response(200, json=_vector(*samples, at=at))
+        raise AssertionError(query)
+
+    client, seen = _fake(answer)
+    offsets = lambda: sum("offset" in r.url.params["query"] for r in seen)  # noqa: E731
+    assert client.deployment_rates()[("shop", "api")].baseline_p99_s == 0.2
+    assert offsets() == 1
+    clock["now"] = NOW + 30
+    assert client.deployment_rates()[("shop", "api")].baseline_p99_s == 0.2
+    assert offsets() == 1  # used again
+    clock["now"] = NOW + 61
+    client.deployment_rates()
+    assert offsets() == 2  # a minute old: asked again
+    client.deployment_rates(at=NOW + 62)
+    client.deployment_rates(at=NOW + 62)
+    assert offsets() == 4  # a given time: never from what was kept
+
+
 def test_pinned_baseline_replaces_the_offset_query() -> None:
     client, seen = _fake(_scripted(SCRIPT))
     assert client.pin_baseline() == {("shop", "api"): 4.0}  # web's NaN p99 is not pinned
