@@ -1067,6 +1067,9 @@ def main() -> None:
             _, key_began, _, key_frame, _ = done["filters"][index - 1]
             print_timeline(done["stages"], key_began, key_frame - key_began,
                            title=f"the slowest keystroke (#{index})", since=key_began)
+            print("  layouts it asked for: " + (", ".join(
+                name for at, name in done.get("layouts", [])
+                if key_began <= at <= key_frame) or "none"))
         k99 = quantile(keystrokes, 0.99) * 1000 if keystrokes else None
         first_s = first["t"] - launched
         ratio = first_full_s / fastest_kubectl if fastest_kubectl else None

@@ -33,6 +33,7 @@ from textual.widgets.data_table import (
     RowKey,
 )
 
+from widgets.cell_pool import CellPool
 from widgets.column_fit import ColumnNeed, fit_columns, hidden_label
 from widgets.plain_text import plain_cell
 from widgets.quick_cells import QuickCells
@@ -127,6 +128,7 @@ class KeyedTable(TableSort, BulkRows, QuickCells, DataTable[Text], Generic[RowT]
         self.sort_reverse = False
         self._label_widths: dict[str, int] = {}
         self._dropped: list[object] = []  # rows that went, freed after the next frame
+        self._pool = CellPool()  # rows showing the same text share one cell
         self._direct_cells = isinstance(getattr(self, "_data", None), dict) and all(
             hasattr(self, name) for name in (*self._CELL_CACHES, "_row_locations", "rows",
                                              "_update_count", "_highlight_cursor",
@@ -217,7 +219,8 @@ class KeyedTable(TableSort, BulkRows, QuickCells, DataTable[Text], Generic[RowT]
                 self._rows[key] = row
                 cells = self._fitted_cells(row)
                 self._shown[key] = cells
-                self._cell_widths[key] = widths = tuple(cell.cell_len for cell in cells)
+                self._cell_widths[key] = widths = self._pool.share_widths(
+                    tuple(cell.cell_len for cell in cells))
                 self._count(widths)
                 added.append((key, cells))
         if added:
@@ -271,7 +274,7 @@ class KeyedTable(TableSort, BulkRows, QuickCells, DataTable[Text], Generic[RowT]
             else:
                 new_widths.append(old_widths[index])
         self._shown[key] = cells
-        self._cell_widths[key] = tuple(new_widths)
+        self._cell_widths[key] = self._pool.share_widths(tuple(new_widths))
 
     def _fitted_cells(self, row: RowT) -> tuple[Text, ...]:
         """The row's cells; one squeezed into a narrower column ends in "…" (unless the
@@ -281,7 +284,7 @@ class KeyedTable(TableSort, BulkRows, QuickCells, DataTable[Text], Generic[RowT]
             plain_cell(cell)  # names, statuses, images come from the cluster
             if cell.overflow is None:
                 cell.overflow = "ellipsis"
-        return cells
+        return self._pool.share(cells)
 
     def _shown_cells(self, cells: tuple[Text, ...]) -> tuple[Text, ...]:
         if not self._hidden:
@@ -423,6 +426,7 @@ class KeyedTable(TableSort, BulkRows, QuickCells, DataTable[Text], Generic[RowT]
 
     def restyle(self) -> None:
         """Rebuild every row's cells (the theme changed)."""
+        self._pool.clear()
         for key, row in self._rows.items():
             self._update_row(key, self._fitted_cells(row))
         self._clear_cell_caches()
