@@ -11,12 +11,23 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
-
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from adapters.errors import AdapterError
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+
+
+def _alembic() -> ModuleType:
+    """Alembic, imported when a database step first needs it: the import takes 200 ms, which
+    a console starting on a cluster (most of them with no database step) should not wait."""
+    import alembic.config
+    import alembic.script
+    import alembic.util
+
+    return alembic
 
 
 class MigrationError(AdapterError):
@@ -35,16 +46,17 @@ class Revision:
 def _scripts(ini: str) -> ScriptDirectory:
     if not Path(ini).is_file():
         raise MigrationError(f"no Alembic configuration at {ini}")
+    alembic = _alembic()
     try:
-        return ScriptDirectory.from_config(Config(ini))
-    except CommandError as exc:
+        return alembic.script.ScriptDirectory.from_config(alembic.config.Config(ini))
+    except alembic.util.CommandError as exc:
         raise MigrationError(f"cannot read the migrations of {ini}: {exc}") from None
 
 
 def revision(ini: str, name: str) -> Revision:
     try:
         script = _scripts(ini).get_revision(name)
-    except CommandError as exc:
+    except _alembic().util.CommandError as exc:
         raise MigrationError(f"unknown revision {name!r}: {exc}") from None
     if script is None:
         raise MigrationError(f"unknown revision {name!r} in {ini}")
@@ -58,7 +70,7 @@ def revision(ini: str, name: str) -> Revision:
 def head(ini: str) -> str | None:
     try:
         return _scripts(ini).get_current_head()
-    except CommandError as exc:
+    except _alembic().util.CommandError as exc:
         raise MigrationError(f"cannot find the head revision: {exc}") from None
 
 

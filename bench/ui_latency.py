@@ -1044,6 +1044,10 @@ def main() -> None:
         print_stages(done["stages"], "start-up (launch to first full frame)", launched,
                      first_full_s)
         print_timeline(done["stages"], launched, first_full_s)
+        loading = collections.Counter(name for at, name in done.get("layouts", [])
+                                      if at <= launched + first_full_s)
+        print("  layouts asked for before the first full frame, by widget: " + (", ".join(
+            f"{name} {count}" for name, count in loading.most_common(8)) or "none"))
         print_stages(done["stages"], "idle", idle_began, args.idle)
         print_stages(done["stages"], "load", began, drive)
         asked = collections.Counter(name for at, name in done.get("layouts", [])

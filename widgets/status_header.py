@@ -91,7 +91,8 @@ class StatusHeader(Widget):
     }
     """
 
-    info: reactive[HeaderInfo | None] = reactive(None, always_update=True)
+    # repaint=False: the labels that changed repaint themselves, not the whole header
+    info: reactive[HeaderInfo | None] = reactive(None, always_update=True, repaint=False)
 
     def __init__(self, info: HeaderInfo | None = None, *, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:

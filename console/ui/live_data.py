@@ -13,6 +13,7 @@ of its group, and only the focused one (``shown``) fills the pod table and the r
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from adapters.informer_deltas import Delta
 from adapters.kube_views import DeploymentView, PodView
 from adapters.metrics import History, RateSample
 from console.domain.pod_index import PodIndex, deployment_key
+from console.domain.poll_pace import PollPace
 from console.ui import view_model as vm
 from console.ui.messages import DeltasArrived, Notice, RatesFetched
 from console.ui.rollout_rows import rollout_detail, rollout_row
@@ -63,6 +65,8 @@ class LiveData:
         self.rates: dict[str, RateSample] = {}
         self.metrics_answered = False  # "no data" only once Prometheus has answered
         self.histories: dict[str, History] = {}
+        self.pace = PollPace(self.settings.metrics_interval)  # slower while nothing moves
+        self._hurried = threading.Event()  # an action finished: poll now
         self.selected: str | None = None  # namespace/deployment whose pods are shown
         self.on_first_picture: Callable[[], None] | None = None  # after the next drain
         self._deltas: deque[Delta] = deque()
@@ -304,6 +308,10 @@ class LiveData:
                 rates = metrics.deployment_rates(link.namespace)
                 self.rates = {f"{ns}/{name}": sample for (ns, name), sample in rates.items()}
                 self.metrics_answered = True
+                wait = self.pace.answered(tuple(
+                    (key, sample.request_rate, sample.error_ratio, sample.p95_s,
+                     sample.p99_s, sample.baseline_p99_s, sample.memory_bytes)
+                    for key, sample in sorted(self.rates.items())))
                 # the history has a point every 1/60 of its span (15 s of 15 minutes):
                 # asking more often than that draws the same line again
                 if time.monotonic() - last_history > max(10.0, self.settings.history_minutes):
@@ -317,6 +325,7 @@ class LiveData:
                         self._history_revision[key] = seen.revision if seen else None
                 self.screen.post_message(RatesFetched())
             except AdapterError as error:
+                wait = self.pace.failed()
                 self.rates = {}
                 self.metrics_answered = False
                 self.screen.post_message(RatesFetched())
@@ -324,7 +333,16 @@ class LiveData:
                                                 "warning", 5))
             if self.settings.frozen:
                 return  # a frozen clock: one fetch is the picture
-            stop.wait(self.settings.metrics_interval)
+            self._hurried.clear()
+            waited = time.monotonic()
+            while time.monotonic() - waited < wait and not stop.is_set():
+                if self._hurried.wait(min(1.0, wait - (time.monotonic() - waited))):
+                    break  # an action: ask now
+
+    def hurry_metrics(self) -> None:
+        """An action finished: poll the metrics now and closely (console/domain/poll_pace)."""
+        self.pace.hurry()
+        self._hurried.set()
 
     def looked_for(self, key: str, sample: RateSample | None) -> str | None:
         """The request series the metrics had none of for deployment ``key`` (None when they

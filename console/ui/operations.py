@@ -283,6 +283,8 @@ class Operations:
         what = f"step {message.step}" if message.step else request.describe()
         self.running = None
         self.hide_progress()
+        for live in self.screen.workloads.lives:  # the rates it moves are watched closely
+            live.hurry_metrics()
         status = self.screen.query_one("#action-status", Static)
         mark = "✔" if outcome.ok else "✖"
         status.update(Text(f"{mark} {self.screen.app.redact(what)}: "
