@@ -264,6 +264,8 @@ class MainScreen(Screen[None]):
     def _connection_changed(self, message: ConnectionChanged) -> None:
         status, link = message.status, message.link or self.session.focused
         link.connection = status
+        if status.synced:
+            self.workloads.of(link).synced()
         self.refresh_header()
         self.workloads.refresh_headings()
         if status.live and status.synced and not self.app.gc.settled:
