@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
 CACHE_EVERY = 2.0
+PRUNE_EVERY = 15  # ticks (30 s) between walks of every widget when nothing moved
 LOAD_WITHOUT_GC = 30.0
 
 
@@ -62,6 +63,8 @@ class GcPacer:
         self._frozen = False
         self._cache_clear = _leaky_cache()
         self._paused_at: float | None = None  # when the collector was turned off for loading
+        self._ticks = 0
+        self._pruned_at: tuple[Any, ...] | None = None  # screens and focus at the last prune
 
     def pause(self) -> None:
         """The collector off from now until the first full picture (call when the app
@@ -108,7 +111,14 @@ class GcPacer:
         if self._cache_clear is not None:
             self._cache_clear()
         if self.app is not None:
-            prune_closed_watchers(self.app)
+            # footers are rebuilt when the screen or the focus changes: walk every widget
+            # then, and every PRUNE_EVERY ticks otherwise (an idle console walks nothing)
+            app = self.app
+            seen = (tuple(map(id, app.screen_stack)), id(app.focused))
+            self._ticks += 1
+            if seen != self._pruned_at or self._ticks % PRUNE_EVERY == 0:
+                self._pruned_at = seen
+                prune_closed_watchers(app)
 
     def close(self) -> None:
         self._resume()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
 MAX_AUDIT_LINES = 5000
 CLOCKS_EVERY = 1.0  # the header's clocks and the AGE of the pods on screen move on
 HOST_EVERY = 5.0  # the bastion's health and free space on the audit disk
+FULL_HEADER_TICKS = 5  # clock ticks between full header refreshes (the bastion's health)
 
 LOOK_KEYS = [Binding("l", "logs", "Logs"), Binding("e", "events", "Events")]
 OTHER_KEYS = [
@@ -135,6 +137,7 @@ class MainScreen(Screen[None]):
         self.incident = IncidentControl(self)
         self._audit_offset = 0
         self._opened = time.monotonic()
+        self._ticks = 0  # clock ticks (FULL_HEADER_TICKS)
         self.acted = False  # an action finished on this incident (by anyone: the audit says)
 
     @property
@@ -318,12 +321,19 @@ class MainScreen(Screen[None]):
         self.live.refresh_ages(force=True)  # other rows: their ages are due whatever the clock
 
     def _tick_clocks(self) -> None:
-        self.refresh_header()
+        self._ticks += 1
+        header = self.query_one(StatusHeader) if self.is_attached else None
+        if header is None or header.info is None or self._ticks % FULL_HEADER_TICKS == 0:
+            self.refresh_header()  # the bastion's health, credentials' expiry: every 5 s
+        else:  # the clocks alone: the rest of the header is refreshed by what changes it
+            clock, drill_time = self._clocks()
+            header.info = replace(header.info, incident_clock=clock, drill_time=drill_time)
         self.live.refresh_ages()
 
     # ---- header, audit pane ----------------------------------------------------------------
-    def header(self) -> HeaderInfo:
-        session, settings = self.session, self.settings
+    def _clocks(self) -> tuple[str, str | None]:
+        """The incident clock (time since the console opened) and the drill's."""
+        settings = self.settings
         clock, drill_time = "", None
         if not settings.frozen:
             elapsed = int(time.monotonic() - self._opened)
@@ -332,6 +342,11 @@ class MainScreen(Screen[None]):
                 drill_time = settings.cluster_clock().strftime("%H:%M:%S")
                 if self.app.drill is not None:
                     drill_time = self.app.drill.header_text(drill_time)  # speed or ⏸ PAUSED
+        return clock, drill_time
+
+    def header(self) -> HeaderInfo:
+        session, settings = self.session, self.settings
+        clock, drill_time = self._clocks()
         return vm.header_info(session.connection, context=session.context,
                               namespace=session.namespace, selector=settings.selector,
                               incident_clock=clock, production=session.production,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gc
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from kubernetes import client
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -18,8 +20,9 @@ from adapters.informer_status import WatchStatus
 from adapters.kubernetes import KubeClient
 from console.domain.connection_notes import ConnectionNotes
 from console.domain.settings import ConsoleSettings
+from console.ui import gc_pacing
 from console.ui.app import WarroomApp
-from console.ui.gc_pacing import LOAD_WITHOUT_GC, GcPacer, prune_closed_watchers
+from console.ui.gc_pacing import LOAD_WITHOUT_GC, PRUNE_EVERY, GcPacer, prune_closed_watchers
 from console.ui.screen_text import ScreenRedactor
 
 
@@ -110,6 +113,32 @@ async def test_pruning_releases_footer_keys_that_textual_strands() -> None:
         after = len(_stranded_footer_keys(earlier))
     assert before > 0 and pruned > 0  # the leak is there (textual issue 6666) ...
     assert after == 0  # ... and pruning frees them
+
+
+async def test_idle_ticks_do_not_walk_every_widget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk that frees stranded footer keys runs when the screens or the focus changed
+    (what rebuilds footers), and every PRUNE_EVERY ticks; not every 2 s of an idle console."""
+    walks: list[int] = []
+    real = gc_pacing.prune_closed_watchers
+
+    def counted(app: Any) -> int:
+        walks.append(1)
+        return real(app)
+
+    monkeypatch.setattr(gc_pacing, "prune_closed_watchers", counted)
+    app = _FooterApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pacer = GcPacer(app)
+        for _ in range(3):
+            pacer.tick()
+        assert len(walks) == 1
+        await pilot.press("m")  # a modal: another screen on the stack
+        await pilot.pause()
+        pacer.tick()
+        assert len(walks) == 2
+        for _ in range(PRUNE_EVERY):
+            pacer.tick()
+        assert len(walks) == 3
 
 
 def test_gc_pacer_freezes_once_and_unfreezes() -> None:
