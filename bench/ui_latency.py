@@ -284,10 +284,10 @@ def run_child(config_path: str) -> int:
             apply = table._apply
             applied = self.applied
 
-            def measured_apply(upserts: Any, deletes: Any) -> None:
+            def measured_apply(upserts: Any, deletes: Any, staying: Any = None) -> None:
                 upserts = list(upserts)
                 began = time.monotonic()
-                apply(upserts, deletes)
+                apply(upserts, deletes, staying=staying)
                 now = time.monotonic()
                 self._stage("pod table apply", began)
                 for row in upserts:

@@ -189,20 +189,33 @@ class KeyedTable(TableSort, BulkRows, QuickCells, DataTable[Text], Generic[RowT]
         """Show exactly ``rows``: changed rows are updated, new added, missing removed."""
         rows = list(rows)
         present = {row.key for row in rows}
+        if (self._direct_cells and self._columns_ready and len(self._rows) >= AFRESH_AT
+                and 2 * len(present) < len(self._rows)):
+            # most rows go (a filter narrowing 50,000 to 500): name the few that stay
+            # rather than list the many that leave
+            self._apply(rows, (), staying=present)
+            return
         self._apply(rows, [key for key in self._rows if key not in present])
 
     # ---- updating ----------------------------------------------------------------------
-    def _apply(self, upserts: Iterable[RowT], deletes: Iterable[str]) -> None:
+    def _apply(self, upserts: Iterable[RowT], deletes: Iterable[str],
+               staying: set[str] | None = None) -> None:
+        """Add or update ``upserts`` and remove ``deletes``; or, given ``staying``, keep
+        only the rows of those keys that are shown (and then the upserts)."""
         upserts, deletes = list(upserts), list(deletes)
         if not self._columns_ready:
             self._pending.append((upserts, deletes))
             return
         keep = self.cursor_key
         added: list[tuple[str, tuple[Text, ...]]] = []
-        gone = [key for key in dict.fromkeys(deletes) if key in self._rows]
-        if (self._direct_cells and len(gone) >= AFRESH_AT
+        gone = [] if staying is not None else [
+            key for key in dict.fromkeys(deletes) if key in self._rows]
+        if staying is not None:
+            self._start_afresh([key for key in staying if key in self._rows])
+        elif (self._direct_cells and len(gone) >= AFRESH_AT
                 and 2 * len(gone) > len(self._rows)):
-            self._start_afresh(gone)  # most rows go (a filter narrowing 10,000 to 500)
+            leaving = set(gone)  # most rows go (a watch deleting most pods)
+            self._start_afresh([key for key in self._rows if key not in leaving])
         elif gone:
             for key in gone:
                 del self._rows[key]
@@ -232,23 +245,22 @@ class KeyedTable(TableSort, BulkRows, QuickCells, DataTable[Text], Generic[RowT]
             self.move_to(keep)
         self._announce_cursor()
 
-    def _start_afresh(self, gone: list[str]) -> None:
-        """Drop ``gone`` by keeping the others in new structures: the work is in the rows
-        that stay, not in the (many more) that go, whose cells are let go of only after
-        the next frame (``BulkRows._release_later``). The view goes back to the top;
-        ``_apply`` puts the cursor back on its row."""
-        leaving = set(gone)
+    def _start_afresh(self, staying: list[str]) -> None:
+        """Keep only the rows ``staying``, in new structures: the work is in the rows that
+        stay, not in the (many more) that go, whose cells are let go of only after the next
+        frame (``BulkRows._release_later``). The view goes back to the top; ``_apply`` puts
+        the cursor back on its row."""
         rows, shown, widths = self._rows, self._shown, self._cell_widths
         self._release_later((rows, shown, widths))
-        self._rows = {key: row for key, row in rows.items() if key not in leaving}
-        self._shown = {key: shown[key] for key in self._rows}
-        self._cell_widths = {key: widths[key] for key in self._rows}
+        self._rows = {key: rows[key] for key in staying}
+        self._shown = {key: shown[key] for key in staying}
+        self._cell_widths = {key: widths[key] for key in staying}
         for column, _ in self.COLUMNS:
             self._widths[column] = ColumnWidths(self._widths[column].floor)
         for cell_widths in self._cell_widths.values():
             self._count(cell_widths)
         self._dirty.clear()
-        self._keep_rows(list(self._rows))
+        self._keep_rows(staying)
 
     def _announce_cursor(self) -> None:
         """Tell the subclass when the row under the cursor is a different row than before."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -27,6 +26,7 @@ from console.domain import action_kinds, incident_commands
 from console.domain.audit import ACTION_FINISHED, AuditError
 from console.ui import view_model as vm
 from console.ui.approvals import Approvals
+from console.ui.header import header_clocks, header_info
 from console.ui.incident_control import IncidentControl
 from console.ui.inspect import Inspect
 from console.ui.live_data import LiveData
@@ -136,7 +136,7 @@ class MainScreen(Screen[None]):
         self.inspect = Inspect(self)
         self.incident = IncidentControl(self)
         self._audit_offset = 0
-        self._opened = time.monotonic()
+        self.opened = time.monotonic()  # the incident clock counts from here
         self._ticks = 0  # clock ticks (FULL_HEADER_TICKS)
         self.acted = False  # an action finished on this incident (by anyone: the audit says)
 
@@ -326,39 +326,13 @@ class MainScreen(Screen[None]):
         if header is None or header.info is None or self._ticks % FULL_HEADER_TICKS == 0:
             self.refresh_header()  # the bastion's health, credentials' expiry: every 5 s
         else:  # the clocks alone: the rest of the header is refreshed by what changes it
-            clock, drill_time = self._clocks()
+            clock, drill_time = header_clocks(self)
             header.info = replace(header.info, incident_clock=clock, drill_time=drill_time)
         self.live.refresh_ages()
 
     # ---- header, audit pane ----------------------------------------------------------------
-    def _clocks(self) -> tuple[str, str | None]:
-        """The incident clock (time since the console opened) and the drill's."""
-        settings = self.settings
-        clock, drill_time = "", None
-        if not settings.frozen:
-            elapsed = int(time.monotonic() - self._opened)
-            clock = f"{elapsed // 3600:02d}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"
-            if settings.cluster_clock is not None and settings.drill is not None:
-                drill_time = settings.cluster_clock().strftime("%H:%M:%S")
-                if self.app.drill is not None:
-                    drill_time = self.app.drill.header_text(drill_time)  # speed or ⏸ PAUSED
-        return clock, drill_time
-
     def header(self) -> HeaderInfo:
-        session, settings = self.session, self.settings
-        clock, drill_time = self._clocks()
-        return vm.header_info(session.connection, context=session.context,
-                              namespace=session.namespace, selector=settings.selector,
-                              incident_clock=clock, production=session.production,
-                              drill_time=drill_time, read_only=settings.read_only,
-                              credentials=vm.credentials_text(session.credentials_expiry,
-                                                              datetime.now(UTC)),
-                              identity=session.identity, showing=self.filters.showing(),
-                              contexts=self.workloads.context_states(),
-                              severity=self.incident.picture.severity if session.audit else None,
-                              incident_status=self.incident.picture.status
-                              if session.audit else None,
-                              bastion=None if settings.frozen else session.bastion.latest)
+        return header_info(self)
 
     def refresh_header(self) -> None:
         if self.is_attached:

@@ -136,9 +136,12 @@ class OrdersLedger:
             if self.restored_from is None:
                 self._good_before = self.good_after
                 self._latest = row[3]
-            if self.restored_from and not self.reconciled and self.missing_at_restore \
+            if self.restored_from and not self.reconciled \
                     and self.good_after >= self.missing_at_restore:
-                self.reconciled = True  # every row is back (e.g. the runbook's recovery step)
+                # every row is back (e.g. the runbook's recovery step), or none was missing:
+                # a backup taken just before the restore (the drill's clock runs at 600x and
+                # its nightly backups with it) leaves nothing to reconcile
+                self.reconciled = True
 
     def _restored(self, rows: int) -> None:
         match = [b for b in self.backups if b.rows == rows]

@@ -332,12 +332,18 @@ async def drill_status(drill: Drill) -> dict[str, Any]:
 
 async def resolved(pilot: Pilot[Any], app: WarroomApp, timeout: float = 60) -> ScoreScreen:
     """The drill resolves: the score screen pops up and the report is on disk."""
-    await until(
-        pilot,
-        lambda: app.drill is not None and app.drill.mode.resolved_at,
-        timeout,
-        "the drill to be resolved",
-    )
+    try:
+        await until(
+            pilot,
+            lambda: app.drill is not None and app.drill.mode.resolved_at,
+            timeout,
+            "the drill to be resolved",
+        )
+    except AssertionError as error:  # say where the drill stood, for the failure's reader
+        mode = getattr(app.drill, "mode", None)
+        state = getattr(mode, "state", None)
+        raise AssertionError(f"{error}; last drill state: {state!r}; still polling: "
+                             f"{getattr(app.drill, '_polling', None)}") from None
     await until(pilot, lambda: on_screen(app, ScoreScreen), message="the score screen")
     screen = app.screen
     assert isinstance(screen, ScoreScreen) and screen.view.final
