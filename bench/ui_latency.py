@@ -1049,6 +1049,10 @@ def main() -> None:
         print("  layouts asked for before the first full frame, by widget: " + (", ".join(
             f"{name} {count}" for name, count in loading.most_common(8)) or "none"))
         print_stages(done["stages"], "idle", idle_began, args.idle)
+        idle_layouts = collections.Counter(name for at, name in done.get("layouts", [])
+                                           if idle_began <= at <= idle_began + args.idle)
+        print("  layouts asked for while idle, by widget: " + (", ".join(
+            f"{name} {count}" for name, count in idle_layouts.most_common(8)) or "none"))
         print_stages(done["stages"], "load", began, drive)
         asked = collections.Counter(name for at, name in done.get("layouts", [])
                                     if began <= at <= began + drive)

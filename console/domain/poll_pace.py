@@ -14,6 +14,7 @@ from collections.abc import Hashable
 
 QUIET_AFTER = 2  # identical answers in a row before slowing down
 SLOWER = 3  # times the configured interval, while nothing moves
+QUIET_HISTORY_EVERY = 60.0  # seconds between history reads while nothing moves
 
 
 class PollPace:
@@ -29,6 +30,11 @@ class PollPace:
         else:
             self._last, self._same = figures, 0
         return self.every * SLOWER if self._same >= QUIET_AFTER else self.every
+
+    @property
+    def quiet(self) -> bool:
+        """The last answers were all the same (the poll is at its slower pace)."""
+        return self._same >= QUIET_AFTER
 
     def hurry(self) -> None:
         """Something was done (or failed): the next answers are watched closely again."""

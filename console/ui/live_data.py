@@ -27,7 +27,7 @@ from adapters.informer_deltas import Delta
 from adapters.kube_views import DeploymentView, PodView
 from adapters.metrics import History, RateSample
 from console.domain.pod_index import PodIndex, deployment_key
-from console.domain.poll_pace import PollPace
+from console.domain.poll_pace import QUIET_HISTORY_EVERY, PollPace
 from console.ui import view_model as vm
 from console.ui.messages import DeltasArrived, Notice, RatesFetched
 from console.ui.rollout_rows import rollout_detail, rollout_row
@@ -328,8 +328,12 @@ class LiveData:
                      sample.p99_s, sample.baseline_p99_s, sample.memory_bytes)
                     for key, sample in sorted(self.rates.items())))
                 # the history has a point every 1/60 of its span (15 s of 15 minutes):
-                # asking more often than that draws the same line again
-                if time.monotonic() - last_history > max(10.0, self.settings.history_minutes):
+                # asking more often than that draws the same line again; while nothing
+                # moves, only old points leave it: once a minute
+                every = max(10.0, self.settings.history_minutes)
+                if self.pace.quiet:
+                    every = max(every, QUIET_HISTORY_EVERY)
+                if time.monotonic() - last_history > every:
                     last_history = time.monotonic()
                     # the deployments Prometheus knows: the watch may not have listed any yet
                     for key in sorted(set(self.deployments) | set(self.rates)):

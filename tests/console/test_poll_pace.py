@@ -25,3 +25,14 @@ def test_same_answers_slow_it_down_and_a_change_or_an_action_speeds_it_up() -> N
 def test_answers_that_keep_moving_keep_the_interval() -> None:
     pace = PollPace(5.0)
     assert {pace.answered(("api", i)) for i in range(10)} == {5.0}
+
+
+def test_quiet_once_the_answers_stayed_the_same() -> None:
+    pace = PollPace(5.0)
+    for _ in range(QUIET_AFTER):
+        pace.answered(("api", 0.0))
+        assert not pace.quiet
+    pace.answered(("api", 0.0))
+    assert pace.quiet
+    pace.hurry()
+    assert not pace.quiet
