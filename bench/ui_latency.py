@@ -231,7 +231,7 @@ def run_child(config_path: str) -> int:
             self._timed(filters.search, "prepare", "filter: words and order (on /)")
             self._timed(live, "refresh_ages", "ages (1 s timer, on screen)")
             self._timed(screen, "refresh_header", "header (1 s timer)")
-            self._timed(screen, "_tail_audit", "audit tail (0.5 s timer)")
+            self._timed(screen, "_tail_audit", "audit tail (1 s, with the clocks)")
             drain = live.drain
 
             def measured_drain() -> None:

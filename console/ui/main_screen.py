@@ -169,9 +169,10 @@ class MainScreen(Screen[None]):
         self.query_one("#action-status").display = False
         self.query_one(DeploymentList).focus()
         self.workloads.refresh_headings()
-        self.set_interval(0.5, self._tail_audit)
-        if not self.settings.frozen:
-            self.set_interval(CLOCKS_EVERY, self._tick_clocks)  # one timer: one wake-up
+        if self.settings.frozen:
+            self.set_interval(0.5, self._tail_audit)
+        else:  # the clocks, the ages on screen and the audit tail: one wake-up a second
+            self.set_interval(CLOCKS_EVERY, self._tick_clocks)
             self.run_worker(self._watch_host, thread=True, exclusive=True, group="host",
                             exit_on_error=False)
         # start-up's garbage collected and its objects frozen before the lists arrive: later,
@@ -321,6 +322,7 @@ class MainScreen(Screen[None]):
         self.live.refresh_ages(force=True)  # other rows: their ages are due whatever the clock
 
     def _tick_clocks(self) -> None:
+        self._tail_audit()  # what other consoles on this incident recorded
         self._ticks += 1
         header = self.query_one(StatusHeader) if self.is_attached else None
         if header is None or header.info is None or self._ticks % FULL_HEADER_TICKS == 0:
