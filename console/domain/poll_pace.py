@@ -18,8 +18,11 @@ QUIET_HISTORY_EVERY = 60.0  # seconds between history reads while nothing moves
 
 
 class PollPace:
-    def __init__(self, every: float) -> None:
+    def __init__(self, every: float, slower: int = SLOWER) -> None:
+        """``slower``: the factor while nothing moves (1: never slower -- a drill, whose clock
+        runs hundreds of times faster than the wall's: 15 s there are hours)."""
         self.every = every
+        self.slower = slower
         self._last: Hashable | None = None
         self._same = 0
 
@@ -29,12 +32,12 @@ class PollPace:
             self._same += 1
         else:
             self._last, self._same = figures, 0
-        return self.every * SLOWER if self._same >= QUIET_AFTER else self.every
+        return self.every * self.slower if self._same >= QUIET_AFTER else self.every
 
     @property
     def quiet(self) -> bool:
         """The last answers were all the same (the poll is at its slower pace)."""
-        return self._same >= QUIET_AFTER
+        return self.slower > 1 and self._same >= QUIET_AFTER
 
     def hurry(self) -> None:
         """Something was done (or failed): the next answers are watched closely again."""

@@ -27,7 +27,7 @@ from adapters.informer_deltas import Delta
 from adapters.kube_views import DeploymentView, PodView
 from adapters.metrics import History, RateSample
 from console.domain.pod_index import PodIndex, deployment_key
-from console.domain.poll_pace import QUIET_HISTORY_EVERY, PollPace
+from console.domain.poll_pace import QUIET_HISTORY_EVERY, SLOWER, PollPace
 from console.ui import view_model as vm
 from console.ui.messages import DeltasArrived, Notice, RatesFetched
 from console.ui.rollout_rows import rollout_detail, rollout_row
@@ -70,7 +70,10 @@ class LiveData:
         self.rates: dict[str, RateSample] = {}
         self.metrics_answered = False  # "no data" only once Prometheus has answered
         self.histories: dict[str, History] = {}
-        self.pace = PollPace(self.settings.metrics_interval)  # slower while nothing moves
+        # slower while nothing moves; not in a drill (its clock runs at up to 600x, and its
+        # scenarios write their data as they are looked at)
+        self.pace = PollPace(self.settings.metrics_interval,
+                             slower=1 if self.settings.drill is not None else SLOWER)
         self._hurried = threading.Event()  # an action finished: poll now
         self.selected: str | None = None  # namespace/deployment whose pods are shown
         self.on_first_picture: Callable[[], None] | None = None  # after the next drain

@@ -325,7 +325,9 @@ class MainScreen(Screen[None]):
         self._tail_audit()  # what other consoles on this incident recorded
         self._ticks += 1
         header = self.query_one(StatusHeader) if self.is_attached else None
-        if header is None or header.info is None or self._ticks % FULL_HEADER_TICKS == 0:
+        where = (self.session.context, self.session.namespace)
+        if (header is None or header.info is None or self._ticks % FULL_HEADER_TICKS == 0
+                or where != (header.info.context, header.info.namespace)):
             self.refresh_header()  # the bastion's health, credentials' expiry: every 5 s
         else:  # the clocks alone: the rest of the header is refreshed by what changes it
             clock, drill_time = header_clocks(self)

@@ -160,7 +160,9 @@ async def test_palette_switches_namespace(cluster, state_dir):
                     and screen.live.selected == "auth/login", message="auth watched")
         await until(pilot, lambda: pods_shown(app) == 2, message="login's pods")
         assert set(screen.live.deployments) == {"auth/login"}
-        assert "ns auth" in str(app.query_one("#namespace").render())
+        # the header follows the switch (the worker refreshes it once the watch moved)
+        await until(pilot, lambda: "ns auth" in str(app.query_one("#namespace").render()),
+                    message="the header naming the new namespace")
 
 
 async def test_a_broad_filter_shows_the_first_matches_and_says_how_many(

@@ -36,3 +36,9 @@ def test_quiet_once_the_answers_stayed_the_same() -> None:
     assert pace.quiet
     pace.hurry()
     assert not pace.quiet
+
+
+def test_a_drill_is_never_polled_slower() -> None:
+    pace = PollPace(5.0, slower=1)
+    assert {pace.answered(("api", 0.0)) for _ in range(6)} == {5.0}
+    assert not pace.quiet
