@@ -58,12 +58,16 @@ class PodSearch:
         """Sort the pods by name and make their words (when the bar opens, so the first
         keystroke need not)."""
         self._sort(index)
-        words = self._words
         for key in self._order:
-            pod = index[key]
-            known = words.get(key)
-            if known is None or known[0] is not pod:
-                words[key] = (pod, pod_words(pod))
+            self._words_of(index, key)
+
+    def _words_of(self, index: PodIndex, key: str) -> str:
+        """What pod ``key`` is found by, made again only when its view changed."""
+        pod = index[key]
+        known = self._words.get(key)
+        if known is None or known[0] is not pod:
+            known = self._words[key] = (pod, pod_words(pod))
+        return known[1]
 
     def _sort(self, index: PodIndex) -> None:
         """Every pod's key in name order (sorted again only when pods came or went)."""
@@ -103,14 +107,6 @@ class PodSearch:
         pattern = wanted.pattern
         if pattern is None:
             return list(keys)
-        words, negate, search = self._words, wanted.negate, pattern.search
-        found = []
-        for key in keys:
-            pod = index[key]
-            known = words.get(key)
-            if known is None or known[0] is not pod:
-                known = words[key] = (pod, pod_words(pod))
-            if (search(known[1]) is None) == negate:
-                found.append(key)
-        return found
+        negate, search, words_of = wanted.negate, pattern.search, self._words_of
+        return [key for key in keys if (search(words_of(index, key)) is None) == negate]
 
