@@ -6,6 +6,8 @@ status line. Every state carries a symbol or word as well as its colour.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -16,6 +18,7 @@ from textual.widgets import Label, Static
 
 from widgets.plain_text import plain_text
 from widgets.rows import HeaderInfo
+from widgets.tick_label import TickLabel
 
 SEVERITY_CLASSES = ("critical", "high", "medium", "low")
 CONNECTION_SYMBOLS = {"connecting": "◌", "live": "●", "reconnecting": "◌", "stale": "✖"}
@@ -115,8 +118,8 @@ class StatusHeader(Widget):
             yield Label("", id="connection")
             yield Label("", id="contexts", classes="-hidden")
             yield Label("", id="host-warning", classes="-hidden")
-            yield Label("", id="incident-clock")
-            yield Label("", id="drill-time")
+            yield TickLabel("", id="incident-clock")
+            yield TickLabel("", id="drill-time")
             yield Label("READ-ONLY", id="read-only")
             yield Label("", id="credentials", classes="-hidden")
             yield Label("", id="host", classes="-hidden")
@@ -131,6 +134,22 @@ class StatusHeader(Widget):
                 self._show(info)
             except NoMatches:  # being torn down (the app is exiting)
                 return
+
+    def tick(self, incident_clock: str, drill_time: str | None) -> None:
+        """The clocks alone moved (every second): their two labels change, not the header."""
+        info = self.info
+        if (info is None or bool(info.incident_clock) != bool(incident_clock)
+                or (info.drill_time is None) != (drill_time is None)):
+            if info is not None:  # a clock appears or goes: the whole header
+                self.info = replace(info, incident_clock=incident_clock, drill_time=drill_time)
+            return
+        self.set_reactive(StatusHeader.info,
+                          replace(info, incident_clock=incident_clock, drill_time=drill_time))
+        if self._composed and self.is_attached:
+            if incident_clock:
+                self._update("#incident-clock", f"incident {incident_clock}")
+            if drill_time is not None:
+                self._update("#drill-time", f"DRILL {drill_time}")
 
     def _show(self, info: HeaderInfo | None) -> None:
         if info is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -18,6 +17,7 @@ from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState
@@ -148,20 +148,21 @@ class MainScreen(Screen[None]):
     # ---- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusHeader(self.header(), id="status-header")
-        with PaneDeck(id="main"):
-            with Pane("Deployments · Pods", id="left"):
-                yield DeploymentList(id="deployments")
-                yield RolloutPanel(id="rollout-panel")
-                yield PodTable(id="pods")
-                yield FilterBar(id="filter-bar")
-            with Pane("Rates · Verdict", id="middle"):
-                yield RatesPanel(id="rates")
-            with Pane("Runbook", id="right"):
-                yield Checklist(id="checklist")
-        yield Static("", id="action-status")
-        yield ProgressBar(id="action-progress", show_eta=False)
-        yield AuditView(id="audit", max_lines=MAX_AUDIT_LINES)
-        yield Footer()
+        with Vertical(id="body"):  # one container: the clocks' frame draws it, not its parts
+            with PaneDeck(id="main"):
+                with Pane("Deployments · Pods", id="left"):
+                    yield DeploymentList(id="deployments")
+                    yield RolloutPanel(id="rollout-panel")
+                    yield PodTable(id="pods")
+                    yield FilterBar(id="filter-bar")
+                with Pane("Rates · Verdict", id="middle"):
+                    yield RatesPanel(id="rates")
+                with Pane("Runbook", id="right"):
+                    yield Checklist(id="checklist")
+            yield Static("", id="action-status")
+            yield ProgressBar(id="action-progress", show_eta=False)
+            yield AuditView(id="audit", max_lines=MAX_AUDIT_LINES)
+            yield Footer()
         yield TooSmall()  # "terminal too small" over everything below 80x24
 
     def on_mount(self) -> None:
@@ -330,8 +331,7 @@ class MainScreen(Screen[None]):
                 or where != (header.info.context, header.info.namespace)):
             self.refresh_header()  # the bastion's health, credentials' expiry: every 5 s
         else:  # the clocks alone: the rest of the header is refreshed by what changes it
-            clock, drill_time = header_clocks(self)
-            header.info = replace(header.info, incident_clock=clock, drill_time=drill_time)
+            header.tick(*header_clocks(self))
         self.live.refresh_ages()
 
     # ---- header, audit pane ----------------------------------------------------------------
