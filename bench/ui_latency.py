@@ -368,6 +368,12 @@ def run_child(config_path: str) -> int:
         signal.signal(signal.SIGUSR2, stop)
 
     app.stages["gc (all threads)"] = watch_gc()
+    from textual.screen import Screen
+
+    # every tick of a screen's update timer (Textual's frame clock): the class's method, as
+    # the timer holds it from the screen's first refresh on
+    Screen._on_timer_update = timed(  # type: ignore[method-assign]
+        Screen._on_timer_update, app.stages.setdefault("screen update (frame timer)", []))
     from textual.widget import Widget
 
     widget_refresh = Widget.refresh
