@@ -391,10 +391,6 @@ def run_child(config_path: str) -> int:
             parent = type(self.parent).__name__ if self.parent is not None else "-"
             layouts.append((time.monotonic(),
                             f"{type(self).__name__}#{self.id or '?'} in {parent}"))
-            if type(self).__name__ in ("TrendLine", "RateCard", "Label", "Static"):
-                import traceback
-                with open("/tmp/trend_stacks.txt", "a") as out:
-                    out.write(f"{time.monotonic():.1f} {type(self).__name__}\n" + "".join(traceback.format_stack(limit=8)[:-1]) + "\n")
         return widget_refresh(self, *regions, layout=layout, **kwargs)
 
     Widget.refresh = counting_refresh  # type: ignore[method-assign]
@@ -1100,7 +1096,6 @@ def main() -> None:
         print("  layouts asked for before the first full frame, by widget: " + (", ".join(
             f"{name} {count}" for name, count in loading.most_common(8)) or "none"))
         print_stages(done["stages"], "idle", idle_began, args.idle)
-        print("IDLE WINDOW", idle_began, idle_began + args.idle)
         idle_layouts = collections.Counter(name for at, name in done.get("layouts", [])
                                            if idle_began <= at <= idle_began + args.idle)
         print("  layouts asked for while idle, by widget: " + (", ".join(
