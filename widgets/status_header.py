@@ -146,10 +146,12 @@ class StatusHeader(Widget):
         self.set_reactive(StatusHeader.info,
                           replace(info, incident_clock=incident_clock, drill_time=drill_time))
         if self._composed and self.is_attached:
-            if incident_clock:
-                self._update("#incident-clock", f"incident {incident_clock}")
-            if drill_time is not None:
-                self._update("#drill-time", f"DRILL {drill_time}")
+            self._clocks(incident_clock, drill_time)
+
+    def _clocks(self, incident_clock: str, drill_time: str | None) -> tuple[Static, Static]:
+        """Set the two clock labels' texts (the caller hides a clock that has none)."""
+        return (self._update("#incident-clock", f"incident {incident_clock}"),
+                self._update("#drill-time", f"DRILL {drill_time}"))
 
     def _show(self, info: HeaderInfo | None) -> None:
         if info is None:
@@ -183,9 +185,8 @@ class StatusHeader(Widget):
             connection.set_class(info.connection == state, f"-{state}")
         contexts = self._update("#contexts", contexts_text(info))
         contexts.set_class(not info.contexts, "-hidden")
-        clock = self._update("#incident-clock", f"incident {info.incident_clock}")
+        clock, drill = self._clocks(info.incident_clock, info.drill_time)
         clock.set_class(not info.incident_clock, "-hidden")
-        drill = self._update("#drill-time", f"DRILL {info.drill_time}")
         drill.set_class(info.drill_time is None, "-hidden")
         self._label("#read-only").set_class(not info.read_only, "-hidden")
         credentials = self._update("#credentials", f"⚿ {info.credentials}"
