@@ -32,7 +32,8 @@ CLOCK_MONOTONIC is system-wide, so the two processes' stamps compare directly:
 
 CPU is the console process's user+system time over a window (``psutil``), as a share of one
 core: idle (nothing changes in the cluster, and the first metrics and their history are on
-screen; the console still polls metrics and ticks its clocks) and under load. RSS is read after the 10,000 pods are on screen (and the peak, VmHWM).
+screen; the console still polls metrics and ticks its clocks) and under load. RSS is read
+after the 10,000 pods are on screen (and the peak, VmHWM).
 The first full frame is the time from launching the console to the first frame with all
 10,000 pods in the table, beside the wall time of ``kubectl get pods -A`` (oldest and newest
 kubectl found, warm discovery cache, median of 3) against the same cluster. The first frame
